@@ -1,0 +1,11 @@
+using System.CommandLine;
+
+namespace TimeBill.Cli.Commands;
+
+/// <summary>Every subcommand of <c>timebill</c>; one file per command in this folder.</summary>
+internal static class CommandCatalog
+{
+    public static IEnumerable<Command> Create() =>
+    [
+    ];
+}
