@@ -7,5 +7,8 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create() =>
     [
+        GenerateCommand.Create(),
+        ForwardCommand.Create(),
+        BenchCommand.Create(),
     ];
 }
