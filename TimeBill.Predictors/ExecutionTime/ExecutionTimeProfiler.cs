@@ -77,7 +77,7 @@ public sealed class ExecutionTimeProfiler
             cancellationToken.ThrowIfCancellationRequested();
             long t0 = _clock.GetTimestamp();
             target.Prefill(task.Length);
-            prefillSamples[task.Index].Add(_clock.GetElapsedTime(t0).TotalMilliseconds);
+            prefillSamples[task.Index].Add(MillisecondsSince(t0));
             Report(ProfilingPhase.Prefill, $"prefill {task.Length}");
         }
 
@@ -87,7 +87,7 @@ public sealed class ExecutionTimeProfiler
             cancellationToken.ThrowIfCancellationRequested();
             long t0 = _clock.GetTimestamp();
             target.DecodeStep(task.Length, task.Layers);
-            double ms = _clock.GetElapsedTime(t0).TotalMilliseconds;
+            double ms = MillisecondsSince(t0);
             if (!decodeSamples.TryGetValue((task.Length, task.Layers), out var list)) decodeSamples[(task.Length, task.Layers)] = list = [];
             list.Add(ms);
             Report(ProfilingPhase.DecodeStep, $"step kv={task.Length} layers={task.Layers}");
@@ -140,6 +140,9 @@ public sealed class ExecutionTimeProfiler
 
     private static (int Index, int Length, int Layers)[] Repeat(IEnumerable<(int Index, int Length, int Layers)> points, int repetitions) =>
         points.SelectMany(p => Enumerable.Repeat(p, repetitions)).ToArray();
+
+    /// <summary>Elapsed milliseconds from raw timestamps (a <see cref="TimeSpan"/> would round to 100 ns).</summary>
+    private double MillisecondsSince(long start) => (_clock.GetTimestamp() - start) * 1000.0 / _clock.TimestampFrequency;
 
     private static double Median(List<double> samples) => Statistics.Median(samples);
 }

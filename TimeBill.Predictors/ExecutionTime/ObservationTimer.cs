@@ -21,6 +21,6 @@ public readonly struct ObservationTimer : IDisposable
     public void Dispose()
     {
         if (_clock is null || _observe is null) return;
-        _observe(_clock.GetElapsedTime(_start).TotalMilliseconds);
+        _observe((_clock.GetTimestamp() - _start) * 1000.0 / _clock.TimestampFrequency);
     }
 }

@@ -1,3 +1,4 @@
+using MathNet.Numerics.LinearAlgebra;
 using TimeBill.Core.Planning;
 
 namespace TimeBill.Predictors.ExecutionTime;
@@ -9,7 +10,10 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// Each curve is corrected multiplicatively per term: <c>a' = w_a·a</c>, <c>b' = w_b·b</c>, … The weights <c>w</c>
 /// (all 1 at the start) are estimated by recursive least squares with forgetting factor λ (default 0.95, a memory of
 /// about 1/(1−λ) = 20 observations) on relative features <c>φ_j = θ_j·f_j(x) / t̂(x)</c> against <c>t / t̂(x)</c>, so every
-/// observation counts by its percentage error whatever its size. Memory is constant. Terms whose profiled
+/// observation counts by its percentage error whatever its size. The features sum to 1, so every observation
+/// informs the common scale; differences between the terms' corrections are regularised towards 0 (stabilised
+/// forgetting), so terms the observations cannot tell apart (only full-depth steps seen: per-layer cost vs head
+/// cost) move together instead of drifting apart. Memory is constant. Terms whose profiled
 /// coefficient is 0 stay 0 (the profile found no such cost), and corrected coefficients are clamped at 0.
 /// Innovations are clipped to ±50% of the prediction, so a single stall (a GC pause, a page fault) moves the
 /// estimate only so far; a real change of any size is still absorbed over a few more observations.
@@ -141,6 +145,9 @@ public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimato
     /// <summary>One curve <c>Σ θ_j·f_j(x)</c> with multiplicative corrections of its non-zero terms.</summary>
     private sealed class Curve
     {
+        private const double RegularisationStrength = 1;
+        private const double InitialCommonInformation = 0.1;
+
         private readonly double[] _baseline;
         private readonly int[] _active;
         private readonly RecursiveLeastSquares? _rls;
@@ -149,9 +156,18 @@ public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimato
         {
             _baseline = baseline;
             _active = Enumerable.Range(0, baseline.Length).Where(j => baseline[j] > 0).ToArray();
-            if (_active.Length > 0)
-                _rls = new RecursiveLeastSquares(Enumerable.Repeat(1.0, _active.Length).ToArray(), lambda,
-                    initialVariance: 1, maxTrace: 100 * _active.Length);
+            int n = _active.Length;
+            if (n == 0) return;
+            // Prior: no correction (w = 1). The common scale starts worth a tenth of an observation (the first few
+            // observations decide it; a heavier prior would linger and, through the weakly observed differences,
+            // bend the terms apart) and fades like any observation; differences between the terms' corrections are held back by a regulariser that never fades.
+            // A uniform slowdown (the common case: a neighbour process, heat, a lower clock) is then learned at full
+            // speed, while term-by-term changes need data that tells the terms apart.
+            var build = Matrix<double>.Build;
+            var common = build.Dense(n, n, 1.0 / n);
+            var differences = (build.DenseIdentity(n) - common) * RegularisationStrength;
+            _rls = new RecursiveLeastSquares(Enumerable.Repeat(1.0, n).ToArray(), lambda,
+                initialInformation: common * InitialCommonInformation + differences, regularisation: differences);
         }
 
         public void Observe(double[] features, double milliseconds)

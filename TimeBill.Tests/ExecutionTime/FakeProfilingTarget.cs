@@ -1,0 +1,31 @@
+using TimeBill.Predictors.ExecutionTime;
+
+namespace TimeBill.Tests.ExecutionTime;
+
+/// <summary>A model whose calls cost a known number of milliseconds on a <see cref="ManualClock"/>.</summary>
+internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 1024, int layers = 6) : IProfilingTarget
+{
+    public double A = 2e-5, B = 0.15, C = 1.2, P1 = 3e-4, Q1 = 0.05, H = 0.4;
+    public readonly List<(string Kind, int Length, int Layers)> Calls = [];
+    public Action? OnCall;
+
+    public string ModelIdentity => "fake-llama-L6";
+    public string DataType => "float32";
+    public int ThreadCount => 2;
+    public int MaxContext => maxContext;
+    public int LayerCount => layers;
+
+    public void Prefill(int promptLength)
+    {
+        Calls.Add(("prefill", promptLength, layers));
+        clock.Advance(A * promptLength * promptLength + B * promptLength + C);
+        OnCall?.Invoke();
+    }
+
+    public void DecodeStep(int kvLength, int layers)
+    {
+        Calls.Add(("step", kvLength, layers));
+        clock.Advance(layers * (P1 * kvLength + Q1) + H);
+        OnCall?.Invoke();
+    }
+}
