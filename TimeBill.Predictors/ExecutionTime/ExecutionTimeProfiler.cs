@@ -66,6 +66,7 @@ public sealed class ExecutionTimeProfiler
             Report(ProfilingPhase.WarmUp, $"prefill {warmPrompt}");
             foreach (int l in depths)
             {
+                target.PrepareDecodeStep(maxKv / 2);
                 target.DecodeStep(maxKv / 2, l);
                 Report(ProfilingPhase.WarmUp, $"step kv={maxKv / 2} layers={l}");
             }
@@ -85,6 +86,7 @@ public sealed class ExecutionTimeProfiler
         foreach (var task in decodeTasks)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            target.PrepareDecodeStep(task.Length);
             long t0 = _clock.GetTimestamp();
             target.DecodeStep(task.Length, task.Layers);
             double ms = MillisecondsSince(t0);

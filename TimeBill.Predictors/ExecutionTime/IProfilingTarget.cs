@@ -3,8 +3,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <summary>
 /// What <see cref="ExecutionTimeProfiler"/> measures: a loaded model on this machine, reduced to the two operations
 /// whose time the latency model predicts. The profiler times each call with its clock, so an implementation must do
-/// exactly the work of the operation inside the call and any preparation (allocating and filling a cache) outside it
-/// or once, ahead of time. Calls come from one thread.
+/// exactly the work of the operation inside the call; preparation (filling a cache to a length) goes into
+/// <see cref="PrepareDecodeStep"/>, which is not timed. Calls come from one thread.
 /// </summary>
 public interface IProfilingTarget
 {
@@ -27,9 +27,16 @@ public interface IProfilingTarget
     void Prefill(int promptLength);
 
     /// <summary>
-    /// Runs one decode step of one token over a KV cache holding exactly <paramref name="kvLength"/> entries, through the
-    /// first <paramref name="layers"/> layers and the output head. Successive calls must each find
-    /// <paramref name="kvLength"/> entries, whatever the previous call appended.
+    /// Untimed: puts the target in the state for <see cref="DecodeStep"/>: a KV cache holding exactly
+    /// <paramref name="kvLength"/> entries in every layer. Called before every timed decode step, since each step
+    /// appends an entry.
+    /// </summary>
+    void PrepareDecodeStep(int kvLength);
+
+    /// <summary>
+    /// Timed: runs one decode step of one token over the prepared cache of <paramref name="kvLength"/> entries,
+    /// through the first <paramref name="layers"/> layers and the output head (and whatever a step that skips the
+    /// remaining layers must still do for them).
     /// </summary>
     void DecodeStep(int kvLength, int layers);
 }

@@ -22,8 +22,19 @@ internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 10
         OnCall?.Invoke();
     }
 
+    public int PreparedKv = -1;
+
+    /// <summary>Filling a cache is slow, and must not show in the step times.</summary>
+    public void PrepareDecodeStep(int kvLength)
+    {
+        PreparedKv = kvLength;
+        clock.Advance(1000 + kvLength);
+    }
+
     public void DecodeStep(int kvLength, int layers)
     {
+        if (PreparedKv != kvLength) throw new InvalidOperationException($"step at {kvLength} but the cache was prepared for {PreparedKv}");
+        PreparedKv = -1;
         Calls.Add(("step", kvLength, layers));
         clock.Advance(layers * (P1 * kvLength + Q1) + H);
         OnCall?.Invoke();
