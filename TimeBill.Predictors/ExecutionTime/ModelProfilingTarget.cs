@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Model;
 using TimeBill.Core.Native;
@@ -17,7 +19,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <item><see cref="PrepareDecodeStep"/> refills a second cache with <c>Nkv</c> random (already rotated) keys and
 /// values at positions 0..Nkv−1; attention time does not depend on the values.</item>
 /// </list>
-/// Times depend on the shape, not on the weights, so <see cref="ModelIdentity"/> is the architecture and shape hash.
+/// Times depend on the shape, not on the weights, so <see cref="ModelIdentity"/> is the architecture and a shape hash
+/// (<see cref="IdentityOf"/>).
 /// </summary>
 public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
 {
@@ -58,7 +61,20 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
     }
 
     /// <inheritdoc />
-    public string ModelIdentity => $"{_model.Config.Architecture.ToString().ToLowerInvariant()}-L{_model.Config.LayerCount}-d{_model.Config.HiddenSize}-{_model.Config.ShapeHash}";
+    public string ModelIdentity => IdentityOf(_model.Config);
+
+    /// <summary>
+    /// <c>arch-L{layers}-d{hidden}-{hash}</c>, the hash over every shape field that changes the work per token
+    /// (architecture, widths, heads, vocabulary, tied head, biases); norms, RoPE constants and token ids do not.
+    /// </summary>
+    public static string IdentityOf(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        string shape = string.Join(',', config.Architecture, config.HiddenSize, config.IntermediateSize, config.LayerCount,
+            config.HeadCount, config.KvHeadCount, config.HeadDim, config.VocabSize, config.TieWordEmbeddings, config.AttentionBias);
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape)))[..12];
+        return $"{config.Architecture.ToString().ToLowerInvariant()}-L{config.LayerCount}-d{config.HiddenSize}-{hash}";
+    }
 
     /// <inheritdoc />
     public string DataType => "float32";
