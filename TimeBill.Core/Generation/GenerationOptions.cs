@@ -1,3 +1,4 @@
+using TimeBill.Core.Exit;
 using TimeBill.Core.Sampling;
 
 namespace TimeBill.Core.Generation;
@@ -11,6 +12,11 @@ public sealed record GenerationOptions
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
     /// <summary>Tokens that end the response; null uses the model's generation_config.json.</summary>
     public IReadOnlyCollection<int>? StopTokenIds { get; init; }
+    /// <summary>
+    /// Early exit / layer skipping while decoding; null or <see cref="ExitPolicy.Off"/> (the default) decodes at full
+    /// depth. An active policy needs a generator created with exit heads.
+    /// </summary>
+    public ExitPolicy? Exit { get; init; }
 
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentOutOfRangeException">MaxNewTokens not positive or bad sampling values.</exception>
@@ -19,5 +25,6 @@ public sealed record GenerationOptions
         if (MaxNewTokens <= 0) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "max new tokens must be positive.");
         ArgumentNullException.ThrowIfNull(Sampling);
         Sampling.Validate();
+        Exit?.Validate();
     }
 }
