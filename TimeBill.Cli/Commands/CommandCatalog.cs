@@ -7,6 +7,10 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create() =>
     [
+        GenerateCommand.Create(),
+        ForwardCommand.Create(),
+        BenchCommand.Create(),
+        ProfileCommand.Create(),
         EvalEvictionCommand.Create(),
     ];
 }
