@@ -11,5 +11,6 @@ internal static class CommandCatalog
         ForwardCommand.Create(),
         BenchCommand.Create(),
         ProfileCommand.Create(),
+        EvalEvictionCommand.Create(),
     ];
 }
