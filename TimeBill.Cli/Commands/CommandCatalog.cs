@@ -7,6 +7,9 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create() =>
     [
+        GenerateCommand.Create(),
+        ForwardCommand.Create(),
+        BenchCommand.Create(),
         ProfileCommand.Create(),
     ];
 }

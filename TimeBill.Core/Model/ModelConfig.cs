@@ -58,8 +58,15 @@ public sealed record ModelConfig
     }
 
     /// <summary>A short stable hash of the shape, for keying profiles and predictor files.</summary>
-    public string ShapeHash =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(this with { EosTokenIds = [.. EosTokenIds] }))))[..16];
+    public string ShapeHash
+    {
+        get
+        {
+            string shape = string.Join('|', Architecture, HiddenSize, IntermediateSize, LayerCount, HeadCount, KvHeadCount, HeadDim,
+                VocabSize, MaxPositions, RmsNormEps, Rope, TieWordEmbeddings, AttentionBias);
+            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape)))[..16];
+        }
+    }
 
     /// <summary>Reads and validates <paramref name="path"/> (a config.json).</summary>
     /// <exception cref="ModelLoadException">Missing file, invalid JSON, unknown architecture or inconsistent shape.</exception>
