@@ -22,9 +22,17 @@ internal static class ProfileCommand
         var output = new Option<string?>("--out") { Description = "Profile file to write (default: ete-profile.<model identity>.json)." };
         var plot = new Option<string?>("--plot") { Description = "PNG of measured points vs fitted curves (default: the profile path with .png)." };
         var json = new Option<bool>("--json") { Description = "Print one JSON object on stdout (progress goes to stderr)." };
+        var clock = new Option<string>("--clock")
+        {
+            Description = "wall: elapsed time (default). cpu: this process's CPU time, for a shared machine whose cores are oversubscribed (use with --threads 1).",
+            DefaultValueFactory = _ => "wall",
+        };
+        clock.AcceptOnlyFromAmong("wall", "cpu");
+        var prefillRepetitions = new Option<int?>("--prefill-repetitions") { Description = "Timed repetitions per prompt length (default 5); the median is kept." };
+        var stepRepetitions = new Option<int?>("--step-repetitions") { Description = "Timed repetitions per decode-step point (default 9); the median is kept." };
 
         var command = new Command("profile", "Profile prefill and decode-step times on this machine and fit the execution-time estimator.");
-        foreach (var option in new Option[] { model, shape, maxPrompt, threads, output, plot, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, shape, maxPrompt, threads, output, plot, json, clock, prefillRepetitions, stepRepetitions }) command.Options.Add(option);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -38,6 +46,10 @@ internal static class ProfileCommand
                 return Fail(stderr, "give exactly one of --model DIR or --shape CONFIG.json.");
             if (threadCount is < 1) return Fail(stderr, $"--threads must be ≥ 1, not {threadCount}.");
             if (promptCap is < 8) return Fail(stderr, $"--max-prompt must be ≥ 8, not {promptCap}.");
+            int? prefillReps = parseResult.GetValue(prefillRepetitions), stepReps = parseResult.GetValue(stepRepetitions);
+            if (prefillReps is < 1) return Fail(stderr, $"--prefill-repetitions must be ≥ 1, not {prefillReps}.");
+            if (stepReps is < 1) return Fail(stderr, $"--step-repetitions must be ≥ 1, not {stepReps}.");
+            bool cpuClock = parseResult.GetValue(clock) == "cpu";
 
             try
             {
@@ -50,7 +62,15 @@ internal static class ProfileCommand
                 int context = loaded.Config.MaxPositions;
                 int promptLength = Math.Min(promptCap ?? 2048, context);
                 int kvLength = Math.Min(2 * promptLength, context - 1);
-                var options = new ExecutionTimeProfilerOptions { MaxPromptLength = promptLength, MaxKvLength = kvLength };
+                var defaults = new ExecutionTimeProfilerOptions();
+                var options = defaults with
+                {
+                    MaxPromptLength = promptLength,
+                    MaxKvLength = kvLength,
+                    PrefillRepetitions = prefillReps ?? defaults.PrefillRepetitions,
+                    DecodeRepetitions = stepReps ?? defaults.DecodeRepetitions,
+                };
+                TimeProvider timer = cpuClock ? new ProcessCpuTimeProvider() : TimeProvider.System;
                 using var target = new ModelProfilingTarget(loaded, promptLength, kvLength);
                 string profilePath = parseResult.GetValue(output) ?? $"ete-profile.{target.ModelIdentity}.json";
                 string plotPath = parseResult.GetValue(plot) ?? Path.ChangeExtension(profilePath, ".png");
@@ -63,7 +83,7 @@ internal static class ProfileCommand
                     {
                         var task = context.AddTask($"profiling {target.ModelIdentity}", maxValue: 1);
                         var progress = new ProgressTaskReporter(task);
-                        profile = await Task.Run(() => new ExecutionTimeProfiler().Run(target, options, progress, cancellationToken), cancellationToken);
+                        profile = await Task.Run(() => new ExecutionTimeProfiler(timer).Run(target, options, progress, cancellationToken), cancellationToken);
                         task.Value = task.MaxValue;
                     });
                 watch.Stop();
@@ -78,7 +98,8 @@ internal static class ProfileCommand
             {
                 return Fail(stderr, "profiling cancelled.", code: 130);
             }
-            catch (Exception e) when (e is ModelLoadException or IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+            catch (Exception e) when (e is ModelLoadException or IOException or UnauthorizedAccessException or ArgumentException
+                                           or InvalidOperationException or PlatformNotSupportedException)
             {
                 return Fail(stderr, e.Message);
             }

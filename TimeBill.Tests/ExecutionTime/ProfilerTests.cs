@@ -115,3 +115,20 @@ public class ProfilerTests
         public void Report(ProfilingProgress value) => report(value);
     }
 }
+
+public class ProcessCpuTimeProviderTests
+{
+    [Fact]
+    public void AdvancesWithWorkAndNeverGoesBack()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var clock = new ProcessCpuTimeProvider();
+        long start = clock.GetTimestamp();
+        double sink = 0;
+        for (int i = 0; i < 5_000_000; i++) sink += Math.Sqrt(i);
+        long end = clock.GetTimestamp();
+        Assert.True(sink > 0);
+        Assert.True(end > start, "the CPU-time clock must advance while this thread computes");
+        Assert.Equal(1_000_000_000, clock.TimestampFrequency);
+    }
+}
