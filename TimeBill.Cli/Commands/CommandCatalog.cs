@@ -10,5 +10,7 @@ internal static class CommandCatalog
         GenerateCommand.Create(),
         ForwardCommand.Create(),
         BenchCommand.Create(),
+        TrainExitCommand.Create(),
+        EvalExitCommand.Create(),
     ];
 }
