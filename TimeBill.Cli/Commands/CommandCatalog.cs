@@ -12,5 +12,7 @@ internal static class CommandCatalog
         BenchCommand.Create(),
         ProfileCommand.Create(),
         EvalEvictionCommand.Create(),
+        TrainExitCommand.Create(),
+        EvalExitCommand.Create(),
     ];
 }
