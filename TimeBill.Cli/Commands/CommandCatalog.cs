@@ -10,5 +10,6 @@ internal static class CommandCatalog
         GenerateCommand.Create(),
         ForwardCommand.Create(),
         BenchCommand.Create(),
+        DistillCommand.Create(),
     ];
 }
