@@ -77,9 +77,17 @@ internal static class DistillCommand
             var clock = Stopwatch.StartNew();
             int resumedStories;
             long generated = 0;
-            DistillationDatasetFile dataset;
-            using (dataset = DistillationDatasetFile.OpenForAppend(path, settings))
+            List<DistilledStory> stories;
+            if (File.Exists(path) && DistillationDatasetFile.Read(path) is var (existingSettings, existingStories)
+                && existingSettings == settings && existingStories.Sum(s => s.Prefixes.Length) >= target)
             {
+                // Enough prompts already: read only, so a re-sampling run can follow a build that is still appending.
+                stories = existingStories;
+                resumedStories = stories.Count;
+            }
+            else
+            {
+                using var dataset = DistillationDatasetFile.OpenForAppend(path, settings);
                 resumedStories = dataset.Stories.Count;
                 ProgressDisplay.Run(asJson, "distill", report =>
                 {
@@ -90,9 +98,9 @@ internal static class DistillCommand
                     }, cancellationToken);
                     return 0;
                 });
+                stories = dataset.Stories;
             }
             double distillSeconds = clock.Elapsed.TotalSeconds;
-            var stories = dataset.Stories;
             var records = stories.SelectMany(s => s.Records()).ToList();
 
             var splitter = new StorySplitter();

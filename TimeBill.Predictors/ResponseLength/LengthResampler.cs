@@ -11,17 +11,15 @@ namespace TimeBill.Predictors.ResponseLength;
 public static class LengthResampler
 {
     /// <summary>
-    /// Picks <paramref name="count"/> test records, seeded, at most one per story while stories last.
+    /// Picks up to <paramref name="count"/> test records: each (story, prefix) is kept when a seeded hash falls below
+    /// <paramref name="share"/>, then the first <paramref name="count"/> in story order are taken. The choice of a story's
+    /// prompts never depends on later stories, so re-sampling can start (and resume) while the dataset still grows.
     /// </summary>
-    public static IReadOnlyList<LengthRecord> ChooseTestPrompts(IReadOnlyList<LengthRecord> testRecords, int count, int seed)
-    {
-        var random = new Random(seed);
-        var shuffled = testRecords.OrderBy(r => r.Story).ThenBy(r => r.PromptIds.Length).ToArray();
-        random.Shuffle(shuffled);
-        var firstPerStory = shuffled.GroupBy(r => r.Story).Select(g => g.First()).ToList();
-        var rest = shuffled.Except(firstPerStory);
-        return firstPerStory.Concat(rest).Take(count).ToList();
-    }
+    public static IReadOnlyList<LengthRecord> ChooseTestPrompts(IReadOnlyList<LengthRecord> testRecords, int count, int seed, double share = 0.35) =>
+        testRecords
+            .Where(r => DistillationSettings.DeriveSeed(seed, r.Story, 0x7E57 + r.PromptIds.Length) / (double)int.MaxValue < share)
+            .OrderBy(r => r.Story).ThenBy(r => r.PromptIds.Length)
+            .Take(count).ToList();
 
     /// <summary>Reads a resample file (missing file: empty list; a torn last line is ignored).</summary>
     public static List<ResampledPrompt> Read(string path)
