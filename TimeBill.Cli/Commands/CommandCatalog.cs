@@ -11,5 +11,7 @@ internal static class CommandCatalog
         ForwardCommand.Create(),
         BenchCommand.Create(),
         DistillCommand.Create(),
+        TrainRlpCommand.Create(),
+        EvalRlpCommand.Create(),
     ];
 }
