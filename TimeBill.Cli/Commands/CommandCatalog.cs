@@ -14,5 +14,8 @@ internal static class CommandCatalog
         EvalEvictionCommand.Create(),
         TrainExitCommand.Create(),
         EvalExitCommand.Create(),
+        DistillCommand.Create(),
+        TrainRlpCommand.Create(),
+        EvalRlpCommand.Create(),
     ];
 }
