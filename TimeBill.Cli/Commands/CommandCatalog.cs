@@ -10,6 +10,7 @@ internal static class CommandCatalog
         GenerateCommand.Create(),
         ForwardCommand.Create(),
         BenchCommand.Create(),
+        EvalCommand.Create(),
         ProfileCommand.Create(),
         EvalEvictionCommand.Create(),
         TrainExitCommand.Create(),

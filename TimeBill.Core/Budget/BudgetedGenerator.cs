@@ -155,7 +155,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             PlannerTime = plannerTime,
             PredictedDecodeTime = TimeSpan.FromMilliseconds(plan.PredictedDecodeMilliseconds),
         };
-        if (!plan.Feasible && request.Overrun == OverrunStrategy.Kill)
+        if (!plan.Feasible && request.Overrun == OverrunStrategy.Kill && planner.FixedEvictionRatio is null)
             return result with { TotalTime = _time.GetElapsedTime(start) };
 
         var eviction = TimeSpan.Zero;
@@ -216,6 +216,13 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     private BudgetPlan PlanFor(PlannerOptions planner, int promptLength, double predictedLength, int maxNew, double remainingMs)
     {
         var coefficients = Estimator.Coefficients;
+        if (planner.FixedEvictionRatio is double fixedRatio)
+        {
+            var adaptive = BudgetPlanner.Plan(coefficients.Step, promptLength, predictedLength, maxNew, remainingMs, planner.Pessimism, planner.MaxEvictionRatio);
+            var worst = adaptive.WorstCaseLength;
+            double decode = coefficients.Step.StepsMilliseconds((1 - fixedRatio) * promptLength, worst - 1);
+            return adaptive with { EvictionRatio = fixedRatio, Feasible = decode <= remainingMs, PredictedDecodeMilliseconds = decode };
+        }
         var plan = BudgetPlanner.Plan(coefficients.Step, promptLength, predictedLength, maxNew, remainingMs, planner.Pessimism, planner.MaxEvictionRatio);
         if (planner.Exit.IsOff || Exits is null || plan.EvictionRatio <= planner.QualitySafeEvictionRatio) return plan;
         double layers = Exits.Calibration.ExpectedLayersPerToken(planner.Exit);

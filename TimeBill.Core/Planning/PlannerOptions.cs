@@ -24,6 +24,12 @@ public sealed record PlannerOptions
     /// </summary>
     public double QualitySafeEvictionRatio { get; init; } = 0.5;
 
+    /// <summary>
+    /// A fixed eviction ratio instead of the planner's (the fixed-α baselines); null (default) plans α from the
+    /// budget. A fixed ratio is never dropped as infeasible: like a plain generator, it runs until the deadline.
+    /// </summary>
+    public double? FixedEvictionRatio { get; init; }
+
     /// <summary>Checks the values.</summary>
     /// <exception cref="ArgumentOutOfRangeException">k &lt; 1, α_max outside (0, 1), a bad quality-safe ratio.</exception>
     public void Validate()
@@ -34,6 +40,8 @@ public sealed record PlannerOptions
             throw new ArgumentOutOfRangeException(nameof(MaxEvictionRatio), MaxEvictionRatio, "α_max must lie in (0, 1).");
         if (!(QualitySafeEvictionRatio >= 0 && QualitySafeEvictionRatio <= MaxEvictionRatio))
             throw new ArgumentOutOfRangeException(nameof(QualitySafeEvictionRatio), QualitySafeEvictionRatio, "the quality-safe eviction ratio must lie in [0, α_max].");
+        if (FixedEvictionRatio is double fixedRatio && !(fixedRatio >= 0 && fixedRatio < 1))
+            throw new ArgumentOutOfRangeException(nameof(FixedEvictionRatio), fixedRatio, "a fixed eviction ratio must lie in [0, 1).");
         ArgumentNullException.ThrowIfNull(Eviction);
         ArgumentNullException.ThrowIfNull(Exit);
         Exit.Validate();
