@@ -52,8 +52,10 @@ internal static class EvalCommand
             else
             {
                 console.MarkupLine("[grey]profiling the model (no --profile given)…[/]");
-                using var target = new ModelProfilingTarget(lm, Math.Min(256, lm.Config.MaxPositions / 2), lm.Config.MaxPositions - 1);
-                estimator = new ExecutionTimeProfiler().Run(target, new ExecutionTimeProfilerOptions(), cancellationToken: cancellationToken).CreateRecalibratingEstimator();
+                int longest = lm.Config.MaxPositions - 1;
+                using var target = new ModelProfilingTarget(lm, longest, longest);
+                var options = new ExecutionTimeProfilerOptions { MaxPromptLength = longest, MaxKvLength = longest };
+                estimator = new ExecutionTimeProfiler().Run(target, options, cancellationToken: cancellationToken).CreateRecalibratingEstimator();
             }
             IResponseLengthPredictor? lengths = parse.GetValue(rlp) is string rlpPath ? LengthPredictorFile.Load(rlpPath, lm) : null;
             using var exits = parse.GetValue(exit) is string exitPath ? ExitModel.Load(exitPath, lm) : null;
