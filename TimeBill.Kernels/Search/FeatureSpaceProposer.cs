@@ -1,0 +1,29 @@
+using TimeBill.Kernels.Specs;
+
+namespace TimeBill.Kernels.Search;
+
+/// <summary>
+/// Walks a kernel's built-in feature space: the first round is the default variant and its neighbours, every
+/// later round the neighbours of the best so far (variants that differ from it in exactly one feature).
+/// </summary>
+public sealed class FeatureSpaceProposer : IKernelCandidateProposer
+{
+    /// <inheritdoc />
+    public string Name => KernelCandidate.FeaturesOrigin;
+
+    /// <inheritdoc />
+    public IEnumerable<KernelCandidate> Propose(KernelSpec spec, SearchRound round)
+    {
+        var space = spec.FeatureSpace();
+        var centre = round.Depth == 0 ? spec.DefaultVariant : round.Best?.Variant;
+        if (centre is not { } from) return [];
+        var proposals = space.Where(v => Distance(v, from) == 1);
+        if (round.Depth == 0) proposals = proposals.Prepend(space.Contains(from) ? from : space[0]);
+        return proposals.Select(spec.Build);
+    }
+
+    /// <summary>How many features two variants differ in.</summary>
+    public static int Distance(KernelVariant a, KernelVariant b) =>
+        (a.Algorithm != b.Algorithm ? 1 : 0) + (a.VectorWidth != b.VectorWidth ? 1 : 0) + (a.RowsPerIteration != b.RowsPerIteration ? 1 : 0)
+        + (a.Unroll != b.Unroll ? 1 : 0) + (a.Threads != b.Threads ? 1 : 0) + (a.BlockSize != b.BlockSize ? 1 : 0);
+}
