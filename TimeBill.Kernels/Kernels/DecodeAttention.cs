@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace TimeBill.Kernels;
 
@@ -14,7 +16,7 @@ public static unsafe class DecodeAttention
     public const int MaxBlockSize = 256;
 
     /// <summary>The variant used when no tuning table says otherwise.</summary>
-    public static KernelVariant DefaultVariant => new(KernelVariant.OnlineSoftmax, BlockSize: 32);
+    public static KernelVariant DefaultVariant => new(KernelVariant.OnlineSoftmax, KernelVariant.WidestAcceleratedWidth, BlockSize: 32);
 
     /// <summary>Computes the attention output of one query token.</summary>
     /// <exception cref="ArgumentException">A span or dimension does not fit the others.</exception>
@@ -39,7 +41,13 @@ public static unsafe class DecodeAttention
                 Q = pq, K = pk, V = pv, Output = po, Group = heads / kvHeads, HeadDim = headDim,
                 Capacity = capacity, Length = length, BlockSize = Math.Clamp(v.BlockSize, 1, MaxBlockSize),
             };
-            KernelThreads.For(heads, v.Threads, &Heads, &args);
+            var body = v.VectorWidth switch
+            {
+                128 => (delegate*<void*, int, int, void>)&Heads<Lanes128, Vector128<float>>,
+                512 => &Heads<Lanes512, Vector512<float>>,
+                _ => &Heads<Lanes256, Vector256<float>>,
+            };
+            KernelThreads.For(heads, v.Threads, body, &args);
         }
     }
 
@@ -49,7 +57,7 @@ public static unsafe class DecodeAttention
         public int Group, HeadDim, Capacity, Length, BlockSize;
     }
 
-    private static void Heads(void* state, int start, int end)
+    private static void Heads<TL, TV>(void* state, int start, int end) where TL : IFloatLanes<TV> where TV : struct
     {
         ref Args a = ref *(Args*)state;
         int d = a.HeadDim;
@@ -57,32 +65,61 @@ public static unsafe class DecodeAttention
         Span<float> scores = stackalloc float[a.BlockSize];
         for (int h = start; h < end; h++)
         {
-            var q = new ReadOnlySpan<float>(a.Q + h * d, d);
-            var output = new Span<float>(a.Output + h * d, d);
+            float* q = a.Q + h * d, output = a.Output + h * d;
             long head = (long)(h / a.Group) * a.Capacity * d;
             float* keys = a.K + head, values = a.V + head;
-            output.Clear();
+            new Span<float>(output, d).Clear();
             float max = float.NegativeInfinity, denominator = 0f;
             for (int t0 = 0; t0 < a.Length; t0 += a.BlockSize)
             {
                 var block = scores[..Math.Min(a.BlockSize, a.Length - t0)];
                 for (int j = 0; j < block.Length; j++)
-                    block[j] = TensorPrimitives.Dot(q, new ReadOnlySpan<float>(keys + (long)(t0 + j) * d, d)) * scale;
+                    block[j] = Dot<TL, TV>(q, keys + (long)(t0 + j) * d, d) * scale;
                 float newMax = Math.Max(max, TensorPrimitives.Max(block));
                 if (newMax > max)
                 {
                     float correction = MathF.Exp(max - newMax); // 0 on the first block
                     denominator *= correction;
-                    TensorPrimitives.Multiply(output, correction, output);
+                    Scale<TL, TV>(output, correction, d);
                     max = newMax;
                 }
                 TensorPrimitives.Subtract(block, max, block);
                 TensorPrimitives.Exp(block, block);
                 denominator += TensorPrimitives.Sum(block);
                 for (int j = 0; j < block.Length; j++)
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(values + (long)(t0 + j) * d, d), block[j], output, output);
+                    AddScaled<TL, TV>(output, values + (long)(t0 + j) * d, block[j], d);
             }
-            TensorPrimitives.Multiply(output, 1f / denominator, output);
+            Scale<TL, TV>(output, 1f / denominator, d);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Dot<TL, TV>(float* x, float* y, int n) where TL : IFloatLanes<TV> where TV : struct
+    {
+        TV acc = TL.Zero;
+        int i = 0;
+        for (; i + TL.Count <= n; i += TL.Count) acc = TL.MultiplyAdd(TL.Load(ref x[i]), TL.Load(ref y[i]), acc);
+        float sum = TL.Sum(acc);
+        for (; i < n; i++) sum += x[i] * y[i];
+        return sum;
+    }
+
+    /// <summary>output += weight · v.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddScaled<TL, TV>(float* output, float* v, float weight, int n) where TL : IFloatLanes<TV> where TV : struct
+    {
+        var w = TL.Broadcast(weight);
+        int i = 0;
+        for (; i + TL.Count <= n; i += TL.Count) TL.Store(TL.MultiplyAdd(TL.Load(ref v[i]), w, TL.Load(ref output[i])), ref output[i]);
+        for (; i < n; i++) output[i] += weight * v[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scale<TL, TV>(float* output, float factor, int n) where TL : IFloatLanes<TV> where TV : struct
+    {
+        var f = TL.Broadcast(factor);
+        int i = 0;
+        for (; i + TL.Count <= n; i += TL.Count) TL.Store(TL.Multiply(TL.Load(ref output[i]), f), ref output[i]);
+        for (; i < n; i++) output[i] *= factor;
     }
 }

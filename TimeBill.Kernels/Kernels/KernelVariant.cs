@@ -45,7 +45,9 @@ public readonly record struct KernelVariant(
         _ => false,
     };
 
-    /// <summary>Short readable name, e.g. <c>lanes w256 r4 u2 t2</c>.</summary>
+    /// <summary>Short readable name, e.g. <c>lanes w256 r4 u2 t2</c>; rows, unroll, threads and block are left out when 1.</summary>
     public override string ToString() =>
-        $"{Algorithm} w{VectorWidth} r{RowsPerIteration} u{Unroll} t{Threads} b{BlockSize}";
+        $"{Algorithm} w{VectorWidth}{Knob('r', RowsPerIteration)}{Knob('u', Unroll)}{Knob('t', Threads)}{Knob('b', BlockSize)}";
+
+    private static string Knob(char name, int value) => value == 1 ? "" : $" {name}{value}";
 }

@@ -21,7 +21,10 @@ public sealed class KernelSearch(IReadOnlyList<IKernelCandidateProposer> propose
     /// <summary>Reports each finished trial.</summary>
     public event Action<CandidateRecord>? Tried;
 
-    /// <summary>Searches <paramref name="spec"/> at <paramref name="shape"/> within <paramref name="budget"/> (baselines included).</summary>
+    /// <summary>
+    /// Searches <paramref name="spec"/> at <paramref name="shape"/> within <paramref name="budget"/> (baselines included;
+    /// the first candidate runs even when the baselines used it all up, so every search has a result).
+    /// </summary>
     public KernelSearchResult Run(KernelSpec spec, KernelShape shape, TimeSpan budget, CancellationToken cancellationToken = default)
     {
         long start = Stopwatch.GetTimestamp();
@@ -43,7 +46,7 @@ public sealed class KernelSearch(IReadOnlyList<IKernelCandidateProposer> propose
             double? before = best?.MedianSeconds;
             foreach (var candidate in candidates)
             {
-                if (OverBudget()) { stop = "budget"; break; }
+                if (OverBudget() && history.Count > 0) { stop = "budget"; break; } // the first candidate always runs
                 var verdict = KernelVerifier.Verify(spec, candidate, Random.Shared.Next());
                 double? seconds = verdict.Passed ? profiler.MedianSeconds(rotation.Length, i => candidate.Run!(rotation[i])) : null;
                 var record = new CandidateRecord(spec.Name, shapeClass, shape.Label, candidate.Name, candidate.Origin, depth,

@@ -125,9 +125,10 @@ public sealed class DecodeAttentionSpec : KernelSpec<DecodeAttentionCase>
     /// <inheritdoc />
     public override IReadOnlyList<KernelVariant> FeatureSpace() =>
     [
-        .. from block in new[] { 1, 8, 32, 128 }
+        .. from width in AcceleratedWidths
+           from block in new[] { 1, 8, 32, 128 }
            from threads in ThreadCounts
-           select new KernelVariant(KernelVariant.OnlineSoftmax, Threads: threads, BlockSize: block),
+           select new KernelVariant(KernelVariant.OnlineSoftmax, width, Threads: threads, BlockSize: block),
     ];
     /// <inheritdoc />
     protected override void Run(DecodeAttentionCase c, KernelVariant variant) =>
