@@ -19,7 +19,7 @@ public static class RoslynKernelCompiler
     private static readonly Lazy<MetadataReference[]> References = new(() =>
     [
         .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => p.Length > 0 && !p.Contains("Microsoft.CodeAnalysis", StringComparison.Ordinal))
+            .Where(p => p.Length > 0)
             .Append(typeof(KernelCase).Assembly.Location)
             .Distinct()
             .Select(p => MetadataReference.CreateFromFile(p)),
