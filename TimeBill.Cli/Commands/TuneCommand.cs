@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Spectre.Console;
@@ -62,27 +63,30 @@ internal static class TuneCommand
         var proposers = new List<IKernelCandidateProposer> { new FeatureSpaceProposer() };
         if (proposalFolder is not null) proposers.Add(new SourceFolderProposer(proposalFolder, machine));
         var search = new KernelSearch(proposers, new KernelProfiler(machine.LastLevelCacheBytes), new TorchEagerKernelTimer());
-        var results = new List<KernelSearchResult>();
-        var perJob = budget / Math.Max(jobs.Count, 1);
+        var results = new KernelSearchResult[jobs.Count];
+        long start = Stopwatch.GetTimestamp();
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn())
             .Start(context =>
             {
                 var tasks = jobs.Select(j => context.AddTask($"{j.spec.Name} {j.shape}", autoStart: false, maxValue: 1)).ToList();
-                for (int i = 0; i < jobs.Count && !ct.IsCancellationRequested; i++)
+                // Cheap kernels first: time they leave unused flows to the large matrices at the end.
+                for (int n = 0, i = jobs.Count - 1; i >= 0 && !ct.IsCancellationRequested; n++, i--)
                 {
+                    var (spec, shape) = jobs[i];
                     var task = tasks[i];
                     task.StartTask();
-                    void Report(CandidateRecord r) => task.Description = Markup.Escape($"{jobs[i].spec.Name} {jobs[i].shape}: {r.Candidate} {r.Outcome}");
+                    void Report(CandidateRecord r) => task.Description = Markup.Escape($"{spec.Name} {shape}: {r.Candidate} {r.Outcome}");
                     search.Tried += Report;
-                    results.Add(search.Run(jobs[i].spec, jobs[i].shape, perJob, ct));
+                    var left = budget - Stopwatch.GetElapsedTime(start);
+                    results[i] = search.Run(spec, shape, left / (jobs.Count - n), ct);
                     search.Tried -= Report;
-                    task.Description = Markup.Escape($"{jobs[i].spec.Name} {jobs[i].shape}: {results[^1].History.Count} tried");
+                    task.Description = Markup.Escape($"{spec.Name} {shape}: {results[i].History.Count} tried");
                     task.Value = 1;
                     task.StopTask();
                 }
             });
-        return results;
+        return [.. results.Where(r => r is not null)];
     }
 
     private static void Print(IAnsiConsole console, List<KernelSearchResult> results, string path)

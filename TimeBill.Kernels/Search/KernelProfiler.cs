@@ -12,10 +12,12 @@ public sealed class KernelProfiler(long lastLevelCacheBytes)
 {
     /// <summary>Untimed calls before timing.</summary>
     public int WarmupCalls { get; init; } = 3;
-    /// <summary>Timed batches; the median is reported.</summary>
+    /// <summary>Most timed batches; the median is reported.</summary>
     public int Repetitions { get; init; } = 9;
     /// <summary>Shortest timed batch.</summary>
     public TimeSpan MinBatch { get; init; } = TimeSpan.FromMilliseconds(1);
+    /// <summary>Time one measurement aims to stay under; slow kernels get fewer warm-up calls and repetitions (at least 3).</summary>
+    public TimeSpan MaxMeasurement { get; init; } = TimeSpan.FromSeconds(0.5);
     /// <summary>Most cases in a rotation (bounds memory for tiny kernels).</summary>
     public int MaxRotation { get; init; } = 16384;
 
@@ -30,19 +32,21 @@ public sealed class KernelProfiler(long lastLevelCacheBytes)
     /// <summary>Median seconds per call of <paramref name="run"/>(i) over cases i = 0, 1, … rotating through <paramref name="cases"/>.</summary>
     public double MedianSeconds(int cases, Action<int> run)
     {
-        int next = 0;
+        int next = 0, warmups = 0;
         long start = Stopwatch.GetTimestamp();
-        for (int i = 0; i < WarmupCalls; i++) run(next++ % cases);
-        double perCall = Math.Max(Stopwatch.GetElapsedTime(start).TotalSeconds / WarmupCalls, 1e-9);
+        do run(next++ % cases);
+        while (++warmups < WarmupCalls && Stopwatch.GetElapsedTime(start) < MaxMeasurement / 10);
+        double perCall = Math.Max(Stopwatch.GetElapsedTime(start).TotalSeconds / warmups, 1e-9);
         int batch = (int)Math.Clamp(MinBatch.TotalSeconds / perCall, 1, 1_000_000);
-        var samples = new double[Repetitions];
-        for (int r = 0; r < Repetitions; r++)
+        int repetitions = (int)Math.Clamp(MaxMeasurement.TotalSeconds / (perCall * batch), Math.Min(3, Repetitions), Repetitions);
+        var samples = new double[repetitions];
+        for (int r = 0; r < repetitions; r++)
         {
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < batch; i++) run(next++ % cases);
             samples[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds / batch;
         }
         Array.Sort(samples);
-        return samples[Repetitions / 2];
+        return samples[repetitions / 2];
     }
 }
