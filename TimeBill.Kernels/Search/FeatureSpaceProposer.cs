@@ -4,7 +4,8 @@ namespace TimeBill.Kernels.Search;
 
 /// <summary>
 /// Walks a kernel's built-in feature space: the first round is the default variant and its neighbours, every
-/// later round the neighbours of the best so far (variants that differ from it in exactly one feature).
+/// later round the untried neighbours of the best so far (variants that differ from it in one feature, or in two
+/// once all one-feature neighbours have been tried).
 /// </summary>
 public sealed class FeatureSpaceProposer : IKernelCandidateProposer
 {
@@ -17,9 +18,12 @@ public sealed class FeatureSpaceProposer : IKernelCandidateProposer
         var space = spec.FeatureSpace();
         var centre = round.Depth == 0 ? spec.DefaultVariant : round.Best?.Variant;
         if (centre is not { } from) return [];
-        var proposals = space.Where(v => Distance(v, from) == 1);
-        if (round.Depth == 0) proposals = proposals.Prepend(space.Contains(from) ? from : space[0]);
-        return proposals.Select(spec.Build);
+        if (round.Depth == 0)
+            return space.Where(v => Distance(v, from) == 1).Prepend(space.Contains(from) ? from : space[0]).Select(spec.Build);
+        var tried = round.History.Select(r => r.Candidate).ToHashSet();
+        var untried = space.Where(v => !tried.Contains(v.ToString())).ToList();
+        var near = untried.Where(v => Distance(v, from) == 1).ToList();
+        return (near.Count > 0 ? near : untried.Where(v => Distance(v, from) == 2)).Select(spec.Build);
     }
 
     /// <summary>How many features two variants differ in.</summary>

@@ -26,6 +26,20 @@ public class SearchTests
     }
 
     [Fact]
+    public void Feature_proposer_widens_to_two_feature_changes_once_the_neighbours_are_tried()
+    {
+        var spec = new MatVecFloat32Spec();
+        var shape = spec.ProfileShapes[0];
+        var best = spec.DefaultVariant;
+        var history = spec.FeatureSpace().Where(v => FeatureSpaceProposer.Distance(v, best) <= 1)
+            .Select(v => new CandidateRecord(spec.Name, "medium", shape.Label, v.ToString(), "features", 0, CandidateOutcome.Accepted, null, v == best ? 1e-3 : 2e-3, v))
+            .ToList();
+        var next = new FeatureSpaceProposer().Propose(spec, new SearchRound(1, shape, history, history.First(r => r.Variant == best))).ToList();
+        Assert.NotEmpty(next);
+        Assert.All(next, c => Assert.Equal(2, FeatureSpaceProposer.Distance(c.Variant!.Value, best)));
+    }
+
+    [Fact]
     public void Search_verifies_times_and_picks_an_accepted_built_in_winner()
     {
         var spec = new RmsNormSpec();
