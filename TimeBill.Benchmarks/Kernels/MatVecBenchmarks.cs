@@ -1,7 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using TimeBill.Core.Native;
 using TimeBill.Kernels;
-using TimeBill.Kernels.Specs;
 using TimeBill.Kernels.Tuning;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -37,8 +36,8 @@ public class MatVecBenchmarks
         _wBf16 = new ushort[_w.Length];
         BFloat16Bits.FromSingle(_w, _wBf16);
         var table = KernelTuningTable.Load();
-        _float32 = table.Choose("matvec_f32", MatVecSpec<MatVecFloat32Case>.MatVecShapeClass(_rows, _cols, 4));
-        _bfloat16 = table.Choose("matvec_bf16", MatVecSpec<MatVecBFloat16Case>.MatVecShapeClass(_rows, _cols, 2));
+        _float32 = table.Choose(KernelNames.MatVecFloat32, ShapeClasses.MatVec(_rows, _cols, 4));
+        _bfloat16 = table.Choose(KernelNames.MatVecBFloat16, ShapeClasses.MatVec(_rows, _cols, 2));
 
         TorchSharpNativeLoader.EnsureLoaded();
         _tw = torch.tensor(_w).reshape(_rows, _cols);

@@ -1,3 +1,5 @@
+using TimeBill.Kernels.Tuning;
+
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>
@@ -68,7 +70,7 @@ public sealed class DecodeAttentionCase : KernelCase
 public sealed class DecodeAttentionSpec : KernelSpec<DecodeAttentionCase>
 {
     /// <inheritdoc />
-    public override string Name => "attention";
+    public override string Name => KernelNames.DecodeAttention;
     /// <inheritdoc />
     public override string Task =>
         "Decode attention for one query token over a grouped-query KV cache. For query head h, KV head g = h / (Heads / KvHeads); " +
@@ -117,7 +119,7 @@ public sealed class DecodeAttentionSpec : KernelSpec<DecodeAttentionCase>
     public static KernelShape Shape(int heads, int kvHeads, int headDim, int capacity, int length) =>
         new($"h{heads} kv{kvHeads} d{headDim} L{length}/{capacity}", [heads, kvHeads, headDim, capacity, length]);
     /// <inheritdoc />
-    public override string ShapeClass(KernelShape shape) => "any";
+    public override string ShapeClass(KernelShape shape) => ShapeClasses.Any;
     /// <inheritdoc />
     public override KernelCase CreateCase(KernelShape shape, int seed) => new DecodeAttentionCase(shape, seed);
     /// <inheritdoc />

@@ -1,3 +1,5 @@
+using TimeBill.Kernels.Tuning;
+
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>What the float32 and bfloat16 matrix-vector specs share: shapes, tolerance, feature space.</summary>
@@ -20,17 +22,7 @@ public abstract class MatVecSpec<TCase> : KernelSpec<TCase> where TCase : Kernel
     public static KernelShape Shape(int rows, int cols) => new($"{rows}x{cols}", [rows, cols]);
 
     /// <inheritdoc />
-    public override string ShapeClass(KernelShape shape) => MatVecShapeClass(shape[0], shape[1], WeightBytes);
-
-    /// <summary>
-    /// The tuning class of a [rows, cols] matrix of <paramref name="weightBytes"/>-byte elements: <c>small</c>
-    /// up to 256 KiB (cache resident), <c>medium</c> up to 8 MiB, <c>large</c> above (streams from memory).
-    /// </summary>
-    public static string MatVecShapeClass(int rows, int cols, int weightBytes)
-    {
-        long bytes = (long)rows * cols * weightBytes;
-        return bytes <= 256 << 10 ? "small" : bytes <= 8 << 20 ? "medium" : "large";
-    }
+    public override string ShapeClass(KernelShape shape) => ShapeClasses.MatVec(shape[0], shape[1], WeightBytes);
 
     /// <inheritdoc />
     public override (double Absolute, double Relative) Tolerance(KernelShape shape) => (2e-6 * shape[1], 1e-5);
@@ -50,7 +42,7 @@ public abstract class MatVecSpec<TCase> : KernelSpec<TCase> where TCase : Kernel
 public sealed class MatVecFloat32Spec : MatVecSpec<MatVecFloat32Case>
 {
     /// <inheritdoc />
-    public override string Name => "matvec_f32";
+    public override string Name => KernelNames.MatVecFloat32;
     /// <inheritdoc />
     protected override int WeightBytes => 4;
     /// <inheritdoc />
@@ -83,7 +75,7 @@ public sealed class MatVecFloat32Spec : MatVecSpec<MatVecFloat32Case>
 public sealed class MatVecBFloat16Spec : MatVecSpec<MatVecBFloat16Case>
 {
     /// <inheritdoc />
-    public override string Name => "matvec_bf16";
+    public override string Name => KernelNames.MatVecBFloat16;
     /// <inheritdoc />
     protected override int WeightBytes => 2;
     /// <inheritdoc />

@@ -1,3 +1,5 @@
+using TimeBill.Kernels.Tuning;
+
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>y = x / sqrt(mean(x²) + Eps) · Weight. Shape dimensions: length.</summary>
@@ -39,7 +41,7 @@ public sealed class RmsNormCase : KernelCase
 public sealed class RmsNormSpec : KernelSpec<RmsNormCase>
 {
     /// <inheritdoc />
-    public override string Name => "rmsnorm";
+    public override string Name => KernelNames.RmsNorm;
     /// <inheritdoc />
     public override string Task => "RMSNorm: y[i] = x[i] / sqrt(mean(x²) + Eps) * Weight[i] over all Length elements, float32.";
     /// <inheritdoc />
@@ -66,7 +68,7 @@ public sealed class RmsNormSpec : KernelSpec<RmsNormCase>
     /// <summary>A vector of <paramref name="length"/> elements.</summary>
     public static KernelShape Shape(int length) => new($"{length}", [length]);
     /// <inheritdoc />
-    public override string ShapeClass(KernelShape shape) => "any";
+    public override string ShapeClass(KernelShape shape) => ShapeClasses.Any;
     /// <inheritdoc />
     public override KernelCase CreateCase(KernelShape shape, int seed) => new RmsNormCase(shape, seed);
     /// <inheritdoc />

@@ -1,3 +1,5 @@
+using TimeBill.Kernels.Tuning;
+
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>
@@ -61,7 +63,7 @@ public sealed class RotaryCase : KernelCase
 public sealed class RotarySpec : KernelSpec<RotaryCase>
 {
     /// <inheritdoc />
-    public override string Name => "rotary";
+    public override string Name => KernelNames.Rotary;
     /// <inheritdoc />
     public override string Task =>
         "Rotary position embedding, Hugging Face rotate-half layout. For each head h and i < HeadDim/2, with a = X[h,i], b = X[h,i+HeadDim/2], " +
@@ -94,7 +96,7 @@ public sealed class RotarySpec : KernelSpec<RotaryCase>
     /// <summary>heads x headDim.</summary>
     public static KernelShape Shape(int heads, int headDim) => new($"{heads}x{headDim}", [heads, headDim]);
     /// <inheritdoc />
-    public override string ShapeClass(KernelShape shape) => "any";
+    public override string ShapeClass(KernelShape shape) => ShapeClasses.Any;
     /// <inheritdoc />
     public override KernelCase CreateCase(KernelShape shape, int seed) => new RotaryCase(shape, seed);
     /// <inheritdoc />

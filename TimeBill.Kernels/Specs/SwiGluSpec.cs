@@ -1,3 +1,5 @@
+using TimeBill.Kernels.Tuning;
+
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>Output = silu(Gate) · Up, silu(g) = g / (1 + e^(−g)). Shape dimensions: length.</summary>
@@ -34,7 +36,7 @@ public sealed class SwiGluCase : KernelCase
 public sealed class SwiGluSpec : KernelSpec<SwiGluCase>
 {
     /// <inheritdoc />
-    public override string Name => "swiglu";
+    public override string Name => KernelNames.SwiGlu;
     /// <inheritdoc />
     public override string Task => "SwiGLU: Output[i] = Gate[i] / (1 + exp(-Gate[i])) * Up[i] over all Length elements, float32.";
     /// <inheritdoc />
@@ -58,7 +60,7 @@ public sealed class SwiGluSpec : KernelSpec<SwiGluCase>
     /// <summary>Vectors of <paramref name="length"/> elements.</summary>
     public static KernelShape Shape(int length) => new($"{length}", [length]);
     /// <inheritdoc />
-    public override string ShapeClass(KernelShape shape) => "any";
+    public override string ShapeClass(KernelShape shape) => ShapeClasses.Any;
     /// <inheritdoc />
     public override KernelCase CreateCase(KernelShape shape, int seed) => new SwiGluCase(shape, seed);
     /// <inheritdoc />

@@ -1,3 +1,5 @@
+using TimeBill.Kernels.Tuning;
+
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>
@@ -46,7 +48,7 @@ public sealed class TopKCase : KernelCase
 public sealed class TopKSpec : KernelSpec<TopKCase>
 {
     /// <inheritdoc />
-    public override string Name => "topk";
+    public override string Name => KernelNames.TopK;
     /// <inheritdoc />
     public override string Task =>
         "KV eviction selection. For each KV head h, keep K of Length positions: every position with Protected[i], then the largest " +
@@ -80,7 +82,7 @@ public sealed class TopKSpec : KernelSpec<TopKCase>
     public static KernelShape Shape(int kvHeads, int length, int k, int sinks, int recent) =>
         new($"kv{kvHeads} L{length} k{k} p{sinks}+{recent}", [kvHeads, length, k, sinks, recent]);
     /// <inheritdoc />
-    public override string ShapeClass(KernelShape shape) => "any";
+    public override string ShapeClass(KernelShape shape) => ShapeClasses.Any;
     /// <inheritdoc />
     public override KernelCase CreateCase(KernelShape shape, int seed) => new TopKCase(shape, seed);
     /// <inheritdoc />

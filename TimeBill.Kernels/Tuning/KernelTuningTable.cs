@@ -67,9 +67,9 @@ public sealed class KernelTuningTable
     public IReadOnlyList<CandidateRecord> History => _history;
 
     /// <summary>
-    /// The variant to run for <paramref name="kernel"/> on shapes of <paramref name="shapeClass"/> (see the spec's
-    /// <see cref="KernelSpec.ShapeClass"/>, e.g. <see cref="MatVecSpec{TCase}.MatVecShapeClass"/>); the kernel's
-    /// default when the table has no runnable entry.
+    /// The variant to run for <paramref name="kernel"/> (a <see cref="KernelNames"/> constant) on shapes of
+    /// <paramref name="shapeClass"/> (see <see cref="ShapeClasses"/>); the kernel's default when the table has no
+    /// runnable entry. Choose once when a model is set up and keep the variant; this is a lookup, not a hot path.
     /// </summary>
     /// <exception cref="ArgumentException">The kernel is unknown.</exception>
     public KernelVariant Choose(string kernel, string shapeClass)

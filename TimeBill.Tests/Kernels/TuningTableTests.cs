@@ -19,10 +19,10 @@ public sealed class TuningTableTests : IDisposable
 
     private static KernelTuningTable TableWithWinner()
     {
-        var winner = new CandidateRecord("matvec_f32", "large", "49152x576", Tuned.ToString(), "features", 1, CandidateOutcome.Accepted, null, 0.004, Tuned);
-        var loser = new CandidateRecord("matvec_f32", "large", "49152x576", "broken.cs", "source", 0, CandidateOutcome.CompileError, "CS1002: ; expected", null, null);
+        var winner = new CandidateRecord(KernelNames.MatVecFloat32, "large", "49152x576", Tuned.ToString(), "features", 1, CandidateOutcome.Accepted, null, 0.004, Tuned);
+        var loser = new CandidateRecord(KernelNames.MatVecFloat32, "large", "49152x576", "broken.cs", "source", 0, CandidateOutcome.CompileError, "CS1002: ; expected", null, null);
         var table = new KernelTuningTable();
-        table.Record(new KernelSearchResult("matvec_f32", "large", "49152x576", [loser, winner], winner, 0.03, 0.006, "no gain"));
+        table.Record(new KernelSearchResult(KernelNames.MatVecFloat32, "large", "49152x576", [loser, winner], winner, 0.03, 0.006, "no gain"));
         return table;
     }
 
@@ -32,7 +32,7 @@ public sealed class TuningTableTests : IDisposable
         TableWithWinner().Save(TablePath);
         var loaded = KernelTuningTable.Load(TablePath);
         Assert.Equal(TuningTableStatus.Loaded, loaded.Status);
-        Assert.Equal(Tuned, loaded.Choose("matvec_f32", "large"));
+        Assert.Equal(Tuned, loaded.Choose(KernelNames.MatVecFloat32, "large"));
         Assert.Equal(2, loaded.History.Count);
         Assert.Equal("CS1002: ; expected", loaded.History[0].Feedback);
         Assert.Equal(0.006, Assert.Single(loaded.Entries).EagerSeconds);
@@ -53,7 +53,7 @@ public sealed class TuningTableTests : IDisposable
     {
         var table = KernelTuningTable.Load(TablePath);
         Assert.Equal(TuningTableStatus.Missing, table.Status);
-        Assert.Equal(MatVec.DefaultVariant, table.Choose("matvec_f32", "large"));
+        Assert.Equal(MatVec.DefaultVariant, table.Choose(KernelNames.MatVecFloat32, "large"));
     }
 
     [Fact]
@@ -78,14 +78,14 @@ public sealed class TuningTableTests : IDisposable
         File.WriteAllText(TablePath, json.ToJsonString());
         var table = KernelTuningTable.Load(TablePath);
         Assert.Equal(TuningTableStatus.Stale, table.Status);
-        Assert.Equal(MatVec.DefaultVariant, table.Choose("matvec_f32", "large"));
+        Assert.Equal(MatVec.DefaultVariant, table.Choose(KernelNames.MatVecFloat32, "large"));
     }
 
     [Fact]
     public void Shape_classes_follow_weight_bytes()
     {
-        Assert.Equal("small", MatVecSpec<MatVecFloat32Case>.MatVecShapeClass(64, 576, 4));
-        Assert.Equal("medium", MatVecSpec<MatVecFloat32Case>.MatVecShapeClass(1536, 576, 4));
-        Assert.Equal("large", MatVecSpec<MatVecFloat32Case>.MatVecShapeClass(49152, 576, 2));
+        Assert.Equal("small", ShapeClasses.MatVec(64, 576, 4));
+        Assert.Equal("medium", ShapeClasses.MatVec(1536, 576, 4));
+        Assert.Equal("large", ShapeClasses.MatVec(49152, 576, 2));
     }
 }
