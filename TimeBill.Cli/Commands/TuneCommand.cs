@@ -34,15 +34,21 @@ internal static class TuneCommand
         foreach (var option in new Option[] { kernels, budget, output, proposals, json }) command.Options.Add(option);
         command.SetAction((parseResult, ct) =>
         {
-            var specs = parseResult.GetValue(kernels)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(KernelSpecs.Find).ToList();
-            int seconds = parseResult.GetValue(budget);
-            if (seconds <= 0) throw new ArgumentOutOfRangeException("--budget-seconds", seconds, "The budget must be positive.");
-            string path = parseResult.GetValue(output)!;
             bool asJson = parseResult.GetValue(json);
             var console = asJson ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : AnsiConsole.Console;
             if (Console.IsOutputRedirected && !asJson) console.Profile.Width = 160; // logs and pipes: keep table rows on one line
-            var results = Search(specs, TimeSpan.FromSeconds(seconds), parseResult.GetValue(proposals), console, ct);
+            var names = parseResult.GetValue(kernels)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var unknown = names.Where(n => KernelSpecs.All.All(s => s.Name != n)).ToList();
+            int seconds = parseResult.GetValue(budget);
+            if (unknown.Count > 0 || names.Length == 0 || seconds <= 0)
+            {
+                console.MarkupLineInterpolated($"[red]{(seconds <= 0 ? "--budget-seconds must be positive." : $"Unknown kernels: {string.Join(", ", unknown)}. Known: {string.Join(", ", KernelSpecs.All.Select(s => s.Name))}.")}[/]");
+                return Task.FromResult(2);
+            }
+            string path = parseResult.GetValue(output)!;
+            var eager = new TorchEagerKernelTimer();
+            var results = Search([.. names.Select(KernelSpecs.Find)], TimeSpan.FromSeconds(seconds), parseResult.GetValue(proposals), eager, console, ct);
+            if (eager.Unavailable is not null) console.MarkupLineInterpolated($"[yellow]libtorch unavailable, no eager timings: {eager.Unavailable}[/]");
 
             var table = KernelTuningTable.Load(path);
             if (table.Status != TuningTableStatus.Loaded) table = new KernelTuningTable();
@@ -56,13 +62,14 @@ internal static class TuneCommand
         return command;
     }
 
-    private static List<KernelSearchResult> Search(List<KernelSpec> specs, TimeSpan budget, string? proposalFolder, IAnsiConsole console, CancellationToken ct)
+    private static List<KernelSearchResult> Search(List<KernelSpec> specs, TimeSpan budget, string? proposalFolder, IBaselineKernelTimer eager,
+        IAnsiConsole console, CancellationToken ct)
     {
         var machine = MachineDescription.Current;
         var jobs = specs.SelectMany(spec => spec.ProfileShapes.Select(shape => (spec, shape))).ToList();
         var proposers = new List<IKernelCandidateProposer> { new FeatureSpaceProposer() };
         if (proposalFolder is not null) proposers.Add(new SourceFolderProposer(proposalFolder, machine));
-        var search = new KernelSearch(proposers, new KernelProfiler(machine.LastLevelCacheBytes), new TorchEagerKernelTimer());
+        var search = new KernelSearch(proposers, new KernelProfiler(machine.LastLevelCacheBytes), eager);
         var results = new KernelSearchResult[jobs.Count];
         long start = Stopwatch.GetTimestamp();
         console.Progress()

@@ -15,9 +15,12 @@ internal sealed class TorchEagerKernelTimer : IBaselineKernelTimer
 {
     public string Name => "libtorch eager";
 
+    /// <summary>Why libtorch could not be loaded, when it could not; the search then reports no eager timings.</summary>
+    public string? Unavailable { get; private set; }
+
     public double? MedianSeconds(KernelSpec spec, IReadOnlyList<KernelCase> rotation, KernelProfiler profiler)
     {
-        TorchSharpNativeLoader.EnsureLoaded();
+        if (Unavailable is not null || !TryLoad()) return null;
         using var noGrad = torch.no_grad();
         var inputs = rotation.Select(Inputs).ToList();
         try
@@ -32,6 +35,21 @@ internal sealed class TorchEagerKernelTimer : IBaselineKernelTimer
         finally
         {
             foreach (var input in inputs) input?.Dispose();
+        }
+    }
+
+    private bool TryLoad()
+    {
+        try
+        {
+            TorchSharpNativeLoader.EnsureLoaded();
+            using var probe = torch.zeros(1);
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or NotSupportedException)
+        {
+            Unavailable = e.Message;
+            return false;
         }
     }
 
