@@ -67,10 +67,16 @@ internal static class TuneCommand
     {
         var machine = MachineDescription.Current;
         var jobs = specs.SelectMany(spec => spec.ProfileShapes.Select(shape => (spec, shape))).ToList();
-        var proposers = new List<IKernelCandidateProposer> { new FeatureSpaceProposer() };
-        if (proposalFolder is not null) proposers.Add(new SourceFolderProposer(proposalFolder, machine));
+        var proposers = new List<IKernelCandidateProposer>();
+        if (proposalFolder is not null) proposers.Add(new SourceFolderProposer(proposalFolder, machine)); // asked for explicitly: tried first
+        proposers.Add(new FeatureSpaceProposer());
         var search = new KernelSearch(proposers, new KernelProfiler(machine.LastLevelCacheBytes), eager);
         var results = new KernelSearchResult[jobs.Count];
+        console.Status().Start("Loading Roslyn and libtorch (not counted in the budget)", _ =>
+        {
+            RoslynKernelCompiler.Compile(specs[0], specs[0].NaiveSource, "warm-up");
+            if (eager is TorchEagerKernelTimer torch) torch.TryLoad();
+        });
         long start = Stopwatch.GetTimestamp();
         console.Progress()
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new ElapsedTimeColumn())

@@ -20,7 +20,7 @@ internal sealed class TorchEagerKernelTimer : IBaselineKernelTimer
 
     public double? MedianSeconds(KernelSpec spec, IReadOnlyList<KernelCase> rotation, KernelProfiler profiler)
     {
-        if (Unavailable is not null || !TryLoad()) return null;
+        if (!TryLoad()) return null;
         using var noGrad = torch.no_grad();
         var inputs = rotation.Select(Inputs).ToList();
         try
@@ -38,8 +38,10 @@ internal sealed class TorchEagerKernelTimer : IBaselineKernelTimer
         }
     }
 
-    private bool TryLoad()
+    /// <summary>Loads libtorch (once); false, with <see cref="Unavailable"/> set, when it cannot be loaded.</summary>
+    public bool TryLoad()
     {
+        if (Unavailable is not null) return false;
         try
         {
             TorchSharpNativeLoader.EnsureLoaded();
