@@ -62,7 +62,7 @@ internal static class TuneCommand
         return command;
     }
 
-    private static List<KernelSearchResult> Search(List<KernelSpec> specs, TimeSpan budget, string? proposalFolder, IBaselineKernelTimer eager,
+    private static List<KernelSearchResult> Search(List<KernelSpec> specs, TimeSpan budget, string? proposalFolder, TorchEagerKernelTimer eager,
         IAnsiConsole console, CancellationToken ct)
     {
         var machine = MachineDescription.Current;
@@ -75,7 +75,7 @@ internal static class TuneCommand
         console.Status().Start("Loading Roslyn and libtorch (not counted in the budget)", _ =>
         {
             RoslynKernelCompiler.Compile(specs[0], specs[0].NaiveSource, "warm-up");
-            if (eager is TorchEagerKernelTimer torch) torch.TryLoad();
+            eager.TryLoad();
         });
         long start = Stopwatch.GetTimestamp();
         console.Progress()
