@@ -57,6 +57,7 @@ public static unsafe class DecodeAttention
         public int Group, HeadDim, Capacity, Length, BlockSize;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Heads<TL, TV>(void* state, int start, int end) where TL : IFloatLanes<TV> where TV : struct
     {
         ref Args a = ref *(Args*)state;

@@ -77,6 +77,8 @@ public static unsafe class MatVec
             _ => &Rows<TW, TF, TL, TV, One, One>,
         };
 
+    // Optimised at first call (no tiering): neither a first decode step nor a short timing runs tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<TW, TF, TL, TV, TRows, TUnroll>(void* state, int start, int end)
         where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct
         where TRows : ICompileTimeConstant where TUnroll : ICompileTimeConstant

@@ -35,6 +35,7 @@ public static class RmsNorm
 
     private static float Scale(float sumOfSquares, int n, float eps) => 1f / MathF.Sqrt(sumOfSquares / n + eps);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Lanes<TL, TV>(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> y)
         where TL : IFloatLanes<TV> where TV : struct
     {

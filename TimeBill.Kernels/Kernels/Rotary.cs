@@ -36,6 +36,7 @@ public static class Rotary
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Lanes<TL, TV>(ReadOnlySpan<float> x, int heads, int half, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, Span<float> y)
         where TL : IFloatLanes<TV> where TV : struct
     {

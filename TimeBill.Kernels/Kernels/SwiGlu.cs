@@ -40,6 +40,7 @@ public static class SwiGlu
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Lanes<TL, TV>(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> output)
         where TL : IFloatLanes<TV> where TV : struct
     {

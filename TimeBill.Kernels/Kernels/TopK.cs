@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace TimeBill.Kernels;
 
@@ -70,6 +71,7 @@ public static class TopK
     }
 
     /// <summary>Reorders <paramref name="keys"/> so its first <paramref name="count"/> elements are its smallest (Hoare quickselect).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SelectSmallest(Span<ulong> keys, int count)
     {
         int lo = 0, hi = keys.Length - 1, target = count - 1;
