@@ -7,6 +7,13 @@ internal static class CommandCatalog
 {
     public static IEnumerable<Command> Create() =>
     [
+        GenerateCommand.Create(),
+        ForwardCommand.Create(),
+        BenchCommand.Create(),
+        ProfileCommand.Create(),
+        EvalEvictionCommand.Create(),
+        TrainExitCommand.Create(),
+        EvalExitCommand.Create(),
         TuneCommand.Create(),
     ];
 }

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using TimeBill.Core.Cache;
+using TimeBill.Core.Model;
+
+namespace TimeBill.Cli.Benchmarking;
+
+/// <summary>Prefill and decode throughput of a model: warm-up, then timed runs, medians reported.</summary>
+internal static class ThroughputBenchmark
+{
+    /// <summary>Measured throughput.</summary>
+    public sealed record Result(int PromptTokens, int GenTokens, int Runs, double PrefillTokensPerS, double DecodeTokensPerS, double PrefillMs, double DecodeMsPerToken);
+
+    /// <summary>
+    /// Runs <paramref name="runs"/> timed repetitions (after one warm-up) of: prefill of a seeded random prompt
+    /// into a fresh cache, <paramref name="afterPrefill"/> (e.g. eviction, untimed), then
+    /// <paramref name="genTokens"/> single-token decode steps.
+    /// </summary>
+    public static Result Run(CausalLanguageModel model, int promptTokens, int genTokens, int runs, int seed = 0,
+        Action<KvCache>? afterPrefill = null, IProgress<int>? progress = null)
+    {
+        if (promptTokens <= 0) throw new ArgumentException($"--prompt-tokens must be positive, got {promptTokens}.");
+        if (genTokens <= 0) throw new ArgumentException($"--gen-tokens must be positive, got {genTokens}.");
+        if (runs <= 0) throw new ArgumentException($"--runs must be positive, got {runs}.");
+        if (promptTokens + genTokens > model.Config.MaxPositions)
+            throw new ArgumentException($"prompt + generated tokens ({promptTokens + genTokens}) exceed the model's context ({model.Config.MaxPositions}).");
+
+        var random = new Random(seed);
+        int[] prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
+        int[] steps = Enumerable.Range(0, genTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
+        using var cache = model.CreateCache(promptTokens + genTokens);
+
+        var prefillMs = new List<double>();
+        var decodeMs = new List<double>();
+        for (int run = -1; run < runs; run++)
+        {
+            cache.Reset();
+            var clock = Stopwatch.StartNew();
+            model.ForwardLast(prompt, cache);
+            double prefill = clock.Elapsed.TotalMilliseconds;
+            afterPrefill?.Invoke(cache);
+            clock.Restart();
+            foreach (int token in steps) model.ForwardLast([token], cache);
+            double decode = clock.Elapsed.TotalMilliseconds / genTokens;
+            if (run < 0) continue; // warm-up
+            prefillMs.Add(prefill);
+            decodeMs.Add(decode);
+            progress?.Report(run + 1);
+        }
+        double medianPrefill = Median(prefillMs), medianDecode = Median(decodeMs);
+        return new Result(promptTokens, genTokens, runs, promptTokens / medianPrefill * 1000, 1000 / medianDecode, medianPrefill, medianDecode);
+    }
+
+    internal static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}

@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Spectre.Console;
+using TimeBill.Cli.Benchmarking;
+using TimeBill.Cli.Output;
+
+namespace TimeBill.Cli.Commands;
+
+/// <summary><c>timebill bench</c>: prefill and decode throughput of a model folder or a random-weight shape.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = ModelOptions.Model();
+        var shape = ModelOptions.Shape();
+        var promptTokens = new Option<int>("--prompt-tokens") { Description = "Prompt length.", DefaultValueFactory = _ => 128 };
+        var genTokens = new Option<int>("--gen-tokens") { Description = "Decode steps per run.", DefaultValueFactory = _ => 64 };
+        var runs = new Option<int>("--runs") { Description = "Timed runs (median reported) after one warm-up.", DefaultValueFactory = _ => 5 };
+        var seed = new Option<int>("--seed") { Description = "Seed of random weights and tokens.", DefaultValueFactory = _ => 0 };
+        var threads = ModelOptions.Threads();
+        var json = ModelOptions.Json();
+        var command = new Command("bench", "Measure prefill and decode tokens/s (median of several runs).")
+        {
+            model, shape, promptTokens, genTokens, runs, seed, threads, json,
+        };
+        command.SetGuardedAction((parse, _) =>
+        {
+            ModelOptions.SetThreads(parse.GetValue(threads));
+            using var lm = ModelOptions.Open(parse.GetValue(model), parse.GetValue(shape), parse.GetValue(seed));
+            var result = ThroughputBenchmark.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs), parse.GetValue(seed));
+            if (parse.GetValue(json))
+            {
+                JsonOutput.Write(new
+                {
+                    Model = lm.Identity,
+                    Threads = parse.GetValue(threads),
+                    result.PromptTokens,
+                    result.GenTokens,
+                    result.Runs,
+                    result.PrefillTokensPerS,
+                    result.DecodeTokensPerS,
+                    result.PrefillMs,
+                    result.DecodeMsPerToken,
+                });
+                return Task.FromResult(0);
+            }
+            var table = new Table().AddColumns("model", "prompt", "prefill tok/s", "decode tok/s", "prefill ms", "decode ms/token");
+            table.AddRow(lm.Identity, result.PromptTokens.ToString(), $"{result.PrefillTokensPerS:F1}", $"{result.DecodeTokensPerS:F1}",
+                $"{result.PrefillMs:F2}", $"{result.DecodeMsPerToken:F3}");
+            AnsiConsole.Write(table);
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json;
+
+namespace TimeBill.Core.Checkpoints;
+
+/// <summary>Reads JSON files and their fields, reporting every problem as a <see cref="ModelLoadException"/>.</summary>
+internal static class JsonFile
+{
+    public static JsonDocument Read(string path)
+    {
+        if (!File.Exists(path)) throw new ModelLoadException(path, "file not found.");
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var document = JsonDocument.Parse(stream);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new ModelLoadException(path, "expected a JSON object at the top level.");
+            return document;
+        }
+        catch (JsonException e) { throw new ModelLoadException(path, $"invalid JSON ({e.Message}).", e); }
+    }
+
+    public static JsonElement? Optional(this JsonElement obj, string name) =>
+        obj.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
+
+    public static int RequiredInt(this JsonElement obj, string name, string path) =>
+        obj.Optional(name) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out int i)
+            ? i : throw new ModelLoadException(path, $"required integer field '{name}' is missing or not an integer.");
+
+    public static int? OptionalInt(this JsonElement obj, string name, string path) =>
+        obj.Optional(name) switch
+        {
+            null => null,
+            { ValueKind: JsonValueKind.Number } v when v.TryGetInt32(out int i) => i,
+            _ => throw new ModelLoadException(path, $"field '{name}' must be an integer."),
+        };
+
+    public static double? OptionalDouble(this JsonElement obj, string name, string path) =>
+        obj.Optional(name) switch
+        {
+            null => null,
+            { ValueKind: JsonValueKind.Number } v => v.GetDouble(),
+            _ => throw new ModelLoadException(path, $"field '{name}' must be a number."),
+        };
+
+    public static bool? OptionalBool(this JsonElement obj, string name, string path) =>
+        obj.Optional(name) switch
+        {
+            null => null,
+            { ValueKind: JsonValueKind.True } => true,
+            { ValueKind: JsonValueKind.False } => false,
+            _ => throw new ModelLoadException(path, $"field '{name}' must be true or false."),
+        };
+
+    public static string? OptionalString(this JsonElement obj, string name, string path) =>
+        obj.Optional(name) switch
+        {
+            null => null,
+            { ValueKind: JsonValueKind.String } v => v.GetString(),
+            _ => throw new ModelLoadException(path, $"field '{name}' must be a string."),
+        };
+
+    /// <summary>An integer or a list of integers (as <c>eos_token_id</c> may be).</summary>
+    public static IReadOnlyList<int> IntOrList(this JsonElement obj, string name, string path) =>
+        obj.Optional(name) switch
+        {
+            null => [],
+            { ValueKind: JsonValueKind.Number } v when v.TryGetInt32(out int i) => [i],
+            { ValueKind: JsonValueKind.Array } a when a.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number) =>
+                a.EnumerateArray().Select(e => e.GetInt32()).ToArray(),
+            _ => throw new ModelLoadException(path, $"field '{name}' must be an integer or a list of integers."),
+        };
+}

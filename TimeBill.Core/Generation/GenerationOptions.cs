@@ -1,0 +1,30 @@
+using TimeBill.Core.Exit;
+using TimeBill.Core.Sampling;
+
+namespace TimeBill.Core.Generation;
+
+/// <summary>Options of one generation.</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>Upper bound on generated tokens (stop token excluded).</summary>
+    public int MaxNewTokens { get; init; } = 256;
+    /// <summary>Token choice.</summary>
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
+    /// <summary>Tokens that end the response; null uses the model's generation_config.json.</summary>
+    public IReadOnlyCollection<int>? StopTokenIds { get; init; }
+    /// <summary>
+    /// Early exit / layer skipping while decoding; null or <see cref="ExitPolicy.Off"/> (the default) decodes at full
+    /// depth. An active policy needs a generator created with exit heads.
+    /// </summary>
+    public ExitPolicy? Exit { get; init; }
+
+    /// <summary>Checks the values.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">MaxNewTokens not positive or bad sampling values.</exception>
+    public void Validate()
+    {
+        if (MaxNewTokens <= 0) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "max new tokens must be positive.");
+        ArgumentNullException.ThrowIfNull(Sampling);
+        Sampling.Validate();
+        Exit?.Validate();
+    }
+}

@@ -1,0 +1,192 @@
+using TimeBill.Core.Cache;
+using TimeBill.Core.Checkpoints;
+using TimeBill.Core.Native;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace TimeBill.Core.Model;
+
+/// <summary>
+/// A Llama/Qwen2 decoder on TorchSharp, float32, for inference: prefill and incremental decoding against a
+/// <see cref="KvCache"/> with explicit positions. Short on purpose: embeddings, then per layer
+/// RMSNorm → fused QKV → RoPE → cache → grouped-query attention → output projection, RMSNorm → SwiGLU, then
+/// the final norm and the head. Every call runs under no-grad with its temporaries scoped, so nothing leaks.
+/// </summary>
+public sealed class CausalLanguageModel : IDisposable
+{
+    private readonly RotaryEmbedding _rope;
+    private readonly float _attentionScale;
+
+    private CausalLanguageModel(ModelConfig config, GenerationConfig generation, ModelWeights weights, string name)
+    {
+        Config = config;
+        GenerationConfig = generation;
+        Weights = weights;
+        Name = name;
+        _rope = new RotaryEmbedding(config);
+        _attentionScale = 1f / MathF.Sqrt(config.HeadDim);
+    }
+
+    /// <summary>The model's shape.</summary>
+    public ModelConfig Config { get; }
+    /// <summary>Stop tokens and BOS.</summary>
+    public GenerationConfig GenerationConfig { get; }
+    /// <summary>The weights.</summary>
+    public ModelWeights Weights { get; }
+    /// <summary>The folder name, or "random" for random weights.</summary>
+    public string Name { get; }
+    /// <summary>Identifies these weights and this shape, for keying profiles and predictors.</summary>
+    public string Identity => $"{Name}-{Config.ShapeHash}";
+
+    /// <summary>Loads a Hugging Face model folder (config.json, optional generation_config.json, safetensors).</summary>
+    /// <exception cref="ModelLoadException">Anything missing or malformed, with the file and problem named.</exception>
+    public static CausalLanguageModel Load(string folder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        if (!Directory.Exists(folder)) throw new ModelLoadException(folder, "model folder not found.");
+        var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
+        string generationPath = Path.Combine(folder, "generation_config.json");
+        var generation = File.Exists(generationPath) ? GenerationConfig.Load(generationPath) : GenerationConfig.FromModelConfig(config);
+        var checkpoint = SafeTensorsCheckpoint.Open(folder);
+        TorchSharpNativeLoader.EnsureLoaded();
+        using var noGrad = no_grad();
+        var weights = ModelWeights.Load(checkpoint, config, folder);
+        return new CausalLanguageModel(config, generation, weights, new DirectoryInfo(folder).Name);
+    }
+
+    /// <summary>Builds a model of the given shape with seeded random weights (speed work at realistic sizes).</summary>
+    public static CausalLanguageModel CreateRandom(ModelConfig config, long seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        TorchSharpNativeLoader.EnsureLoaded();
+        using var noGrad = no_grad();
+        return new CausalLanguageModel(config, GenerationConfig.FromModelConfig(config), ModelWeights.Random(config, seed), "random");
+    }
+
+    /// <summary>An empty cache for one sequence of up to <paramref name="capacity"/> tokens (default: the model's context).</summary>
+    public KvCache CreateCache(int? capacity = null) =>
+        new(Config.LayerCount, Config.KvHeadCount, Config.HeadDim, capacity ?? Config.MaxPositions);
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> through the model at positions <c>cache.NextPosition..</c>, appending their
+    /// keys and values to <paramref name="cache"/>. Returns logits <c>[T, vocab]</c> when
+    /// <paramref name="allLogits"/>, else <c>[1, vocab]</c> for the last token. The caller owns (disposes) the
+    /// result.
+    /// </summary>
+    /// <exception cref="ArgumentException">No tokens, or a token id outside the vocabulary.</exception>
+    /// <exception cref="InvalidOperationException">The cache would overflow or the context would be exceeded.</exception>
+    public Tensor Forward(ReadOnlySpan<int> tokens, KvCache cache, bool allLogits = false, IForwardObserver? observer = null)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var hidden = Embed(tokens, cache);
+        for (int layer = 0; layer < Config.LayerCount; layer++)
+        {
+            hidden = ForwardLayer(layer, hidden, cache, observer);
+            observer?.OnHiddenState(layer, hidden);
+        }
+        cache.Advance(tokens.Length);
+        if (!allLogits) hidden = hidden.narrow(0, hidden.shape[0] - 1, 1);
+        return Head(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Runs a prompt and returns the last position's logits as a managed array.</summary>
+    public float[] ForwardLast(ReadOnlySpan<int> tokens, KvCache cache, IForwardObserver? observer = null)
+    {
+        using var logits = Forward(tokens, cache, allLogits: false, observer);
+        return logits.data<float>().ToArray();
+    }
+
+    /// <summary>
+    /// Token embeddings <c>[T, hidden]</c> for tokens placed at <c>cache.NextPosition..</c> (checks ids and room).
+    /// Part of the layer-level API used by early exit: <see cref="Embed"/>, <see cref="ForwardLayer"/>,
+    /// <see cref="AppendKeyValues"/>, <see cref="Head"/>; the caller then calls <c>cache.Advance(T)</c>.
+    /// </summary>
+    public Tensor Embed(ReadOnlySpan<int> tokens, KvCache cache)
+    {
+        if (tokens.IsEmpty) throw new ArgumentException("at least one token is needed.", nameof(tokens));
+        foreach (int id in tokens)
+            if ((uint)id >= (uint)Config.VocabSize)
+                throw new ArgumentException($"token id {id} is outside the vocabulary (0..{Config.VocabSize - 1}).", nameof(tokens));
+        if (cache.NextPosition + tokens.Length > Config.MaxPositions)
+            throw new InvalidOperationException($"context of {Config.MaxPositions} positions exceeded: {cache.NextPosition} used, {tokens.Length} more asked.");
+        using var ids = tensor(tokens.ToArray(), dtype: ScalarType.Int64);
+        return Weights.Embeddings.index_select(0, ids);
+    }
+
+    /// <summary>One decoder layer on <paramref name="hidden"/> <c>[T, hidden]</c>; appends the tokens' K/V to the cache.</summary>
+    public Tensor ForwardLayer(int layer, Tensor hidden, KvCache cache, IForwardObserver? observer = null)
+    {
+        var w = Weights.Layers[layer];
+        int t = (int)hidden.shape[0];
+        var (q, k, v) = ProjectQkv(w, RmsNorm(hidden, w.AttentionNorm), cache.NextPosition);
+        cache.Append(layer, k, v);
+        observer?.OnAttention(layer, q, cache);
+        var attention = Attend(q, cache, layer);
+        hidden = hidden + F.linear(attention.transpose(0, 1).reshape(t, -1), w.Output);
+        var gateUp = F.linear(RmsNorm(hidden, w.MlpNorm), w.GateUp).chunk(2, dim: -1);
+        return hidden + F.linear(F.silu(gateUp[0]) * gateUp[1], w.Down);
+    }
+
+    /// <summary>
+    /// Computes only the keys and values of <paramref name="layer"/> for <paramref name="hidden"/> and appends them:
+    /// how a layer that a token skipped still gets cache entries for it (state propagation from the exited hidden state).
+    /// </summary>
+    public void AppendKeyValues(int layer, Tensor hidden, KvCache cache)
+    {
+        var w = Weights.Layers[layer];
+        var (_, k, v) = ProjectQkv(w, RmsNorm(hidden, w.AttentionNorm), cache.NextPosition);
+        cache.Append(layer, k, v);
+    }
+
+    /// <summary>Final norm and output head: logits <c>[T, vocab]</c>.</summary>
+    public Tensor Head(Tensor hidden) => F.linear(RmsNorm(hidden, Weights.FinalNorm), Weights.Head);
+
+    private (Tensor Q, Tensor K, Tensor V) ProjectQkv(DecoderLayerWeights w, Tensor normed, int start)
+    {
+        int t = (int)normed.shape[0], hd = Config.HeadDim, h = Config.HeadCount, kvh = Config.KvHeadCount;
+        var qkv = F.linear(normed, w.Qkv, w.QkvBias);
+        var q = qkv.narrow(1, 0, h * hd).view(t, h, hd).transpose(0, 1);
+        var k = qkv.narrow(1, h * hd, kvh * hd).view(t, kvh, hd).transpose(0, 1);
+        var v = qkv.narrow(1, (h + kvh) * hd, kvh * hd).view(t, kvh, hd).transpose(0, 1);
+        var (cos, sin) = _rope.Table(start, t);
+        return (RotaryEmbedding.Apply(q, cos, sin), RotaryEmbedding.Apply(k, cos, sin), v);
+    }
+
+    /// <summary>Grouped-query attention of the new queries <c>[heads, T, hd]</c> over the layer's cache; returns <c>[heads, T, hd]</c>.</summary>
+    private Tensor Attend(Tensor q, KvCache cache, int layer)
+    {
+        int h = Config.HeadCount, kvh = Config.KvHeadCount, g = Config.GroupSize, t = (int)q.shape[1], hd = Config.HeadDim;
+        var keys = cache.Keys(layer);
+        var values = cache.Values(layer);
+        if (t > 1 && cache.Length(layer) == t)
+        {
+            // Fresh prefill: positions are consecutive, so the fused causal kernel applies.
+            var k = g == 1 ? keys : keys.repeat_interleave(g, dim: 0);
+            var v = g == 1 ? values : values.repeat_interleave(g, dim: 0);
+            return F.scaled_dot_product_attention(q, k, v, is_casual: true);
+        }
+
+        var grouped = q.reshape(kvh, g * t, hd);
+        var scores = grouped.matmul(keys.transpose(1, 2)) * _attentionScale; // [kvh, g·T, L]
+        if (t > 1)
+        {
+            // A key is visible to a query when it was computed at or before the query's position.
+            using var queryPositions = arange(cache.NextPosition, cache.NextPosition + t, dtype: ScalarType.Int64);
+            var visible = cache.Positions(layer).unsqueeze(1) <= queryPositions.view(1, t, 1); // [kvh, T, L]
+            var mask = visible.unsqueeze(1).expand(kvh, g, t, visible.shape[2]).reshape(kvh, g * t, -1);
+            scores = scores.masked_fill(mask.logical_not(), float.NegativeInfinity);
+        }
+        return scores.softmax(-1).matmul(values).view(h, t, hd);
+    }
+
+    private Tensor RmsNorm(Tensor x, Tensor weight) =>
+        x * (x.square().mean([-1L], keepdim: true) + Config.RmsNormEps).rsqrt() * weight;
+
+    /// <summary>Frees the weights and tables.</summary>
+    public void Dispose()
+    {
+        Weights.Dispose();
+        _rope.Dispose();
+    }
+}

@@ -1,0 +1,43 @@
+using static TorchSharp.torch;
+
+namespace TimeBill.Core.Model;
+
+/// <summary>
+/// The weights of one decoder layer, float32, with the q/k/v projections fused into one matrix (rows: q,
+/// then k, then v) and gate/up fused into another, so a decode step runs two matrix products where the
+/// checkpoint has five.
+/// </summary>
+public sealed class DecoderLayerWeights : IDisposable
+{
+    internal DecoderLayerWeights(Tensor attentionNorm, Tensor qkv, Tensor? qkvBias, Tensor output, Tensor mlpNorm, Tensor gateUp, Tensor down)
+    {
+        AttentionNorm = attentionNorm;
+        Qkv = qkv;
+        QkvBias = qkvBias;
+        Output = output;
+        MlpNorm = mlpNorm;
+        GateUp = gateUp;
+        Down = down;
+    }
+
+    /// <summary>RMSNorm weight before attention [hidden].</summary>
+    public Tensor AttentionNorm { get; }
+    /// <summary>Fused q/k/v projection [(heads + 2·kvHeads)·headDim, hidden].</summary>
+    public Tensor Qkv { get; }
+    /// <summary>Fused q/k/v bias (Qwen2), or null.</summary>
+    public Tensor? QkvBias { get; }
+    /// <summary>Attention output projection [hidden, heads·headDim].</summary>
+    public Tensor Output { get; }
+    /// <summary>RMSNorm weight before the MLP [hidden].</summary>
+    public Tensor MlpNorm { get; }
+    /// <summary>Fused gate/up projection [2·intermediate, hidden].</summary>
+    public Tensor GateUp { get; }
+    /// <summary>Down projection [hidden, intermediate].</summary>
+    public Tensor Down { get; }
+
+    /// <summary>Frees the tensors.</summary>
+    public void Dispose()
+    {
+        foreach (var t in new[] { AttentionNorm, Qkv, QkvBias, Output, MlpNorm, GateUp, Down }) t?.Dispose();
+    }
+}

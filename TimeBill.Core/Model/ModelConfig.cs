@@ -1,0 +1,156 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using TimeBill.Core.Checkpoints;
+
+namespace TimeBill.Core.Model;
+
+/// <summary>
+/// The shape of a Llama/Qwen2 decoder, read from a Hugging Face <c>config.json</c> in either style: classic
+/// (<c>rope_theta</c> + <c>rope_scaling</c>) or transformers-5 (<c>rope_parameters</c>).
+/// </summary>
+public sealed record ModelConfig
+{
+    /// <summary>Which architecture the weights belong to.</summary>
+    public required ModelArchitecture Architecture { get; init; }
+    /// <summary>Width of the residual stream.</summary>
+    public required int HiddenSize { get; init; }
+    /// <summary>Width of the SwiGLU feed-forward layer.</summary>
+    public required int IntermediateSize { get; init; }
+    /// <summary>Number of decoder layers.</summary>
+    public required int LayerCount { get; init; }
+    /// <summary>Number of query heads.</summary>
+    public required int HeadCount { get; init; }
+    /// <summary>Number of key/value heads (grouped-query attention when fewer than <see cref="HeadCount"/>).</summary>
+    public required int KvHeadCount { get; init; }
+    /// <summary>Width of one attention head.</summary>
+    public required int HeadDim { get; init; }
+    /// <summary>Vocabulary size.</summary>
+    public required int VocabSize { get; init; }
+    /// <summary>The longest context the model supports.</summary>
+    public required int MaxPositions { get; init; }
+    /// <summary>RMSNorm epsilon.</summary>
+    public required double RmsNormEps { get; init; }
+    /// <summary>Rotary embedding parameters.</summary>
+    public required RopeScaling Rope { get; init; }
+    /// <summary>Whether the output head reuses the token embedding matrix.</summary>
+    public required bool TieWordEmbeddings { get; init; }
+    /// <summary>Whether the q/k/v projections carry biases (always for Qwen2).</summary>
+    public required bool AttentionBias { get; init; }
+    /// <summary>Beginning-of-sequence token id, if the model has one.</summary>
+    public int? BosTokenId { get; init; }
+    /// <summary>End-of-sequence token ids from config.json.</summary>
+    public IReadOnlyList<int> EosTokenIds { get; init; } = [];
+
+    /// <summary>Query heads per key/value head.</summary>
+    public int GroupSize => HeadCount / KvHeadCount;
+
+    /// <summary>Number of weights, embeddings included once when tied.</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long attention = (long)HiddenSize * HeadDim * (2 * HeadCount + 2 * KvHeadCount);
+            long mlp = 3L * HiddenSize * IntermediateSize;
+            long embeddings = (long)VocabSize * HiddenSize * (TieWordEmbeddings ? 1 : 2);
+            return LayerCount * (attention + mlp + 2L * HiddenSize) + embeddings + HiddenSize;
+        }
+    }
+
+    /// <summary>A short stable hash of the shape, for keying profiles and predictor files.</summary>
+    public string ShapeHash
+    {
+        get
+        {
+            string shape = string.Join('|', Architecture, HiddenSize, IntermediateSize, LayerCount, HeadCount, KvHeadCount, HeadDim,
+                VocabSize, MaxPositions, RmsNormEps, Rope, TieWordEmbeddings, AttentionBias);
+            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape)))[..16];
+        }
+    }
+
+    /// <summary>Reads and validates <paramref name="path"/> (a config.json).</summary>
+    /// <exception cref="ModelLoadException">Missing file, invalid JSON, unknown architecture or inconsistent shape.</exception>
+    public static ModelConfig Load(string path)
+    {
+        using var document = JsonFile.Read(path);
+        return Parse(document.RootElement, path);
+    }
+
+    /// <summary>Parses a config.json object; <paramref name="path"/> names the source in errors.</summary>
+    public static ModelConfig Parse(JsonElement root, string path)
+    {
+        var architecture = ParseArchitecture(root, path);
+        int hidden = root.RequiredInt("hidden_size", path);
+        int heads = root.RequiredInt("num_attention_heads", path);
+        int kvHeads = root.OptionalInt("num_key_value_heads", path) ?? heads;
+        int headDim = root.OptionalInt("head_dim", path) ?? (heads > 0 ? hidden / heads : 0);
+        var config = new ModelConfig
+        {
+            Architecture = architecture,
+            HiddenSize = hidden,
+            IntermediateSize = root.RequiredInt("intermediate_size", path),
+            LayerCount = root.RequiredInt("num_hidden_layers", path),
+            HeadCount = heads,
+            KvHeadCount = kvHeads,
+            HeadDim = headDim,
+            VocabSize = root.RequiredInt("vocab_size", path),
+            MaxPositions = root.OptionalInt("max_position_embeddings", path) ?? 2048,
+            RmsNormEps = root.OptionalDouble("rms_norm_eps", path) ?? 1e-6,
+            Rope = ParseRope(root, path),
+            TieWordEmbeddings = root.OptionalBool("tie_word_embeddings", path) ?? true,
+            AttentionBias = architecture == ModelArchitecture.Qwen2 || (root.OptionalBool("attention_bias", path) ?? false),
+            BosTokenId = root.OptionalInt("bos_token_id", path),
+            EosTokenIds = root.IntOrList("eos_token_id", path),
+        };
+        config.Validate(path);
+        return config;
+    }
+
+    private static ModelArchitecture ParseArchitecture(JsonElement root, string path)
+    {
+        var names = root.Optional("architectures") is { ValueKind: JsonValueKind.Array } a
+            ? a.EnumerateArray().Select(e => e.GetString() ?? "").ToArray()
+            : [];
+        string modelType = root.OptionalString("model_type", path) ?? "";
+        if (names.Contains("LlamaForCausalLM") || (names.Length == 0 && modelType == "llama")) return ModelArchitecture.Llama;
+        if (names.Contains("Qwen2ForCausalLM") || (names.Length == 0 && modelType == "qwen2")) return ModelArchitecture.Qwen2;
+        string found = names.Length > 0 ? string.Join(", ", names) : $"model_type '{modelType}'";
+        throw new ModelLoadException(path, $"unknown architecture {found}; supported: LlamaForCausalLM, Qwen2ForCausalLM.");
+    }
+
+    private static RopeScaling ParseRope(JsonElement root, string path)
+    {
+        // transformers 5 folds theta and scaling into rope_parameters; the classic style has rope_theta + rope_scaling.
+        var parameters = root.Optional("rope_parameters") ?? root.Optional("rope_scaling");
+        double theta = root.OptionalDouble("rope_theta", path)
+            ?? (parameters is { } p ? p.OptionalDouble("rope_theta", path) : null)
+            ?? 10000.0;
+        if (parameters is not { ValueKind: JsonValueKind.Object } scaling) return new RopeScaling(theta);
+
+        string type = scaling.OptionalString("rope_type", path) ?? scaling.OptionalString("type", path) ?? "default";
+        return type switch
+        {
+            "default" => new RopeScaling(theta),
+            "llama3" => new RopeScaling(
+                theta,
+                "llama3",
+                scaling.OptionalDouble("factor", path) ?? throw new ModelLoadException(path, "llama3 rope scaling needs 'factor'."),
+                scaling.OptionalDouble("low_freq_factor", path) ?? 1,
+                scaling.OptionalDouble("high_freq_factor", path) ?? 4,
+                scaling.OptionalInt("original_max_position_embeddings", path)
+                    ?? throw new ModelLoadException(path, "llama3 rope scaling needs 'original_max_position_embeddings'.")),
+            _ => throw new ModelLoadException(path, $"unsupported rope type '{type}'; supported: default, llama3."),
+        };
+    }
+
+    private void Validate(string path)
+    {
+        void Require(bool ok, string problem) { if (!ok) throw new ModelLoadException(path, problem); }
+        Require(HiddenSize > 0 && IntermediateSize > 0 && LayerCount > 0 && VocabSize > 0 && MaxPositions > 0,
+            "hidden_size, intermediate_size, num_hidden_layers, vocab_size and max_position_embeddings must be positive.");
+        Require(HeadCount > 0 && KvHeadCount > 0 && HeadCount % KvHeadCount == 0,
+            $"num_attention_heads ({HeadCount}) must be a positive multiple of num_key_value_heads ({KvHeadCount}).");
+        Require(HeadDim > 0 && HeadDim % 2 == 0, $"head_dim ({HeadDim}) must be positive and even.");
+        Require(Rope.Theta > 0, "rope theta must be positive.");
+    }
+}

@@ -1,0 +1,67 @@
+using TimeBill.Core.Cache;
+using TimeBill.Tests.Support;
+using static TorchSharp.torch;
+
+namespace TimeBill.Tests.Cache;
+
+/// <summary>The cache's bookkeeping: positions, compaction per head, capacity.</summary>
+[Collection(ModelCollection.Name)]
+public sealed class KvCacheTests(ModelFixture models)
+{
+    [Fact]
+    public void EntriesRememberTheirPositionsAndCompactionKeepsThemPerHead()
+    {
+        var model = models.Get("stories260K");
+        using var cache = model.CreateCache(64);
+        int[] prompt = Enumerable.Range(3, 10).ToArray();
+        model.ForwardLast(prompt, cache);
+        Assert.Equal(10, cache.NextPosition);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (long)i), cache.PositionsOf(2, 1));
+
+        var keysBefore = cache.Keys(2).clone();
+        // Head h keeps positions {h, h+2, h+4}: different entries per head.
+        long[,] keep = new long[cache.KvHeadCount, 3];
+        for (int h = 0; h < cache.KvHeadCount; h++) for (int j = 0; j < 3; j++) keep[h, j] = h + 2 * j;
+        using var keepTensor = tensor(keep);
+        cache.Compact(2, keepTensor);
+
+        Assert.Equal(3, cache.Length(2));
+        Assert.Equal(10, cache.Length(1));
+        Assert.Equal(10, cache.NextPosition); // new tokens still continue at Nx
+        for (int h = 0; h < cache.KvHeadCount; h++)
+        {
+            Assert.Equal(new long[] { h, h + 2, h + 4 }, cache.PositionsOf(2, h));
+            for (int j = 0; j < 3; j++)
+                Assert.True(cache.Keys(2)[h, j].eq(keysBefore[h, h + 2 * j]).all().item<bool>());
+        }
+
+        model.ForwardLast([5], cache);
+        Assert.Equal(10, cache.PositionsOf(2, 0)[^1]);
+        Assert.Equal(4, cache.Length(2));
+    }
+
+    [Fact]
+    public void OverflowAndBadCompactionAreRejectedClearly()
+    {
+        var model = models.Get("stories260K");
+        using var cache = model.CreateCache(4);
+        var overflow = Assert.Throws<InvalidOperationException>(() => model.ForwardLast([1, 2, 3, 4, 5], cache));
+        Assert.Contains("capacity 4 exceeded", overflow.Message);
+
+        cache.Reset();
+        model.ForwardLast([1, 2], cache);
+        using var outside = tensor(new long[,] { { 0, 5 }, { 0, 1 }, { 0, 1 }, { 0, 1 } });
+        Assert.Throws<ArgumentException>(() => cache.Compact(0, outside));
+        using var wrongHeads = tensor(new long[,] { { 0, 1 } });
+        Assert.Throws<ArgumentException>(() => cache.Compact(0, wrongHeads));
+    }
+
+    [Fact]
+    public void TokenIdsOutsideTheVocabularyAreRejected()
+    {
+        var model = models.Get("stories260K");
+        using var cache = model.CreateCache(8);
+        var error = Assert.Throws<ArgumentException>(() => model.ForwardLast([1, 512], cache));
+        Assert.Contains("token id 512", error.Message);
+    }
+}

@@ -1,0 +1,61 @@
+using TimeBill.Core.Model;
+using TimeBill.Tests.Support;
+using static TorchSharp.torch;
+
+namespace TimeBill.Tests.Model;
+
+/// <summary>The model reproduces the independent reference implementation's outputs.</summary>
+[Collection(ModelCollection.Name)]
+public sealed class ReferenceParityTests(ModelFixture models)
+{
+    public static TheoryData<string, int, double> Cases() => new()
+    {
+        { "stories260K", 0, 1e-4 }, { "stories260K", 1, 1e-4 }, { "stories260K", 2, 1e-4 }, { "stories260K", 3, 1e-4 },
+        { "tiny-random-qwen2", 0, 1e-4 }, { "tiny-random-qwen2", 1, 1e-4 }, { "tiny-random-qwen2", 2, 1e-4 },
+        { "tiny-random-llama3-bf16", 0, 1e-3 }, { "tiny-random-llama3-bf16", 1, 1e-3 }, { "tiny-random-llama3-bf16", 2, 1e-3 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void LastLogitsAndPerPositionArgmaxMatchReference(string name, int index, double tolerance)
+    {
+        var model = models.Get(name);
+        var reference = SharedAssets.Reference(name).GetProperty("cases")[index];
+        int[] ids = reference.Ints("input_ids");
+
+        using var cache = model.CreateCache(ids.Length);
+        using var logits = model.Forward(ids, cache, allLogits: true);
+        float[] last = logits[-1].data<float>().ToArray();
+        float[] expected = reference.Floats("logits_last");
+        Assert.Equal(expected.Length, last.Length);
+        double worst = expected.Zip(last, (e, a) => Math.Abs(e - a)).Max();
+        Assert.True(worst <= tolerance, $"max |Δlogit| = {worst:E3} exceeds {tolerance:E1}");
+
+        long[] argmax = logits.argmax(-1).data<long>().ToArray();
+        Assert.Equal(reference.Ints("argmax_per_position").Select(i => (long)i), argmax);
+
+        if (reference.TryGetProperty("logits_first", out _))
+        {
+            float[] first = logits[0].data<float>().ToArray();
+            double worstFirst = reference.Floats("logits_first").Zip(first, (e, a) => Math.Abs(e - a)).Max();
+            Assert.True(worstFirst <= tolerance, $"first position: max |Δlogit| = {worstFirst:E3}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void IncrementalDecodeMatchesOneShotForward(string name, int index, double tolerance)
+    {
+        // Prefill of all-but-last then a one-token step must equal the one-shot forward's last logits.
+        var model = models.Get(name);
+        int[] ids = SharedAssets.Reference(name).GetProperty("cases")[index].Ints("input_ids");
+        if (ids.Length < 2) return;
+        using var oneShot = model.CreateCache(ids.Length);
+        float[] expected = model.ForwardLast(ids, oneShot);
+        using var incremental = model.CreateCache(ids.Length);
+        model.ForwardLast(ids.AsSpan(0, ids.Length - 1), incremental);
+        float[] actual = model.ForwardLast(ids.AsSpan(ids.Length - 1), incremental);
+        double worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+        Assert.True(worst <= tolerance / 2, $"max |Δlogit| = {worst:E3}");
+    }
+}
