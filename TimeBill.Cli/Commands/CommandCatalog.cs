@@ -18,5 +18,6 @@ internal static class CommandCatalog
         DistillCommand.Create(),
         TrainRlpCommand.Create(),
         EvalRlpCommand.Create(),
+        TuneCommand.Create(),
     ];
 }
