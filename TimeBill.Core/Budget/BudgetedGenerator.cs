@@ -24,6 +24,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TimeProvider _time;
+    private readonly IDisposable[] _owned;
     private KvCache? _cache;
 
     /// <summary>Wires a generator from loaded parts (TimeBill.Predictors' <c>BudgetedGeneratorBuilder</c> loads them from files).</summary>
@@ -33,9 +34,11 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     /// <param name="lengthPredictor">The response-length predictor; null budgets for the token cap.</param>
     /// <param name="exits">Trained exit heads; null disables layer skipping.</param>
     /// <param name="time">The clock (tests inject one); the system clock by default.</param>
+    /// <param name="owned">Resources disposed with the generator (the builder hands over the model it loaded).</param>
     public BudgetedGenerator(CausalLanguageModel model, TextTokenizer tokenizer, IExecutionTimeEstimator estimator,
-        IResponseLengthPredictor? lengthPredictor = null, IExitModel? exits = null, TimeProvider? time = null)
+        IResponseLengthPredictor? lengthPredictor = null, IExitModel? exits = null, TimeProvider? time = null, IEnumerable<IDisposable>? owned = null)
     {
+        _owned = owned?.ToArray() ?? [];
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
         Estimator = estimator ?? throw new ArgumentNullException(nameof(estimator));
@@ -240,10 +243,11 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         return _cache;
     }
 
-    /// <summary>Frees the cache.</summary>
+    /// <summary>Frees the cache and whatever the generator was handed to own.</summary>
     public void Dispose()
     {
         _cache?.Dispose();
         _gate.Dispose();
+        foreach (var resource in _owned) resource.Dispose();
     }
 }
