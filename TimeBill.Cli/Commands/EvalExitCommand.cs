@@ -69,7 +69,7 @@ internal static class EvalExitCommand
                 IReadOnlyList<ExitEvaluationRow> rows = [];
                 await console.Progress().StartAsync(async ctx =>
                 {
-                    var task = ctx.AddTask("decoding (all methods interleaved per prompt)");
+                    var task = ctx.AddTask("decoding (all methods step-interleaved)");
                     rows = await Task.Run(() => ExitEvaluation.Run(lm, exits, promptIds, options, (done, total) =>
                     {
                         task.MaxValue = total;
@@ -116,7 +116,7 @@ internal static class EvalExitCommand
     private static string Markdown(IReadOnlyList<ExitEvaluationRow> rows, CausalLanguageModel lm, ExitEvaluationOptions options, int prompts)
     {
         var text = new StringBuilder();
-        text.AppendLine($"Exit comparison on {lm.Identity}: {prompts} held-out prompts × {options.Steps} tokens; methods interleaved per prompt (same machine load).");
+        text.AppendLine($"Exit comparison on {lm.Identity}: {prompts} held-out prompts × {options.Steps} tokens; all methods decode each prompt together, one step each in rotating order, each step timed (fair under machine load).");
         text.AppendLine();
         text.AppendLine("| decoding | method | τ | layers/token | heads/token | decode tok/s | speed vs full | token agreement | ROUGE-L F1 | full-model PPL |");
         text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");

@@ -37,9 +37,9 @@ public sealed record ExitEvaluationRow(
     double Speedup, double TokenAgreement, double RougeL, double Perplexity, int Tokens);
 
 /// <summary>
-/// Compares full-depth decoding, classic early exit and predictive exit on the same prompts. All methods of a prompt
-/// run back to back in a rotating order, so machine load (other processes) hits them alike; timings are still only
-/// as steady as the machine.
+/// Compares full-depth decoding, classic early exit and predictive exit on the same prompts. All methods decode a
+/// prompt together, one step each in a rotating order, and every step is timed on its own, so machine load (other
+/// processes) hits them alike; absolute tokens/s are still only as steady as the machine.
 /// </summary>
 public static class ExitEvaluation
 {
@@ -64,27 +64,37 @@ public static class ExitEvaluation
         var modes = options.Sampled ? new[] { "greedy", "sampled" } : ["greedy"];
         int capacity = prompts.Max(p => p.Length) + options.Steps + 1;
         if (capacity > model.Config.MaxPositions) throw new ArgumentException($"prompt + {options.Steps} steps exceed the model's context of {model.Config.MaxPositions}.");
-        using var cache = model.CreateCache(capacity);
-
-        // Warm-up (JIT, allocator) outside the measurement.
-        Decode(model, exits, methods[^1].Policy, prompts[0], Math.Min(8, options.Steps), SamplingOptions.Greedy, cache);
-        Decode(model, null, ExitPolicy.Off, prompts[0], Math.Min(8, options.Steps), SamplingOptions.Greedy, cache);
-
-        int total = modes.Length * prompts.Count * methods.Count, done = 0;
-        var rows = new List<ExitEvaluationRow>();
-        foreach (string mode in modes)
+        var caches = methods.Select(_ => model.CreateCache(capacity)).ToArray();
+        try
         {
-            var runs = new DecodeRun[methods.Count, prompts.Count];
-            for (int p = 0; p < prompts.Count; p++)
+            // Warm-up (JIT, allocator) outside the measurement.
+            DecodeInterleaved(model, exits, methods.Select(m => m.Policy).ToArray(), prompts[0], Math.Min(8, options.Steps), SamplingOptions.Greedy, caches);
+
+            int total = modes.Length * prompts.Count, done = 0;
+            var rows = new List<ExitEvaluationRow>();
+            foreach (string mode in modes)
             {
-                var sampling = mode == "greedy" ? SamplingOptions.Greedy : new SamplingOptions { Temperature = 1f, TopP = 0.9f, Seed = options.Seed + p };
-                for (int r = 0; r < methods.Count; r++)
+                var runs = new DecodeRun[methods.Count, prompts.Count];
+                for (int p = 0; p < prompts.Count; p++)
                 {
-                    int m = (r + p) % methods.Count; // rotate the order so no method always runs first or last
-                    runs[m, p] = Decode(model, methods[m].Policy.IsOff ? null : exits, methods[m].Policy, prompts[p], options.Steps, sampling, cache);
+                    var sampling = mode == "greedy" ? SamplingOptions.Greedy : new SamplingOptions { Temperature = 1f, TopP = 0.9f, Seed = options.Seed + p };
+                    var result = DecodeInterleaved(model, exits, methods.Select(m => m.Policy).ToArray(), prompts[p], options.Steps, sampling, caches);
+                    for (int m = 0; m < methods.Count; m++) runs[m, p] = result[m];
                     progress?.Invoke(++done, total);
                 }
+                Summarise(model, prompts, methods, mode, runs, rows);
             }
+            return rows;
+        }
+        finally
+        {
+            foreach (var cache in caches) cache.Dispose();
+        }
+    }
+
+    private static void Summarise(CausalLanguageModel model, IReadOnlyList<int[]> prompts, List<(string Method, double Threshold, ExitPolicy Policy)> methods,
+        string mode, DecodeRun[,] runs, List<ExitEvaluationRow> rows)
+    {
             double fullSpeed = 0;
             for (int m = 0; m < methods.Count; m++)
             {
@@ -109,28 +119,39 @@ public static class ExitEvaluation
                 rows.Add(new ExitEvaluationRow(mode, methods[m].Method, methods[m].Threshold, layers / Math.Max(1, decoded), heads / Math.Max(1, decoded), speed,
                     speed / fullSpeed, agreement / prompts.Count, rouge / prompts.Count, Math.Exp(nll / Math.Max(1, scored)), tokens));
             }
-        }
-        return rows;
     }
 
     private sealed record DecodeRun(List<int> Tokens, double Seconds, int Steps, long Layers, long Heads);
 
-    private static DecodeRun Decode(CausalLanguageModel model, IExitModel? exits, ExitPolicy policy, int[] prompt, int steps, SamplingOptions sampling, TimeBill.Core.Cache.KvCache cache)
+    /// <summary>
+    /// Decodes the prompt with every method at once, one step of each in turn (the order rotating every step), so
+    /// that load from other processes falls on all methods alike; each step is timed on its own.
+    /// </summary>
+    private static DecodeRun[] DecodeInterleaved(CausalLanguageModel model, IExitModel exits, ExitPolicy[] policies, int[] prompt, int steps,
+        SamplingOptions sampling, TimeBill.Core.Cache.KvCache[] caches)
     {
-        cache.Reset();
-        var decoder = new ExitingDecoder(model, exits, policy);
-        var sampler = new TokenSampler(sampling);
-        var tokens = new List<int>(steps);
-        int next = sampler.Sample(decoder.Prefill(prompt, cache));
-        tokens.Add(next);
-        var clock = Stopwatch.StartNew();
-        while (tokens.Count < steps)
+        int n = policies.Length;
+        var decoders = new ExitingDecoder[n];
+        var samplers = new TokenSampler[n];
+        var tokens = new List<int>[n];
+        var ticks = new long[n];
+        for (int m = 0; m < n; m++)
         {
-            next = sampler.Sample(decoder.Step(next, cache).Logits);
-            tokens.Add(next);
+            caches[m].Reset();
+            decoders[m] = new ExitingDecoder(model, policies[m].IsOff ? null : exits, policies[m]);
+            samplers[m] = new TokenSampler(sampling);
+            tokens[m] = new List<int>(steps) { samplers[m].Sample(decoders[m].Prefill(prompt, caches[m])) };
         }
-        clock.Stop();
-        // The first token comes from prefill; the timed part is the decode steps after it.
-        return new DecodeRun(tokens, clock.Elapsed.TotalSeconds, decoder.Tokens, decoder.LayersRun, decoder.HeadsEvaluated);
+        for (int step = 1; step < steps; step++)
+            for (int r = 0; r < n; r++)
+            {
+                int m = (r + step) % n;
+                long start = Stopwatch.GetTimestamp();
+                int next = samplers[m].Sample(decoders[m].Step(tokens[m][^1], caches[m]).Logits);
+                ticks[m] += Stopwatch.GetTimestamp() - start;
+                tokens[m].Add(next);
+            }
+        return Enumerable.Range(0, n).Select(m => new DecodeRun(tokens[m], (double)ticks[m] / Stopwatch.Frequency, decoders[m].Tokens,
+            decoders[m].LayersRun, decoders[m].HeadsEvaluated)).ToArray();
     }
 }
