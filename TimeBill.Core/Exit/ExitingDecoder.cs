@@ -122,8 +122,7 @@ public sealed class ExitingDecoder
             float confidence = TopProbability(logits);
             if (confidence >= Threshold)
             {
-                for (int skipped = layer + 1; skipped < layers; skipped++)
-                    _model.AppendKeyValues(skipped, hidden, cache);
+                _model.AppendKeyValuesFrom(layer + 1, hidden, cache);
                 cache.Advance(1);
                 return Record(new ExitStep(logits, layer + 1, heads, confidence));
             }

@@ -26,15 +26,16 @@ public sealed record ExitEvaluationOptions
 /// <param name="Threshold">τ (+∞ for full depth).</param>
 /// <param name="LayersPerToken">Average decoder layers run per decoded token.</param>
 /// <param name="HeadsPerToken">Average exit heads evaluated per decoded token.</param>
-/// <param name="TokensPerSecond">Decoded tokens per second of decode time (prefill excluded), all prompts together.</param>
-/// <param name="Speedup">Tokens per second relative to full depth in the same interleaved run.</param>
+/// <param name="TokensPerSecond">Decode tokens per second from the median step time (robust to preemption by other processes).</param>
+/// <param name="Speedup">Median-step tokens per second relative to full depth in the same interleaved run.</param>
+/// <param name="MeanTokensPerSecond">Decoded tokens over total decode time (prefill excluded), all prompts together.</param>
 /// <param name="TokenAgreement">Mean share of positions equal to the full model's tokens.</param>
 /// <param name="RougeL">Mean ROUGE-L F1 (token LCS) against the full model's tokens.</param>
 /// <param name="Perplexity">The full model's perplexity of the generated tokens.</param>
 /// <param name="Tokens">Generated tokens scored (the first of each run comes from the prefill).</param>
 public sealed record ExitEvaluationRow(
     string Decoding, string Method, double Threshold, double LayersPerToken, double HeadsPerToken, double TokensPerSecond,
-    double Speedup, double TokenAgreement, double RougeL, double Perplexity, int Tokens);
+    double Speedup, double MeanTokensPerSecond, double TokenAgreement, double RougeL, double Perplexity, int Tokens);
 
 /// <summary>
 /// Compares full-depth decoding, classic early exit and predictive exit on the same prompts. All methods decode a
@@ -100,6 +101,7 @@ public static class ExitEvaluation
             {
                 double seconds = 0, layers = 0, heads = 0, agreement = 0, rouge = 0, nll = 0;
                 int tokens = 0, decoded = 0, scored = 0;
+                var allSteps = new List<double>();
                 for (int p = 0; p < prompts.Count; p++)
                 {
                     var run = runs[m, p];
@@ -108,20 +110,23 @@ public static class ExitEvaluation
                     heads += run.Heads;
                     tokens += run.Tokens.Count;
                     decoded += run.Steps;
+                    allSteps.AddRange(run.StepSeconds);
                     agreement += ExitQuality.TokenAgreement(runs[0, p].Tokens, run.Tokens);
                     rouge += ExitQuality.RougeLF1(runs[0, p].Tokens, run.Tokens);
                     var (n, c) = ExitQuality.FullModelNll(model, prompts[p], run.Tokens);
                     nll += n;
                     scored += c;
                 }
-                double speed = decoded / seconds;
+                allSteps.Sort();
+                double median = allSteps.Count == 0 ? double.NaN : allSteps[allSteps.Count / 2];
+                double speed = 1 / median, meanSpeed = decoded / seconds;
                 if (m == 0) fullSpeed = speed;
                 rows.Add(new ExitEvaluationRow(mode, methods[m].Method, methods[m].Threshold, layers / Math.Max(1, decoded), heads / Math.Max(1, decoded), speed,
-                    speed / fullSpeed, agreement / prompts.Count, rouge / prompts.Count, Math.Exp(nll / Math.Max(1, scored)), tokens));
+                    speed / fullSpeed, meanSpeed, agreement / prompts.Count, rouge / prompts.Count, Math.Exp(nll / Math.Max(1, scored)), tokens));
             }
     }
 
-    private sealed record DecodeRun(List<int> Tokens, double Seconds, int Steps, long Layers, long Heads);
+    private sealed record DecodeRun(List<int> Tokens, double Seconds, List<double> StepSeconds, int Steps, long Layers, long Heads);
 
     /// <summary>
     /// Decodes the prompt with every method at once, one step of each in turn (the order rotating every step), so
@@ -135,6 +140,7 @@ public static class ExitEvaluation
         var samplers = new TokenSampler[n];
         var tokens = new List<int>[n];
         var ticks = new long[n];
+        var stepSeconds = Enumerable.Range(0, n).Select(_ => new List<double>(steps)).ToArray();
         for (int m = 0; m < n; m++)
         {
             caches[m].Reset();
@@ -148,10 +154,12 @@ public static class ExitEvaluation
                 int m = (r + step) % n;
                 long start = Stopwatch.GetTimestamp();
                 int next = samplers[m].Sample(decoders[m].Step(tokens[m][^1], caches[m]).Logits);
-                ticks[m] += Stopwatch.GetTimestamp() - start;
+                long elapsed = Stopwatch.GetTimestamp() - start;
+                ticks[m] += elapsed;
+                stepSeconds[m].Add((double)elapsed / Stopwatch.Frequency);
                 tokens[m].Add(next);
             }
-        return Enumerable.Range(0, n).Select(m => new DecodeRun(tokens[m], (double)ticks[m] / Stopwatch.Frequency, decoders[m].Tokens,
+        return Enumerable.Range(0, n).Select(m => new DecodeRun(tokens[m], (double)ticks[m] / Stopwatch.Frequency, stepSeconds[m], decoders[m].Tokens,
             decoders[m].LayersRun, decoders[m].HeadsEvaluated)).ToArray();
     }
 }
