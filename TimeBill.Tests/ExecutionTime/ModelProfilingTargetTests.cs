@@ -1,0 +1,59 @@
+using TimeBill.Core.Model;
+using TimeBill.Predictors.ExecutionTime;
+using TimeBill.Tests.Support;
+
+namespace TimeBill.Tests.ExecutionTime;
+
+[Collection(ModelCollection.Name)]
+public class ModelProfilingTargetTests(ModelFixture models)
+{
+    [Fact]
+    public void RunsPrefillsAndLayerLimitedStepsOnTheRealModel()
+    {
+        var model = models.Get("stories260K");
+        using var target = new ModelProfilingTarget(model, maxPromptLength: 64, maxKvLength: 100);
+        Assert.Equal(5, target.LayerCount);
+        Assert.Equal(512, target.MaxContext);
+
+        target.Prefill(1);
+        target.Prefill(64);
+        foreach (int layers in new[] { 1, 3, 5 })
+        {
+            target.PrepareDecodeStep(100);
+            target.DecodeStep(100, layers);
+        }
+        // The step appended an entry: stepping again without preparing would time the wrong length.
+        Assert.Throws<InvalidOperationException>(() => target.DecodeStep(100, 5));
+        target.PrepareDecodeStep(7);
+        Assert.Throws<InvalidOperationException>(() => target.DecodeStep(8, 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => target.Prefill(65));
+        Assert.Throws<ArgumentOutOfRangeException>(() => target.PrepareDecodeStep(101));
+    }
+
+    [Fact]
+    public void IdentityDependsOnTheShapeNotTheWeights()
+    {
+        var real = models.Get("stories260K");
+        using var random = CausalLanguageModel.CreateRandom(real.Config, seed: 3);
+        using var a = new ModelProfilingTarget(real, 8, 8);
+        using var b = new ModelProfilingTarget(random, 8, 8);
+        Assert.Equal(a.ModelIdentity, b.ModelIdentity);
+        Assert.StartsWith("llama-L5-d64-", a.ModelIdentity);
+    }
+
+    [Fact]
+    public void ATinyProfileOfTheRealModelFitsNonNegativeCoefficients()
+    {
+        using var target = new ModelProfilingTarget(models.Get("stories260K"), maxPromptLength: 96, maxKvLength: 128);
+        var profile = new ExecutionTimeProfiler().Run(target, new ExecutionTimeProfilerOptions
+        {
+            MaxPromptLength = 96, MaxKvLength = 128, PrefillGridPoints = 6, KvGridPoints = 4, LayerGridPoints = 2,
+            PrefillRepetitions = 1, DecodeRepetitions = 1, WarmUpRounds = 1,
+        });
+        var k = profile.Coefficients;
+        Assert.All(new[] { k.Prefill.A, k.Prefill.B, k.Prefill.C, k.Step.P, k.Step.Q, k.LayeredStep.P1, k.LayeredStep.Q1, k.LayeredStep.H },
+            c => Assert.True(c >= 0 && double.IsFinite(c)));
+        Assert.Equal(target.ModelIdentity, profile.Key.ModelIdentity);
+        Assert.All(profile.Measurements.Prefill, m => Assert.True(m.MedianMilliseconds > 0));
+    }
+}
