@@ -16,8 +16,8 @@ internal static class TrainExitCommand
         var output = new Option<string>("--out") { Description = "Exit heads file to write (JSON).", Required = true };
         var stories = new Option<int>("--stories-per-prompt") { Description = "Stories sampled per training opening (T=1, top-p 0.9).", DefaultValueFactory = _ => 8 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per sampled story at most.", DefaultValueFactory = _ => 192 };
-        var headSteps = new Option<int>("--head-steps") { Description = "Adam steps of head distillation.", DefaultValueFactory = _ => 300 };
-        var rank = new Option<int>("--rank") { Description = "Rank of each layer's adapter.", DefaultValueFactory = _ => 8 };
+        var headSteps = new Option<int>("--head-steps") { Description = "Adam steps of head distillation.", DefaultValueFactory = _ => 1000 };
+        var rank = new Option<int>("--rank") { Description = "Rank of each layer's adapter.", DefaultValueFactory = _ => 16 };
         var seed = new Option<int>("--seed") { Description = "Seed of sampling and training.", DefaultValueFactory = _ => 0 };
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();

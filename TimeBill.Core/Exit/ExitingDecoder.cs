@@ -89,15 +89,18 @@ public sealed class ExitingDecoder
     public ExitStep Step(int token, KvCache cache)
     {
         int layers = _model.Config.LayerCount;
-        if (_exits is null)
-        {
-            var full = _model.ForwardLast([token], cache);
-            return Record(new ExitStep(full, layers, 0, TopProbability(full)));
-        }
-
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var hidden = _model.Embed([token], cache);
+        if (_exits is null)
+        {
+            // Full depth through the same layer loop the exiting paths use (bit-identical to Forward).
+            for (int layer = 0; layer < layers; layer++) hidden = _model.ForwardLayer(layer, hidden, cache);
+            cache.Advance(1);
+            float[] full = _model.Head(hidden).data<float>().ToArray();
+            return Record(new ExitStep(full, layers, 0, TopProbability(full)));
+        }
+
         int predicted = -2; // −2: not predicted yet; −1: predicted full depth.
         bool evaluateAll = _strategy == ExitStrategy.Classic;
         int heads = 0;
@@ -119,8 +122,7 @@ public sealed class ExitingDecoder
             float confidence = TopProbability(logits);
             if (confidence >= Threshold)
             {
-                for (int skipped = layer + 1; skipped < layers; skipped++)
-                    _model.AppendKeyValues(skipped, hidden, cache);
+                _model.AppendKeyValuesFrom(layer + 1, hidden, cache);
                 cache.Advance(1);
                 return Record(new ExitStep(logits, layer + 1, heads, confidence));
             }

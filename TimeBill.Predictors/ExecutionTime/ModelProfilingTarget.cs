@@ -126,7 +126,7 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         ReadOnlySpan<int> token = [_tokens[kvLength % _tokens.Length]];
         var hidden = _model.Embed(token, _decodeCache);
         for (int layer = 0; layer < layers; layer++) hidden = _model.ForwardLayer(layer, hidden, _decodeCache);
-        for (int layer = layers; layer < LayerCount; layer++) _model.AppendKeyValues(layer, hidden, _decodeCache);
+        _model.AppendKeyValuesFrom(layers, hidden, _decodeCache); // as ExitingDecoder fills skipped layers (one fused projection)
         _decodeCache.Advance(1);
         var logits = _model.Head(hidden);
         // Reading one value forces the computation to finish inside the timed call on any backend.

@@ -12,9 +12,9 @@ namespace TimeBill.Predictors.Exit;
 public sealed record ExitTrainingOptions
 {
     /// <summary>Rank of each layer's residual adapter.</summary>
-    public int Rank { get; init; } = 8;
+    public int Rank { get; init; } = 16;
     /// <summary>Adam steps of head distillation.</summary>
-    public int HeadSteps { get; init; } = 300;
+    public int HeadSteps { get; init; } = 1000;
     /// <summary>Tokens per minibatch.</summary>
     public int BatchSize { get; init; } = 256;
     /// <summary>Adam learning rate of the heads.</summary>

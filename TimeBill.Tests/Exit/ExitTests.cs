@@ -109,8 +109,9 @@ public sealed class ExitTests(ModelFixture models)
         reference.Advance(1);
         for (int layer = 0; layer < Model.Config.LayerCount; layer++)
         {
-            Assert.True(cache.Keys(layer).allclose(reference.Keys(layer), 0, 0), $"keys of layer {layer}");
-            Assert.True(cache.Values(layer).allclose(reference.Values(layer), 0, 0), $"values of layer {layer}");
+            // The decoder fuses the upper layers' projections (norm weights folded in): equal up to float rounding.
+            Assert.True(cache.Keys(layer).allclose(reference.Keys(layer), 1e-5, 1e-5), $"keys of layer {layer}");
+            Assert.True(cache.Values(layer).allclose(reference.Values(layer), 1e-5, 1e-5), $"values of layer {layer}");
         }
     }
 
