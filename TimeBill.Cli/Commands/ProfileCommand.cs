@@ -53,11 +53,12 @@ internal static class ProfileCommand
 
             try
             {
-                TorchSharpNativeLoader.EnsureLoaded();
-                if (threadCount is { } t) TorchSharp.torch.set_num_threads(t);
+                // Files are checked before the native library loads, so a wrong path fails fast.
                 using var loaded = modelDir is not null
                     ? CausalLanguageModel.Load(modelDir)
                     : CausalLanguageModel.CreateRandom(ModelConfig.Load(shapePath!), seed: 0);
+                TorchSharpNativeLoader.EnsureLoaded();
+                if (threadCount is { } t) TorchSharp.torch.set_num_threads(t);
 
                 int context = loaded.Config.MaxPositions;
                 int promptLength = Math.Min(promptCap ?? 2048, context);
