@@ -148,11 +148,14 @@ internal static class ProfileCommand
     /// <summary>Moves a Spectre progress task as the profiler reports (from the profiling thread).</summary>
     private sealed class ProgressTaskReporter(ProgressTask task) : IProgress<ProfilingProgress>
     {
+        private ProfilingPhase? _phase;
+
         public void Report(ProfilingProgress value)
         {
             task.MaxValue = value.Total;
             task.Value = value.Completed;
-            task.Description = $"{value.Phase}: {value.Description}";
+            if (value.Phase != _phase) task.Description = $"profiling: {value.Phase}";
+            _phase = value.Phase;
         }
     }
 }

@@ -37,11 +37,11 @@ internal static class ExecutionTimePlot
         {
             var color = palette.GetColor(index);
             var mine = steps.Where(m => m.Layers == layers).ToList();
-            AddPoints(step, mine.Where(m => !m.HeldOut).Select(m => ((double)m.KvLength, m.MedianMilliseconds)), $"ℓ={layers} measured", color, MarkerShape.FilledCircle);
+            AddPoints(step, mine.Where(m => !m.HeldOut).Select(m => ((double)m.KvLength, m.MedianMilliseconds)), $"{layers} layers, measured", color, MarkerShape.FilledCircle);
             AddPoints(step, mine.Where(m => m.HeldOut).Select(m => ((double)m.KvLength, m.MedianMilliseconds)), null, color, MarkerShape.OpenSquare);
             var cost = layers == layerCount ? k.Step : k.LayeredStep.ForLayers(layers);
             var line = step.Add.ScatterLine(kv, kv.Select(x => cost.StepMilliseconds(x)).ToArray(), color);
-            line.LegendText = layers == layerCount ? $"ℓ={layers} fit p·Nkv + q" : $"ℓ={layers} fit ℓ·(p1·Nkv + q1) + h";
+            line.LegendText = layers == layerCount ? $"{layers} layers, fit p·Nkv + q" : $"{layers} layers, fit l·(p1·Nkv + q1) + h";
         }
         step.Title($"Decode step (held-out MAPE {profile.Fit.Step.HeldOutMapePercent:F2}% full, {profile.Fit.LayeredStep.HeldOutMapePercent:F2}% layered)");
         step.XLabel("KV length Nkv (entries)");
