@@ -1,0 +1,12 @@
+namespace TimeBill.Predictors.ResponseLength;
+
+/// <summary>Which part of the dataset a story belongs to.</summary>
+public enum DatasetSplit
+{
+    /// <summary>Fits the weights.</summary>
+    Train,
+    /// <summary>Early stopping and model choice.</summary>
+    Validation,
+    /// <summary>The reported numbers.</summary>
+    Test,
+}
