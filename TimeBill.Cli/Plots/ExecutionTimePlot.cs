@@ -16,8 +16,8 @@ internal static class ExecutionTimePlot
 
         var prefill = multiplot.GetPlot(0);
         var pre = profile.Measurements.Prefill;
-        AddPoints(prefill, pre.Where(m => !m.HeldOut).Select(m => ((double)m.PromptLength, m.MedianMilliseconds)), "measured (fit)", Colors.Blue, MarkerShape.FilledCircle);
-        AddPoints(prefill, pre.Where(m => m.HeldOut).Select(m => ((double)m.PromptLength, m.MedianMilliseconds)), "measured (held out)", Colors.Red, MarkerShape.OpenSquare);
+        AddPoints(prefill, pre.Where(m => !m.HeldOut).Select(m => ((double)m.PromptLength, m.Milliseconds)), "measured (fit)", Colors.Blue, MarkerShape.FilledCircle);
+        AddPoints(prefill, pre.Where(m => m.HeldOut).Select(m => ((double)m.PromptLength, m.Milliseconds)), "measured (held out)", Colors.Red, MarkerShape.OpenSquare);
         double maxNx = pre.Max(m => m.PromptLength);
         var nx = Enumerable.Range(0, 101).Select(i => maxNx * i / 100).ToArray();
         var fitLine = prefill.Add.ScatterLine(nx, nx.Select(n => k.Prefill.Milliseconds(n)).ToArray(), Colors.Black);
@@ -37,11 +37,11 @@ internal static class ExecutionTimePlot
         {
             var color = palette.GetColor(index);
             var mine = steps.Where(m => m.Layers == layers).ToList();
-            AddPoints(step, mine.Where(m => !m.HeldOut).Select(m => ((double)m.KvLength, m.MedianMilliseconds)), $"ℓ={layers} measured", color, MarkerShape.FilledCircle);
-            AddPoints(step, mine.Where(m => m.HeldOut).Select(m => ((double)m.KvLength, m.MedianMilliseconds)), null, color, MarkerShape.OpenSquare);
+            AddPoints(step, mine.Where(m => !m.HeldOut).Select(m => ((double)m.KvLength, m.Milliseconds)), $"{layers} layers, measured", color, MarkerShape.FilledCircle);
+            AddPoints(step, mine.Where(m => m.HeldOut).Select(m => ((double)m.KvLength, m.Milliseconds)), null, color, MarkerShape.OpenSquare);
             var cost = layers == layerCount ? k.Step : k.LayeredStep.ForLayers(layers);
             var line = step.Add.ScatterLine(kv, kv.Select(x => cost.StepMilliseconds(x)).ToArray(), color);
-            line.LegendText = layers == layerCount ? $"ℓ={layers} fit p·Nkv + q" : $"ℓ={layers} fit ℓ·(p1·Nkv + q1) + h";
+            line.LegendText = layers == layerCount ? $"{layers} layers, fit p·Nkv + q" : $"{layers} layers, fit l·(p1·Nkv + q1) + h";
         }
         step.Title($"Decode step (held-out MAPE {profile.Fit.Step.HeldOutMapePercent:F2}% full, {profile.Fit.LayeredStep.HeldOutMapePercent:F2}% layered)");
         step.XLabel("KV length Nkv (entries)");

@@ -25,11 +25,11 @@ public static class ExecutionTimeFitter
         if (measurements.LayerCount < 1)
             throw new ArgumentException($"The layer count must be ≥ 1, not {measurements.LayerCount}.", nameof(measurements));
 
-        var prefill = measurements.Prefill.Select(m => new Point([(double)m.PromptLength * m.PromptLength, m.PromptLength, 1], m.MedianMilliseconds, m.HeldOut)).ToList();
+        var prefill = measurements.Prefill.Select(m => new Point([(double)m.PromptLength * m.PromptLength, m.PromptLength, 1], m.Milliseconds, m.HeldOut)).ToList();
         var (pre, preQuality) = FitCurve(prefill, "prefill", minFitPoints: 3);
 
         var full = measurements.DecodeSteps.Where(m => m.Layers == measurements.LayerCount)
-            .Select(m => new Point([m.KvLength, 1], m.MedianMilliseconds, m.HeldOut)).ToList();
+            .Select(m => new Point([m.KvLength, 1], m.Milliseconds, m.HeldOut)).ToList();
         var (step, stepQuality) = FitCurve(full, "full-depth decode step", minFitPoints: 2);
 
         LayeredDecodeStepCost layered;
@@ -37,7 +37,7 @@ public static class ExecutionTimeFitter
         bool severalDepths = measurements.DecodeSteps.Select(m => m.Layers).Distinct().Count() >= 2;
         if (severalDepths)
         {
-            var all = measurements.DecodeSteps.Select(m => new Point([(double)m.Layers * m.KvLength, m.Layers, 1], m.MedianMilliseconds, m.HeldOut)).ToList();
+            var all = measurements.DecodeSteps.Select(m => new Point([(double)m.Layers * m.KvLength, m.Layers, 1], m.Milliseconds, m.HeldOut)).ToList();
             var (x, q) = FitCurve(all, "layer-aware decode step", minFitPoints: 3);
             layered = new LayeredDecodeStepCost(x[0], x[1], x[2], measurements.LayerCount);
             layeredQuality = q;

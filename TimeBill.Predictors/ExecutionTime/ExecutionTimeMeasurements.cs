@@ -4,4 +4,6 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="LayerCount">The model's number of layers L; decode steps with <c>Layers == LayerCount</c> are full steps.</param>
 /// <param name="Prefill">Prefill points over the prompt-length grid.</param>
 /// <param name="DecodeSteps">Decode-step points over the grid of KV lengths × layer counts.</param>
-public sealed record ExecutionTimeMeasurements(int LayerCount, IReadOnlyList<PrefillMeasurement> Prefill, IReadOnlyList<DecodeStepMeasurement> DecodeSteps);
+/// <param name="Statistic">How each point's repetitions were reduced to its time.</param>
+public sealed record ExecutionTimeMeasurements(int LayerCount, IReadOnlyList<PrefillMeasurement> Prefill, IReadOnlyList<DecodeStepMeasurement> DecodeSteps,
+    SampleStatistic Statistic = SampleStatistic.Median);

@@ -5,7 +5,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <summary>
 /// Measures a model's prefill and decode-step times on this machine and fits the latency model to them.
 /// <para>
-/// A run warms up first, then times every grid point several times and keeps the median. The (point, repetition)
+/// A run warms up first, then times every grid point several times and keeps the median (or another
+/// <see cref="SampleStatistic"/>). The (point, repetition)
 /// pairs of each phase are shuffled with a seeded generator, so slow drift of the machine (heat, a neighbour
 /// process) spreads over the whole grid as noise instead of bending the curve. Every grid point whose index (by
 /// length) is <c>HeldOutEvery/2</c> modulo <c>HeldOutEvery</c> is held out of the fit and measures its quality.
@@ -97,9 +98,10 @@ public sealed class ExecutionTimeProfiler
 
         var measurements = new ExecutionTimeMeasurements(
             target.LayerCount,
-            prompts.Select((n, i) => new PrefillMeasurement(n, Median(prefillSamples[i]), prefillSamples[i], IsHeldOut(i, prompts.Length, options.HeldOutEvery))).ToList(),
+            prompts.Select((n, i) => new PrefillMeasurement(n, Reduce(prefillSamples[i], options.Statistic), prefillSamples[i], IsHeldOut(i, prompts.Length, options.HeldOutEvery))).ToList(),
             kvs.SelectMany((kv, i) => depths.Select(l =>
-                new DecodeStepMeasurement(kv, l, Median(decodeSamples[(kv, l)]), decodeSamples[(kv, l)], IsHeldOut(i, kvs.Length, options.HeldOutEvery)))).ToList());
+                new DecodeStepMeasurement(kv, l, Reduce(decodeSamples[(kv, l)], options.Statistic), decodeSamples[(kv, l)], IsHeldOut(i, kvs.Length, options.HeldOutEvery)))).ToList(),
+            options.Statistic);
 
         progress?.Report(new ProfilingProgress(ProfilingPhase.Fitting, done, total, "fitting"));
         var fit = ExecutionTimeFitter.Fit(measurements);
@@ -146,5 +148,9 @@ public sealed class ExecutionTimeProfiler
     /// <summary>Elapsed milliseconds from raw timestamps (a <see cref="TimeSpan"/> would round to 100 ns).</summary>
     private double MillisecondsSince(long start) => (_clock.GetTimestamp() - start) * 1000.0 / _clock.TimestampFrequency;
 
-    private static double Median(List<double> samples) => Statistics.Median(samples);
+    private static double Reduce(List<double> samples, SampleStatistic statistic) => statistic switch
+    {
+        SampleStatistic.Minimum => samples.Min(),
+        _ => Statistics.Median(samples),
+    };
 }

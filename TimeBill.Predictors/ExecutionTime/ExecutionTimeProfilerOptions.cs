@@ -21,11 +21,14 @@ public sealed record ExecutionTimeProfilerOptions
     /// <summary>Number of depths ℓ on the decode grid, always including 1 and L (default 4).</summary>
     public int LayerGridPoints { get; init; } = 4;
 
-    /// <summary>Timed repetitions of each prefill point; the median is kept (default 5).</summary>
+    /// <summary>Timed repetitions of each prefill point, reduced by <see cref="Statistic"/> (default 5).</summary>
     public int PrefillRepetitions { get; init; } = 5;
 
-    /// <summary>Timed repetitions of each decode point; the median is kept (default 9).</summary>
+    /// <summary>Timed repetitions of each decode point, reduced by <see cref="Statistic"/> (default 9).</summary>
     public int DecodeRepetitions { get; init; } = 9;
+
+    /// <summary>How a point's repetitions become its time (default <see cref="SampleStatistic.Median"/>).</summary>
+    public SampleStatistic Statistic { get; init; } = SampleStatistic.Median;
 
     /// <summary>Untimed warm-up rounds before measuring (default 3).</summary>
     public int WarmUpRounds { get; init; } = 3;

@@ -8,12 +8,12 @@ public sealed class ProfileMismatchException : InvalidOperationException
         : base($"The execution-time profile{(source is null ? "" : $" '{source}'")} does not match the configuration it is used with ("
                + string.Join("; ", differences) + "). Run `timebill profile` for this model, thread count and machine.")
     {
-        Source = source;
+        ProfilePath = source;
         Differences = differences;
     }
 
     /// <summary>The profile file, when the profile was loaded from one.</summary>
-    public new string? Source { get; }
+    public string? ProfilePath { get; }
 
     /// <summary>The differing fields, one line each.</summary>
     public IReadOnlyList<string> Differences { get; }

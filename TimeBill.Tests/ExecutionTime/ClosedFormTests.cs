@@ -42,8 +42,10 @@ public class ClosedFormTests
 
         foreach (var (c, kv0, budget) in cases)
         {
+            // Add steps one at a time until the next one no longer fits.
             int expected = 0;
-            while (BruteSteps(c, kv0, expected + 1) <= budget) expected++;
+            double total = 0;
+            while (total + c.StepMilliseconds(kv0 + expected) <= budget) total += c.StepMilliseconds(kv0 + expected++);
             Assert.Equal(expected, c.MaxStepsWithin(budget, kv0));
         }
     }

@@ -60,7 +60,7 @@ public class FitterTests
         double[] grad = new double[3];
         foreach (var pt in m.Prefill)
         {
-            double n = pt.PromptLength, y = pt.MedianMilliseconds;
+            double n = pt.PromptLength, y = pt.Milliseconds;
             double r = (k.Prefill.Milliseconds(n) - y) / y;
             grad[0] += r * n * n / y; grad[1] += r * n / y; grad[2] += r / y;
         }
@@ -125,7 +125,7 @@ public class FitterTests
     {
         var prefill = new List<PrefillMeasurement> { Pre(10, 11), Pre(20, 19), Pre(30, 32), Pre(40, 38), Pre(50, 52), Pre(60, 58) };
         var fit = ExecutionTimeFitter.Fit(new ExecutionTimeMeasurements(1, prefill, [Step(1, 1, 1), Step(2, 1, 2), Step(4, 1, 4)]));
-        var y = prefill.Select(p => p.MedianMilliseconds).ToArray();
+        var y = prefill.Select(p => p.Milliseconds).ToArray();
         var f = prefill.Select(p => fit.Coefficients.Prefill.Milliseconds(p.PromptLength)).ToArray();
         double mean = y.Average();
         double expected = 1 - y.Zip(f).Sum(t => (t.First - t.Second) * (t.First - t.Second)) / y.Sum(v => (v - mean) * (v - mean));

@@ -42,7 +42,6 @@ public sealed class ProfileCommandTests : IDisposable
     [InlineData("profile")]                                                               // neither --model nor --shape
     [InlineData("profile", "--model", "MODEL", "--shape", "x.json")]                      // both
     [InlineData("profile", "--shape", "/nonexistent/config.json")]                         // missing file
-    [InlineData("profile", "--model", "MODEL", "--threads", "0")]
     [InlineData("profile", "--model", "MODEL", "--clock", "sundial")]
     public void BadArgumentsExitNonZeroWithAMessage(params string[] arguments)
     {

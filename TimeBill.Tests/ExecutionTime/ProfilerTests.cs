@@ -71,6 +71,22 @@ public class ProfilerTests
     }
 
     [Fact]
+    public void TheMinimumStatisticKeepsTheFastestRepetition()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        var seen = new HashSet<(string, int, int)>();
+        target.OnCall = () => { if (!seen.Add(target.Calls[^1])) clock.Advance(5); }; // every repetition but the first is slowed by a neighbour
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small with { Statistic = SampleStatistic.Minimum, WarmUpRounds = 0 });
+
+        Assert.Equal(SampleStatistic.Minimum, profile.Measurements.Statistic);
+        Assert.All(profile.Measurements.Prefill, m => Assert.Equal(m.SamplesMilliseconds.Min(), m.Milliseconds));
+        Assert.Equal(target.A, profile.Coefficients.Prefill.A, 1e-9);
+        Assert.Equal(target.C, profile.Coefficients.Prefill.C, 1e-4);
+        Assert.Equal(target.H, profile.Coefficients.LayeredStep.H, 1e-5);
+    }
+
+    [Fact]
     public void ReportsProgressUpToTheTotalAndCanBeCancelled()
     {
         var clock = new ManualClock();
