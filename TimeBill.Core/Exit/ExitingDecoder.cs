@@ -77,10 +77,10 @@ public sealed class ExitingDecoder
     /// <summary>Average exit heads evaluated per decoded token.</summary>
     public double AverageHeadsPerToken => Tokens == 0 ? 0 : (double)HeadsEvaluated / Tokens;
 
-    /// <summary>Runs the prompt at full depth and returns the last position's logits.</summary>
-    public float[] Prefill(ReadOnlySpan<int> prompt, KvCache cache)
+    /// <summary>Runs the prompt at full depth and returns the last position's logits; <paramref name="observer"/> sees the pass (e.g. an eviction capture).</summary>
+    public float[] Prefill(ReadOnlySpan<int> prompt, KvCache cache, IForwardObserver? observer = null)
     {
-        var logits = _model.ForwardLast(prompt, cache);
+        var logits = _model.ForwardLast(prompt, cache, observer);
         _previousConfidence = TopProbability(logits);
         return logits;
     }

@@ -1,3 +1,4 @@
+using TimeBill.Core.Eviction;
 using TimeBill.Core.Exit;
 using TimeBill.Core.Sampling;
 
@@ -18,13 +19,26 @@ public sealed record GenerationOptions
     /// </summary>
     public ExitPolicy? Exit { get; init; }
 
+    /// <summary>
+    /// KV-cache eviction applied once right after prefill (TimeBill's α knob); null (the default) keeps the whole
+    /// prompt and prefill runs without any capture.
+    /// </summary>
+    public EvictionPolicy? Eviction { get; init; }
+    /// <summary>Fraction α of the prompt's KV entries <see cref="Eviction"/> removes in every layer and KV head, in [0, 1).</summary>
+    public double EvictionRatio { get; init; }
+
     /// <summary>Checks the values.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">MaxNewTokens not positive or bad sampling values.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">MaxNewTokens not positive, bad sampling values, or an eviction ratio outside [0, 1).</exception>
     public void Validate()
     {
         if (MaxNewTokens <= 0) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "max new tokens must be positive.");
         ArgumentNullException.ThrowIfNull(Sampling);
         Sampling.Validate();
         Exit?.Validate();
+        if (Eviction is not null)
+        {
+            try { EvictionPolicy.ValidateAlpha(EvictionRatio); }
+            catch (ArgumentOutOfRangeException e) { throw new ArgumentOutOfRangeException(nameof(EvictionRatio), EvictionRatio, e.Message); }
+        }
     }
 }

@@ -19,4 +19,6 @@ public sealed record GenerationResult(
     public double? AverageLayersPerToken { get; init; }
     /// <summary>Average exit heads evaluated per decoded token (null without an exit policy).</summary>
     public double? AverageExitHeadsPerToken { get; init; }
+    /// <summary>What eviction after prefill did (entries kept per layer, its time, which is part of <c>DecodeTime</c>); null without eviction.</summary>
+    public Eviction.EvictionResult? Eviction { get; init; }
 }

@@ -103,8 +103,10 @@ public sealed class TextGenerator : IDisposable
 
         var exit = options.Exit is { IsOff: false } policy ? new ExitingDecoder(Model, Exits, policy) : null;
         var clock = Stopwatch.StartNew();
-        int next = sampler.Sample(exit is null ? Model.ForwardLast(prompt, cache) : exit.Prefill(prompt, cache));
+        using var capture = options.Eviction?.CreateCapture(Model.Config);
+        int next = sampler.Sample(exit is null ? Model.ForwardLast(prompt, cache, capture) : exit.Prefill(prompt, cache, capture));
         var prefillTime = clock.Elapsed;
+        var eviction = options.Eviction?.Evict(cache, options.EvictionRatio, capture);
         StopReason reason;
         while (true)
         {
@@ -122,6 +124,7 @@ public sealed class TextGenerator : IDisposable
         {
             AverageLayersPerToken = exit?.AverageLayersPerToken,
             AverageExitHeadsPerToken = exit?.AverageHeadsPerToken,
+            Eviction = eviction,
         };
     }
 
