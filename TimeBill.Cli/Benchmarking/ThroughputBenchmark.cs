@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using TimeBill.Core.Cache;
+using TimeBill.Core.Eviction;
 using TimeBill.Core.Model;
 
 namespace TimeBill.Cli.Benchmarking;
@@ -8,15 +9,22 @@ namespace TimeBill.Cli.Benchmarking;
 internal static class ThroughputBenchmark
 {
     /// <summary>Measured throughput.</summary>
-    public sealed record Result(int PromptTokens, int GenTokens, int Runs, double PrefillTokensPerS, double DecodeTokensPerS, double PrefillMs, double DecodeMsPerToken);
+    public sealed record Result(int PromptTokens, int GenTokens, int Runs, double PrefillTokensPerS, double DecodeTokensPerS, double PrefillMs, double DecodeMsPerToken)
+    {
+        /// <summary>Median time of <see cref="EvictionPolicy.Evict"/> (scoring + compaction) after prefill; 0 without eviction.</summary>
+        public double EvictMs { get; init; }
+        /// <summary>Prompt entries each layer's KV heads kept after eviction (layer 0).</summary>
+        public int KeptEntries { get; init; }
+    }
 
     /// <summary>
     /// Runs <paramref name="runs"/> timed repetitions (after one warm-up) of: prefill of a seeded random prompt
     /// into a fresh cache, <paramref name="afterPrefill"/> (e.g. eviction, untimed), then
-    /// <paramref name="genTokens"/> single-token decode steps.
+    /// <paramref name="genTokens"/> single-token decode steps. With <paramref name="eviction"/>, prefill feeds the
+    /// policy's capture and the cache is evicted to <paramref name="alpha"/> right after it (timed apart).
     /// </summary>
     public static Result Run(CausalLanguageModel model, int promptTokens, int genTokens, int runs, int seed = 0,
-        Action<KvCache>? afterPrefill = null, IProgress<int>? progress = null)
+        Action<KvCache>? afterPrefill = null, IProgress<int>? progress = null, EvictionPolicy? eviction = null, double alpha = 0)
     {
         if (promptTokens <= 0) throw new ArgumentException($"--prompt-tokens must be positive, got {promptTokens}.");
         if (genTokens <= 0) throw new ArgumentException($"--gen-tokens must be positive, got {genTokens}.");
@@ -31,12 +39,17 @@ internal static class ThroughputBenchmark
 
         var prefillMs = new List<double>();
         var decodeMs = new List<double>();
+        var evictMs = new List<double>();
+        int kept = promptTokens;
         for (int run = -1; run < runs; run++)
         {
             cache.Reset();
             var clock = Stopwatch.StartNew();
-            model.ForwardLast(prompt, cache);
+            using var capture = eviction?.CreateCapture(model.Config); // the policy's prefill statistics, timed with prefill
+            model.ForwardLast(prompt, cache, capture);
             double prefill = clock.Elapsed.TotalMilliseconds;
+            double evict = eviction?.Evict(cache, alpha, capture).Elapsed.TotalMilliseconds ?? 0;
+            kept = cache.Length(0);
             afterPrefill?.Invoke(cache);
             clock.Restart();
             foreach (int token in steps) model.ForwardLast([token], cache);
@@ -44,10 +57,15 @@ internal static class ThroughputBenchmark
             if (run < 0) continue; // warm-up
             prefillMs.Add(prefill);
             decodeMs.Add(decode);
+            evictMs.Add(evict);
             progress?.Report(run + 1);
         }
         double medianPrefill = Median(prefillMs), medianDecode = Median(decodeMs);
-        return new Result(promptTokens, genTokens, runs, promptTokens / medianPrefill * 1000, 1000 / medianDecode, medianPrefill, medianDecode);
+        return new Result(promptTokens, genTokens, runs, promptTokens / medianPrefill * 1000, 1000 / medianDecode, medianPrefill, medianDecode)
+        {
+            EvictMs = Median(evictMs),
+            KeptEntries = kept,
+        };
     }
 
     internal static double Median(IEnumerable<double> values)

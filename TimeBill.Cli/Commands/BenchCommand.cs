@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using TimeBill.Cli.Benchmarking;
 using TimeBill.Cli.Output;
+using TimeBill.Core.Eviction;
 
 namespace TimeBill.Cli.Commands;
 
@@ -16,17 +17,22 @@ internal static class BenchCommand
         var genTokens = new Option<int>("--gen-tokens") { Description = "Decode steps per run.", DefaultValueFactory = _ => 64 };
         var runs = new Option<int>("--runs") { Description = "Timed runs (median reported) after one warm-up.", DefaultValueFactory = _ => 5 };
         var seed = new Option<int>("--seed") { Description = "Seed of random weights and tokens.", DefaultValueFactory = _ => 0 };
+        var evict = new Option<string>("--evict") { Description = $"Eviction policy applied once after prefill: {string.Join(", ", EvictionPolicies.Names)}.", DefaultValueFactory = _ => "none" };
+        var alpha = new Option<double>("--alpha") { Description = "Fraction of the prompt's KV entries evicted, in [0, 1).", DefaultValueFactory = _ => 0 };
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var command = new Command("bench", "Measure prefill and decode tokens/s (median of several runs).")
         {
-            model, shape, promptTokens, genTokens, runs, seed, threads, json,
+            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, json,
         };
         command.SetGuardedAction((parse, _) =>
         {
             ModelOptions.SetThreads(parse.GetValue(threads));
+            var policy = EvictionPolicies.Create(parse.GetValue(evict)!, parse.GetValue(seed));
+            EvictionPolicy.ValidateAlpha(parse.GetValue(alpha));
             using var lm = ModelOptions.Open(parse.GetValue(model), parse.GetValue(shape), parse.GetValue(seed));
-            var result = ThroughputBenchmark.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs), parse.GetValue(seed));
+            var result = ThroughputBenchmark.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs), parse.GetValue(seed),
+                eviction: policy is NoEvictionPolicy ? null : policy, alpha: parse.GetValue(alpha));
             if (parse.GetValue(json))
             {
                 JsonOutput.Write(new
@@ -40,12 +46,16 @@ internal static class BenchCommand
                     result.DecodeTokensPerS,
                     result.PrefillMs,
                     result.DecodeMsPerToken,
+                    Evict = policy.Name,
+                    Alpha = parse.GetValue(alpha),
+                    result.KeptEntries,
+                    result.EvictMs,
                 });
                 return Task.FromResult(0);
             }
-            var table = new Table().AddColumns("model", "prompt", "prefill tok/s", "decode tok/s", "prefill ms", "decode ms/token");
-            table.AddRow(lm.Identity, result.PromptTokens.ToString(), $"{result.PrefillTokensPerS:F1}", $"{result.DecodeTokensPerS:F1}",
-                $"{result.PrefillMs:F2}", $"{result.DecodeMsPerToken:F3}");
+            var table = new Table().AddColumns("model", "prompt", "evict", "kept", "prefill tok/s", "decode tok/s", "prefill ms", "evict ms", "decode ms/token");
+            table.AddRow(lm.Identity, result.PromptTokens.ToString(), $"{policy.Name} α={parse.GetValue(alpha)}", result.KeptEntries.ToString(),
+                $"{result.PrefillTokensPerS:F1}", $"{result.DecodeTokensPerS:F1}", $"{result.PrefillMs:F2}", $"{result.EvictMs:F2}", $"{result.DecodeMsPerToken:F3}");
             AnsiConsole.Write(table);
             return Task.FromResult(0);
         });

@@ -10,8 +10,14 @@ internal static class CommandCatalog
         GenerateCommand.Create(),
         ForwardCommand.Create(),
         BenchCommand.Create(),
+        EvalCommand.Create(),
+        ProfileCommand.Create(),
+        EvalEvictionCommand.Create(),
+        TrainExitCommand.Create(),
+        EvalExitCommand.Create(),
         DistillCommand.Create(),
         TrainRlpCommand.Create(),
         EvalRlpCommand.Create(),
+        TuneCommand.Create(),
     ];
 }

@@ -1,3 +1,5 @@
+using TimeBill.Core.Eviction;
+using TimeBill.Core.Exit;
 using TimeBill.Core.Sampling;
 
 namespace TimeBill.Core.Generation;
@@ -11,13 +13,32 @@ public sealed record GenerationOptions
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
     /// <summary>Tokens that end the response; null uses the model's generation_config.json.</summary>
     public IReadOnlyCollection<int>? StopTokenIds { get; init; }
+    /// <summary>
+    /// Early exit / layer skipping while decoding; null or <see cref="ExitPolicy.Off"/> (the default) decodes at full
+    /// depth. An active policy needs a generator created with exit heads.
+    /// </summary>
+    public ExitPolicy? Exit { get; init; }
+
+    /// <summary>
+    /// KV-cache eviction applied once right after prefill (TimeBill's α knob); null (the default) keeps the whole
+    /// prompt and prefill runs without any capture.
+    /// </summary>
+    public EvictionPolicy? Eviction { get; init; }
+    /// <summary>Fraction α of the prompt's KV entries <see cref="Eviction"/> removes in every layer and KV head, in [0, 1).</summary>
+    public double EvictionRatio { get; init; }
 
     /// <summary>Checks the values.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">MaxNewTokens not positive or bad sampling values.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">MaxNewTokens not positive, bad sampling values, or an eviction ratio outside [0, 1).</exception>
     public void Validate()
     {
         if (MaxNewTokens <= 0) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "max new tokens must be positive.");
         ArgumentNullException.ThrowIfNull(Sampling);
         Sampling.Validate();
+        Exit?.Validate();
+        if (Eviction is not null)
+        {
+            try { EvictionPolicy.ValidateAlpha(EvictionRatio); }
+            catch (ArgumentOutOfRangeException e) { throw new ArgumentOutOfRangeException(nameof(EvictionRatio), EvictionRatio, e.Message); }
+        }
     }
 }

@@ -13,4 +13,12 @@ public sealed record GenerationResult(
     string Text,
     StopReason StopReason,
     TimeSpan PrefillTime,
-    TimeSpan DecodeTime);
+    TimeSpan DecodeTime)
+{
+    /// <summary>Average decoder layers run per decoded token (null when decoding ran at full depth without an exit policy).</summary>
+    public double? AverageLayersPerToken { get; init; }
+    /// <summary>Average exit heads evaluated per decoded token (null without an exit policy).</summary>
+    public double? AverageExitHeadsPerToken { get; init; }
+    /// <summary>What eviction after prefill did (entries kept per layer, its time, which is part of <c>DecodeTime</c>); null without eviction.</summary>
+    public Eviction.EvictionResult? Eviction { get; init; }
+}

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using TimeBill.Core.Cache;
+using TimeBill.Core.Exit;
 using TimeBill.Core.Model;
 using TimeBill.Core.Sampling;
 using TimeBill.Core.Tokenization;
@@ -20,15 +21,30 @@ public sealed class TextGenerator : IDisposable
 
     /// <summary>Creates a generator over a loaded model and its tokenizer (neither is owned).</summary>
     public TextGenerator(CausalLanguageModel model, TextTokenizer tokenizer)
+        : this(model, tokenizer, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates a generator that can also decode with early exit (<see cref="GenerationOptions.Exit"/>) using
+    /// <paramref name="exits"/> (trained exit heads and predictor for this model; not owned).
+    /// </summary>
+    /// <exception cref="ArgumentException">The exit heads were trained for another model.</exception>
+    public TextGenerator(CausalLanguageModel model, TextTokenizer tokenizer, IExitModel? exits)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
         Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        if (exits is not null && exits.ModelIdentity != model.Identity)
+            throw new ArgumentException($"the exit heads were trained for model '{exits.ModelIdentity}', not '{model.Identity}'.", nameof(exits));
+        Exits = exits;
     }
 
     /// <summary>The model.</summary>
     public CausalLanguageModel Model { get; }
     /// <summary>The tokenizer.</summary>
     public TextTokenizer Tokenizer { get; }
+    /// <summary>Exit heads and predictor used when a generation asks for an exit policy; null if none.</summary>
+    public IExitModel? Exits { get; }
 
     /// <summary>Generates a response to <paramref name="prompt"/> (BOS is prepended when the model has one).</summary>
     public Task<GenerationResult> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
@@ -85,9 +101,12 @@ public sealed class TextGenerator : IDisposable
         var decoder = Tokenizer.CreateStreamingDecoder();
         var generated = new List<int>();
 
+        var exit = options.Exit is { IsOff: false } policy ? new ExitingDecoder(Model, Exits, policy) : null;
         var clock = Stopwatch.StartNew();
-        int next = sampler.Sample(Model.ForwardLast(prompt, cache));
+        using var capture = options.Eviction?.CreateCapture(Model.Config);
+        int next = sampler.Sample(exit is null ? Model.ForwardLast(prompt, cache, capture) : exit.Prefill(prompt, cache, capture));
         var prefillTime = clock.Elapsed;
+        var eviction = options.Eviction?.Evict(cache, options.EvictionRatio, capture);
         StopReason reason;
         while (true)
         {
@@ -97,11 +116,16 @@ public sealed class TextGenerator : IDisposable
             if (generated.Count >= options.MaxNewTokens) { reason = StopReason.MaxTokens; break; }
             if (cache.NextPosition >= capacity) { reason = StopReason.ContextFull; break; }
             cancellationToken.ThrowIfCancellationRequested();
-            next = sampler.Sample(Model.ForwardLast([next], cache));
+            next = sampler.Sample(exit is null ? Model.ForwardLast([next], cache) : exit.Step(next, cache).Logits);
         }
         string tail = decoder.Flush();
         if (tail.Length > 0) onToken?.Invoke(new GeneratedToken(-1, tail, generated.Count));
-        return new GenerationResult(prompt, generated, Tokenizer.Decode(generated), reason, prefillTime, clock.Elapsed - prefillTime);
+        return new GenerationResult(prompt, generated, Tokenizer.Decode(generated), reason, prefillTime, clock.Elapsed - prefillTime)
+        {
+            AverageLayersPerToken = exit?.AverageLayersPerToken,
+            AverageExitHeadsPerToken = exit?.AverageHeadsPerToken,
+            Eviction = eviction,
+        };
     }
 
     private KvCache RentCache(int capacity)

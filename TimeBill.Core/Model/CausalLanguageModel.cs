@@ -16,6 +16,8 @@ public sealed class CausalLanguageModel : IDisposable
 {
     private readonly RotaryEmbedding _rope;
     private readonly float _attentionScale;
+    private readonly Dictionary<int, (Tensor Weight, Tensor? Bias)> _propagation = [];
+    private readonly Lock _propagationGate = new();
 
     private CausalLanguageModel(ModelConfig config, GenerationConfig generation, ModelWeights weights, string name)
     {
@@ -139,6 +141,47 @@ public sealed class CausalLanguageModel : IDisposable
         cache.Append(layer, k, v);
     }
 
+    /// <summary>
+    /// Computes the keys and values of every layer from <paramref name="firstLayer"/> to the last for
+    /// <paramref name="hidden"/> <c>[T, hidden]</c> in one fused projection and appends them to each layer: the entries
+    /// <see cref="AppendKeyValues"/> would give layer by layer (equal up to float rounding, since the attention norms'
+    /// weights are folded into the stacked K/V projection), at a fraction of the operations. How early exit fills the
+    /// layers a token skipped.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstLayer"/> negative.</exception>
+    public void AppendKeyValuesFrom(int firstLayer, Tensor hidden, KvCache cache)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(firstLayer);
+        int layers = Config.LayerCount;
+        if (firstLayer >= layers) return;
+        using var scope = NewDisposeScope();
+        var (weight, bias) = PropagationWeights(firstLayer);
+        int t = (int)hidden.shape[0], n = layers - firstLayer, kvh = Config.KvHeadCount, hd = Config.HeadDim;
+        var normed = hidden * (hidden.square().mean([-1L], keepdim: true) + Config.RmsNormEps).rsqrt();
+        var kv = F.linear(normed, weight, bias).view(t, n, 2, kvh, hd);
+        var (cos, sin) = _rope.Table(cache.NextPosition, t);
+        var keys = RotaryEmbedding.Apply(kv.select(2, 0).permute(1, 2, 0, 3), cos, sin); // [n, kvh, T, hd]
+        var values = kv.select(2, 1).permute(1, 2, 0, 3);
+        for (int i = 0; i < n; i++) cache.Append(firstLayer + i, keys[i], values[i]);
+    }
+
+    private (Tensor Weight, Tensor? Bias) PropagationWeights(int firstLayer)
+    {
+        lock (_propagationGate)
+        {
+            if (_propagation.TryGetValue(firstLayer, out var cached)) return cached;
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            int start = Config.HeadCount * Config.HeadDim, rows = 2 * Config.KvHeadCount * Config.HeadDim;
+            var layers = Weights.Layers.Skip(firstLayer).ToArray();
+            var weight = cat(layers.Select(w => w.Qkv.narrow(0, start, rows) * w.AttentionNorm.unsqueeze(0)).ToArray()).contiguous();
+            Tensor? bias = Config.AttentionBias ? cat(layers.Select(w => w.QkvBias!.narrow(0, start, rows)).ToArray()).contiguous() : null;
+            var entry = (weight.DetachFromDisposeScope(), bias?.DetachFromDisposeScope());
+            _propagation[firstLayer] = entry;
+            return entry;
+        }
+    }
+
     /// <summary>Final norm and output head: logits <c>[T, vocab]</c>.</summary>
     public Tensor Head(Tensor hidden) => F.linear(RmsNorm(hidden, Weights.FinalNorm), Weights.Head);
 
@@ -188,5 +231,7 @@ public sealed class CausalLanguageModel : IDisposable
     {
         Weights.Dispose();
         _rope.Dispose();
+        foreach (var (weight, bias) in _propagation.Values) { weight.Dispose(); bias?.Dispose(); }
+        _propagation.Clear();
     }
 }

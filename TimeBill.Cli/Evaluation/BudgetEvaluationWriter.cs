@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Text;
+using CsvHelper;
+using ScottPlot;
+
+namespace TimeBill.Cli.Evaluation;
+
+/// <summary>Writes the TimeBill evaluation as Markdown and CSV tables and PNG plots (one line per method).</summary>
+internal static class BudgetEvaluationWriter
+{
+    public static IReadOnlyList<string> Write(TimeBillEvaluation.Report report, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var files = new List<string>
+        {
+            WriteCsv(report.Rows, Path.Combine(folder, "timebill-eval.csv")),
+            WriteCsv(report.PessimismSweep, Path.Combine(folder, "timebill-k-sweep.csv")),
+        };
+        string markdown = Path.Combine(folder, "timebill-eval.md");
+        File.WriteAllText(markdown, Markdown(report));
+        files.Add(markdown);
+        foreach (var strategy in new[] { "kill", "skip-next" })
+        {
+            files.Add(Plot(report, strategy, r => r.Score, "average score (ROUGE-L F1, misses = 0)", Path.Combine(folder, $"score-vs-budget-{strategy}.png")));
+            files.Add(Plot(report, strategy, r => r.CompletionRate, "completion rate", Path.Combine(folder, $"completion-vs-budget-{strategy}.png")));
+        }
+        return files;
+    }
+
+    public static string Markdown(TimeBill.Cli.Evaluation.TimeBillEvaluation.Report report)
+    {
+        var text = new StringBuilder();
+        text.AppendLine($"{report.Prompts} prompts; vanilla responses average {report.VanillaMeanLength:F1} tokens; budgets = percentiles of vanilla end-to-end latency: "
+            + string.Join(", ", report.Budgets.Select(b => $"{b.Key} = {b.Value:F0} ms")) + ".");
+        text.AppendLine();
+        text.AppendLine(Table(report.Rows));
+        text.AppendLine("Pessimism factor sweep (Kill):");
+        text.AppendLine();
+        text.AppendLine(Table(report.PessimismSweep));
+        return text.ToString();
+    }
+
+    private static string Table(IEnumerable<BudgetEvaluationRow> rows)
+    {
+        var text = new StringBuilder();
+        text.AppendLine("| budget | strategy | method | completion | score | partial score | mean α | layers/token | overshoot p50 ms | overshoot p99 ms | planner µs |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var r in rows)
+            text.AppendLine(FormattableString.Invariant(
+                $"| {r.BudgetLabel} ({r.BudgetMs:F0} ms) | {r.Strategy} | {r.Method} | {r.CompletionRate:P0} | {r.Score:F3} | {r.PartialScore:F3} | {r.MeanAlpha:F2} | {r.MeanLayersPerToken:F2} | {r.OvershootP50Ms:F1} | {r.OvershootP99Ms:F1} | {r.MeanPlannerMicroseconds:F1} |"));
+        return text.ToString();
+    }
+
+    private static string WriteCsv(IEnumerable<BudgetEvaluationRow> rows, string path)
+    {
+        using var writer = new StreamWriter(path);
+        using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);
+        csv.WriteRecords(rows);
+        return path;
+    }
+
+    private static string Plot(TimeBillEvaluation.Report report, string strategy, Func<BudgetEvaluationRow, double> metric, string label, string path)
+    {
+        var plot = new Plot();
+        foreach (var method in report.Rows.Select(r => r.Method).Distinct())
+        {
+            var points = report.Rows.Where(r => r.Method == method && r.Strategy == strategy).OrderBy(r => r.BudgetMs).ToArray();
+            var line = plot.Add.Scatter(points.Select(p => p.BudgetMs).ToArray(), points.Select(metric).ToArray());
+            line.LegendText = method;
+        }
+        plot.XLabel("time budget (ms)");
+        plot.YLabel(label);
+        plot.Title($"TimeBill evaluation ({strategy})");
+        plot.ShowLegend();
+        plot.SavePng(path, 900, 560);
+        return path;
+    }
+}

@@ -1,0 +1,52 @@
+using TimeBill.Core.Planning;
+using TimeBill.Core.Sampling;
+
+namespace TimeBill.Core.Budget;
+
+/// <summary>One job for an <see cref="IBudgetedGenerator"/>: a prompt and the time it must be answered in.</summary>
+public sealed record BudgetedRequest
+{
+    /// <summary>The prompt text (BOS is prepended when the model has one). Give this or <see cref="PromptIds"/>.</summary>
+    public string? Prompt { get; init; }
+
+    /// <summary>The prompt as token ids, as the model sees them (BOS included). Give this or <see cref="Prompt"/>.</summary>
+    public IReadOnlyList<int>? PromptIds { get; init; }
+
+    /// <summary>The time budget T, measured from the call (queueing behind other requests counts).</summary>
+    public required TimeSpan Budget { get; init; }
+
+    /// <summary>What happens when the deadline cannot be met.</summary>
+    public OverrunStrategy Overrun { get; init; } = OverrunStrategy.Kill;
+
+    /// <summary>Token choice.</summary>
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
+
+    /// <summary>Cap on generated tokens (N_max, further limited by the context).</summary>
+    public int MaxNewTokens { get; init; } = 256;
+
+    /// <summary>Tokens that end the response; null uses the model's generation_config.json.</summary>
+    public IReadOnlyCollection<int>? StopTokenIds { get; init; }
+
+    /// <summary>k, α_max, the eviction policy and the exit policy.</summary>
+    public PlannerOptions Planner { get; init; } = new();
+
+    /// <summary>Checks everything that can be checked without the model.</summary>
+    /// <exception cref="ArgumentException">No prompt or both forms, an empty prompt, T ≤ 0, a bad cap or bad planner/sampling options.</exception>
+    public void Validate()
+    {
+        if ((Prompt is null) == (PromptIds is null))
+            throw new ArgumentException("give exactly one of Prompt or PromptIds.", nameof(Prompt));
+        if (Prompt is not null && string.IsNullOrWhiteSpace(Prompt))
+            throw new ArgumentException("the prompt is empty.", nameof(Prompt));
+        if (PromptIds is { Count: 0 })
+            throw new ArgumentException("the prompt has no tokens.", nameof(PromptIds));
+        if (Budget <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(Budget), Budget, "the time budget T must be positive.");
+        if (MaxNewTokens <= 0)
+            throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "max new tokens must be positive.");
+        ArgumentNullException.ThrowIfNull(Sampling);
+        Sampling.Validate();
+        ArgumentNullException.ThrowIfNull(Planner);
+        Planner.Validate();
+    }
+}

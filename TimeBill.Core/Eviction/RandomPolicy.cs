@@ -1,0 +1,25 @@
+using TimeBill.Core.Cache;
+using static TorchSharp.torch;
+
+namespace TimeBill.Core.Eviction;
+
+/// <summary>
+/// Random eviction, the floor every scoring policy must beat (kvpress's RandomPress): uniform scores from a seeded
+/// generator, so a run is reproducible; each layer and KV head draws its own.
+/// </summary>
+public sealed class RandomPolicy(int seed = 0) : ScoringEvictionPolicy
+{
+    /// <inheritdoc />
+    public override string Name => "random";
+    /// <summary>The seed; every layer draws its own stream from it.</summary>
+    public int Seed { get; } = seed;
+
+    /// <inheritdoc />
+    protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
+    {
+        var random = new Random(unchecked(Seed * 1_000_003 + layer));
+        var scores = new float[cache.KvHeadCount * cache.Length(layer)];
+        for (int i = 0; i < scores.Length; i++) scores[i] = random.NextSingle();
+        return tensor(scores).view(cache.KvHeadCount, cache.Length(layer));
+    }
+}

@@ -1,0 +1,71 @@
+using TimeBill.Core.Cache;
+using TimeBill.Core.Model;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace TimeBill.Core.Eviction;
+
+/// <summary>How SnapKV smooths the window's attention along the prompt.</summary>
+public enum SnapKvPooling
+{
+    /// <summary>1-D average pooling (the SnapKV and kvpress default).</summary>
+    Average,
+    /// <summary>1-D max pooling.</summary>
+    Max,
+}
+
+/// <summary>
+/// SnapKV (Li et al. 2024, "SnapKV: LLM Knows What You are Looking for Before Generation"): the last
+/// <see cref="WindowSize"/> prompt tokens form an observation window whose attention already shows what generation
+/// will attend to. Each prefix entry is scored by the attention the window's queries pay it, softmax per query,
+/// summed over the window and over the query heads that share the KV head, then smoothed with 1-D pooling of
+/// <see cref="KernelSize"/> so that clustered neighbours of important tokens are kept with them. The window itself
+/// is always kept. The window's attention is recorded during prefill by a <see cref="WindowAttentionCapture"/>.
+/// </summary>
+public class SnapKvPolicy : ScoringEvictionPolicy
+{
+    /// <summary>Creates the policy.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A non-positive window, or a kernel that is not a positive odd number.</exception>
+    public SnapKvPolicy(int windowSize = 32, int kernelSize = 7, SnapKvPooling pooling = SnapKvPooling.Average)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(windowSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kernelSize);
+        if (kernelSize % 2 == 0) throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize, "the pooling kernel must be odd so scores stay aligned with entries.");
+        WindowSize = windowSize;
+        KernelSize = kernelSize;
+        Pooling = pooling;
+    }
+
+    /// <inheritdoc />
+    public override string Name => "snapkv";
+    /// <summary>Observation window: the last prompt tokens whose queries score the prefix; always kept.</summary>
+    public int WindowSize { get; }
+    /// <summary>Pooling kernel width.</summary>
+    public int KernelSize { get; }
+    /// <summary>Pooling kind.</summary>
+    public SnapKvPooling Pooling { get; }
+
+    /// <inheritdoc />
+    public override EvictionCapture CreateCapture(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return new WindowAttentionCapture(this, config.LayerCount, WindowSize);
+    }
+
+    /// <inheritdoc />
+    protected override Tensor Protected(int layer, KvCache cache) =>
+        PositionsBetween(layer, cache, cache.NextPosition - WindowSize, long.MaxValue);
+
+    /// <inheritdoc />
+    protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
+    {
+        var attention = RequireCapture<WindowAttentionCapture>(capture).Statistic(layer, cache);
+        // SnapKV pools the prefix only: zero the (protected, always kept) window so its large near-diagonal
+        // attention does not leak into the prefix entries next to it; zeros are also what the padding adds.
+        var prefix = attention.masked_fill(Protected(layer, cache), 0f).unsqueeze(1); // [kvh, 1, L]
+        var pooled = Pooling == SnapKvPooling.Max
+            ? F.max_pool1d(prefix, KernelSize, stride: 1, padding: KernelSize / 2)
+            : F.avg_pool1d(prefix, KernelSize, stride: 1, padding: KernelSize / 2);
+        return pooled.squeeze(1);
+    }
+}

@@ -1,0 +1,154 @@
+using TimeBill.Core.Cache;
+using TimeBill.Core.Model;
+using static TorchSharp.torch;
+
+namespace TimeBill.Core.Exit;
+
+/// <summary>One decoded token of an <see cref="ExitingDecoder"/>.</summary>
+/// <param name="Logits">Next-token logits (from the exit head, or the model's head at full depth).</param>
+/// <param name="LayersRun">Decoder layers that ran in full for this token (1..LayerCount).</param>
+/// <param name="HeadsEvaluated">Exit heads evaluated for this token.</param>
+/// <param name="Confidence">Top-1 probability of <paramref name="Logits"/>.</param>
+public readonly record struct ExitStep(float[] Logits, int LayersRun, int HeadsEvaluated, float Confidence);
+
+/// <summary>
+/// Decodes one sequence token by token with early exit. A token that exits after layer ℓ skips layers ℓ+1.. but
+/// still leaves K/V entries in them, computed from its exited hidden state (CALM-style state propagation), so every
+/// layer's cache stays complete and positions keep continuing. Prefill always runs the full depth.
+/// <para>
+/// Classic: after every layer with an exit head, the head is evaluated and the first head whose top-1 probability
+/// reaches τ exits. Predictive: after <see cref="IExitModel.PredictorLayer"/> the predictor names one head; only that
+/// head is evaluated once its layer has run; if it is not confident the <see cref="ExitFallback"/> rule applies
+/// (default: run to the full depth without evaluating more heads). A threshold of +∞ never exits and reproduces
+/// full-depth logits exactly.
+/// </para>
+/// </summary>
+public sealed class ExitingDecoder
+{
+    private readonly CausalLanguageModel _model;
+    private readonly IExitModel? _exits;
+    private readonly ExitStrategy _strategy;
+    private readonly ExitFallback _fallback;
+    private readonly bool[] _hasHead;
+    private float _previousConfidence;
+
+    /// <summary>Creates a decoder for one sequence.</summary>
+    /// <exception cref="ArgumentException">An active policy without exit heads, or heads trained for another model.</exception>
+    public ExitingDecoder(CausalLanguageModel model, IExitModel? exits, ExitPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(policy);
+        policy.Validate();
+        _model = model;
+        _strategy = policy.Strategy;
+        _fallback = policy.Fallback;
+        _hasHead = new bool[model.Config.LayerCount];
+        if (policy.IsOff)
+        {
+            Threshold = double.PositiveInfinity;
+            return;
+        }
+        if (exits is null) throw new ArgumentException("an exit policy needs trained exit heads (an IExitModel); none was given.", nameof(exits));
+        if (exits.ModelIdentity != model.Identity)
+            throw new ArgumentException($"the exit heads were trained for model '{exits.ModelIdentity}', not '{model.Identity}'.", nameof(exits));
+        _exits = exits;
+        foreach (int layer in exits.ExitLayers)
+        {
+            if (layer < 0 || layer >= model.Config.LayerCount - 1)
+                throw new ArgumentException($"exit layer {layer} is outside 0..{model.Config.LayerCount - 2}.", nameof(exits));
+            _hasHead[layer] = true;
+        }
+        Threshold = exits.Calibration.ResolveThreshold(policy);
+    }
+
+    /// <summary>The resolved exit threshold τ (+∞ when off).</summary>
+    public double Threshold { get; }
+
+    /// <summary>Tokens decoded with <see cref="Step"/>.</summary>
+    public int Tokens { get; private set; }
+    /// <summary>Total layers run in full by <see cref="Step"/>.</summary>
+    public long LayersRun { get; private set; }
+    /// <summary>Total exit heads evaluated by <see cref="Step"/>.</summary>
+    public long HeadsEvaluated { get; private set; }
+
+    /// <summary>Average layers run per decoded token (the full depth before any token).</summary>
+    public double AverageLayersPerToken => Tokens == 0 ? _model.Config.LayerCount : (double)LayersRun / Tokens;
+
+    /// <summary>Average exit heads evaluated per decoded token.</summary>
+    public double AverageHeadsPerToken => Tokens == 0 ? 0 : (double)HeadsEvaluated / Tokens;
+
+    /// <summary>Runs the prompt at full depth and returns the last position's logits; <paramref name="observer"/> sees the pass (e.g. an eviction capture).</summary>
+    public float[] Prefill(ReadOnlySpan<int> prompt, KvCache cache, IForwardObserver? observer = null)
+    {
+        var logits = _model.ForwardLast(prompt, cache, observer);
+        _previousConfidence = TopProbability(logits);
+        return logits;
+    }
+
+    /// <summary>Decodes one token at <c>cache.NextPosition</c>, possibly exiting early, and advances the cache.</summary>
+    public ExitStep Step(int token, KvCache cache)
+    {
+        int layers = _model.Config.LayerCount;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var hidden = _model.Embed([token], cache);
+        if (_exits is null)
+        {
+            // Full depth through the same layer loop the exiting paths use (bit-identical to Forward).
+            for (int layer = 0; layer < layers; layer++) hidden = _model.ForwardLayer(layer, hidden, cache);
+            cache.Advance(1);
+            float[] full = _model.Head(hidden).data<float>().ToArray();
+            return Record(new ExitStep(full, layers, 0, TopProbability(full)));
+        }
+
+        int predicted = -2; // −2: not predicted yet; −1: predicted full depth.
+        bool evaluateAll = _strategy == ExitStrategy.Classic;
+        int heads = 0;
+        for (int layer = 0; layer < layers; layer++)
+        {
+            hidden = _model.ForwardLayer(layer, hidden, cache);
+            if (layer == layers - 1) break;
+            if (!evaluateAll && predicted == -2 && layer >= _exits.PredictorLayer)
+            {
+                predicted = _exits.PredictExitLayer(hidden.data<float>().ToArray(), _previousConfidence, Threshold);
+                if (predicted >= 0 && predicted < layer) predicted = layer;
+            }
+            bool evaluate = _hasHead[layer] && (evaluateAll || predicted == layer);
+            if (!evaluate) continue;
+
+            heads++;
+            using var exitLogits = _exits.ExitLogits(layer, hidden);
+            float[] logits = exitLogits.data<float>().ToArray();
+            float confidence = TopProbability(logits);
+            if (confidence >= Threshold)
+            {
+                _model.AppendKeyValuesFrom(layer + 1, hidden, cache);
+                cache.Advance(1);
+                return Record(new ExitStep(logits, layer + 1, heads, confidence));
+            }
+            if (!evaluateAll && _fallback == ExitFallback.NextHead) evaluateAll = true;
+        }
+        cache.Advance(1);
+        float[] final = _model.Head(hidden).data<float>().ToArray();
+        return Record(new ExitStep(final, layers, heads, TopProbability(final)));
+    }
+
+    private ExitStep Record(ExitStep step)
+    {
+        Tokens++;
+        LayersRun += step.LayersRun;
+        HeadsEvaluated += step.HeadsEvaluated;
+        _previousConfidence = step.Confidence;
+        return step;
+    }
+
+    /// <summary>The largest softmax probability of one row of logits.</summary>
+    public static float TopProbability(ReadOnlySpan<float> logits)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float l in logits) max = Math.Max(max, l);
+        double sum = 0;
+        foreach (float l in logits) sum += Math.Exp(l - max);
+        return (float)(1.0 / sum);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Runtime.Intrinsics;
+
+namespace TimeBill.Kernels;
+
+/// <summary>
+/// One SIMD register of floats at a fixed width. Kernels are written once against this interface and the JIT
+/// specialises them per width (the implementations are structs), so width is a searchable feature.
+/// </summary>
+internal interface IFloatLanes<TVector> where TVector : struct
+{
+    static abstract int Count { get; }
+    static abstract bool IsAccelerated { get; }
+    static abstract TVector Zero { get; }
+    static abstract TVector Broadcast(float value);
+    static abstract TVector Load(ref float source);
+    static abstract void Store(TVector value, ref float destination);
+    /// <summary>Loads 2·Count bfloat16 values and widens them to two float registers (shift into the high half).</summary>
+    static abstract void LoadBFloat16(ref ushort source, out TVector lower, out TVector upper);
+    static abstract TVector MultiplyAdd(TVector a, TVector b, TVector addend);
+    static abstract TVector Multiply(TVector a, TVector b);
+    static abstract TVector Subtract(TVector a, TVector b);
+    static abstract TVector Add(TVector a, TVector b);
+    static abstract TVector Exp(TVector value);
+    static abstract TVector Divide(TVector a, TVector b);
+    static abstract float Sum(TVector value);
+}
+
+internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
+{
+    public static int Count => Vector128<float>.Count;
+    public static bool IsAccelerated => Vector128.IsHardwareAccelerated;
+    public static Vector128<float> Zero => Vector128<float>.Zero;
+    public static Vector128<float> Broadcast(float value) => Vector128.Create(value);
+    public static Vector128<float> Load(ref float source) => Vector128.LoadUnsafe(ref source);
+    public static void Store(Vector128<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+    public static void LoadBFloat16(ref ushort source, out Vector128<float> lower, out Vector128<float> upper)
+    {
+        var bits = Vector128.LoadUnsafe(ref source);
+        lower = (Vector128.WidenLower(bits) << 16).AsSingle();
+        upper = (Vector128.WidenUpper(bits) << 16).AsSingle();
+    }
+    public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> addend) => Vector128.MultiplyAddEstimate(a, b, addend);
+    public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
+    public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
+    public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    public static Vector128<float> Exp(Vector128<float> value) => Vector128.Exp(value);
+    public static Vector128<float> Divide(Vector128<float> a, Vector128<float> b) => a / b;
+    public static float Sum(Vector128<float> value) => Vector128.Sum(value);
+}
+
+internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
+{
+    public static int Count => Vector256<float>.Count;
+    public static bool IsAccelerated => Vector256.IsHardwareAccelerated;
+    public static Vector256<float> Zero => Vector256<float>.Zero;
+    public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
+    public static Vector256<float> Load(ref float source) => Vector256.LoadUnsafe(ref source);
+    public static void Store(Vector256<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+    public static void LoadBFloat16(ref ushort source, out Vector256<float> lower, out Vector256<float> upper)
+    {
+        var bits = Vector256.LoadUnsafe(ref source);
+        lower = (Vector256.WidenLower(bits) << 16).AsSingle();
+        upper = (Vector256.WidenUpper(bits) << 16).AsSingle();
+    }
+    public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> addend) => Vector256.MultiplyAddEstimate(a, b, addend);
+    public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
+    public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+    public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    public static Vector256<float> Exp(Vector256<float> value) => Vector256.Exp(value);
+    public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
+    public static float Sum(Vector256<float> value) => Vector256.Sum(value);
+}
+
+internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
+{
+    public static int Count => Vector512<float>.Count;
+    public static bool IsAccelerated => Vector512.IsHardwareAccelerated;
+    public static Vector512<float> Zero => Vector512<float>.Zero;
+    public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
+    public static Vector512<float> Load(ref float source) => Vector512.LoadUnsafe(ref source);
+    public static void Store(Vector512<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+    public static void LoadBFloat16(ref ushort source, out Vector512<float> lower, out Vector512<float> upper)
+    {
+        var bits = Vector512.LoadUnsafe(ref source);
+        lower = (Vector512.WidenLower(bits) << 16).AsSingle();
+        upper = (Vector512.WidenUpper(bits) << 16).AsSingle();
+    }
+    public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> addend) => Vector512.MultiplyAddEstimate(a, b, addend);
+    public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+    public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+    public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    public static Vector512<float> Exp(Vector512<float> value) => Vector512.Exp(value);
+    public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
+    public static float Sum(Vector512<float> value) => Vector512.Sum(value);
+}

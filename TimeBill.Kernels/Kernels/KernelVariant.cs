@@ -1,0 +1,53 @@
+using System.Runtime.Intrinsics;
+
+namespace TimeBill.Kernels;
+
+/// <summary>
+/// One point of a kernel's feature space: the knobs the built-in implementations are parameterised by and the
+/// search tunes. A kernel ignores the knobs that mean nothing to it.
+/// </summary>
+/// <param name="Algorithm">Implementation family: <c>lanes</c> (explicit SIMD at <paramref name="VectorWidth"/>),
+/// <c>tensor-primitives</c> (System.Numerics.Tensors picks the width), <c>online-softmax</c>, <c>sort</c>, <c>quickselect</c>.</param>
+/// <param name="VectorWidth">SIMD register width in bits: 128, 256 or 512.</param>
+/// <param name="RowsPerIteration">Matrix rows computed together, sharing each load of the input vector: 1, 2 or 4.</param>
+/// <param name="Unroll">Independent accumulators per row (breaks the multiply-add dependency chain): 1 or 2.</param>
+/// <param name="Threads">Threads the work is split across (rows, heads): 1 or 2.</param>
+/// <param name="BlockSize">Keys scored per block before the softmax rescale (attention); 1 is pure streaming.</param>
+public readonly record struct KernelVariant(
+    string Algorithm = KernelVariant.Lanes,
+    int VectorWidth = 256,
+    int RowsPerIteration = 1,
+    int Unroll = 1,
+    int Threads = 1,
+    int BlockSize = 1)
+{
+    /// <summary>Explicit SIMD at <see cref="VectorWidth"/>.</summary>
+    public const string Lanes = "lanes";
+    /// <summary>System.Numerics.Tensors.TensorPrimitives, which picks the widest accelerated width itself.</summary>
+    public const string TensorPrimitives = "tensor-primitives";
+    /// <summary>Streaming softmax over the keys, rescaling the running output when the maximum grows.</summary>
+    public const string OnlineSoftmax = "online-softmax";
+    /// <summary>Top-k by a full stable sort of each head's scores.</summary>
+    public const string Sort = "sort";
+    /// <summary>Top-k by selecting the k-th key with quickselect, then sorting only the survivors.</summary>
+    public const string QuickSelect = "quickselect";
+
+    /// <summary>The widest vector width this machine accelerates (512, 256 or 128).</summary>
+    public static int WidestAcceleratedWidth =>
+        Vector512.IsHardwareAccelerated ? 512 : Vector256.IsHardwareAccelerated ? 256 : 128;
+
+    /// <summary>Whether this machine accelerates <paramref name="bits"/>-wide vectors.</summary>
+    public static bool IsWidthAccelerated(int bits) => bits switch
+    {
+        128 => Vector128.IsHardwareAccelerated,
+        256 => Vector256.IsHardwareAccelerated,
+        512 => Vector512.IsHardwareAccelerated,
+        _ => false,
+    };
+
+    /// <summary>Short readable name, e.g. <c>lanes w256 r4 u2 t2</c>; rows, unroll, threads and block are left out when 1.</summary>
+    public override string ToString() =>
+        $"{Algorithm} w{VectorWidth}{Knob('r', RowsPerIteration)}{Knob('u', Unroll)}{Knob('t', Threads)}{Knob('b', BlockSize)}";
+
+    private static string Knob(char name, int value) => value == 1 ? "" : $" {name}{value}";
+}

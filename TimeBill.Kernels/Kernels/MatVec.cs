@@ -1,0 +1,156 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace TimeBill.Kernels;
+
+/// <summary>
+/// Matrix-vector product y = W x for a row-major W [rows, cols], with float32 or bfloat16 weights and float32
+/// accumulation. Every <see cref="KernelVariant"/> (vector width, rows per iteration, unroll, threads) is a
+/// distinct specialised implementation; none allocates.
+/// </summary>
+public static unsafe class MatVec
+{
+    /// <summary>The variant used when no tuning table says otherwise.</summary>
+    public static KernelVariant DefaultVariant => new(KernelVariant.Lanes, KernelVariant.WidestAcceleratedWidth, RowsPerIteration: 4);
+
+    /// <summary>y = W x with float32 weights.</summary>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="rows"/> and <paramref name="cols"/>.</exception>
+    public static void Float32(ReadOnlySpan<float> weights, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, KernelVariant? variant = null)
+    {
+        CheckShapes(weights.Length, rows, cols, x.Length, y.Length);
+        fixed (float* w = weights)
+            Run<float, Float32Weights>(w, rows, cols, x, y, variant ?? DefaultVariant);
+    }
+
+    /// <summary>y = W x with bfloat16 weights given as raw bits (see <see cref="BFloat16Bits"/>), accumulated in float32.</summary>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="rows"/> and <paramref name="cols"/>.</exception>
+    public static void BFloat16(ReadOnlySpan<ushort> weights, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, KernelVariant? variant = null)
+    {
+        CheckShapes(weights.Length, rows, cols, x.Length, y.Length);
+        fixed (ushort* w = weights)
+            Run<ushort, BFloat16Weights>(w, rows, cols, x, y, variant ?? DefaultVariant);
+    }
+
+    private static void CheckShapes(int weights, int rows, int cols, int x, int y)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(cols);
+        if (weights != (long)rows * cols)
+            throw new ArgumentException($"Weights hold {weights} elements; [{rows}, {cols}] needs {(long)rows * cols}.", nameof(weights));
+        if (x != cols) throw new ArgumentException($"x holds {x} elements; the matrix has {cols} columns.", nameof(x));
+        if (y != rows) throw new ArgumentException($"y holds {y} elements; the matrix has {rows} rows.", nameof(y));
+    }
+
+    private struct Args
+    {
+        public void* W;
+        public float* X;
+        public float* Y;
+        public int Cols;
+    }
+
+    private static void Run<TW, TF>(void* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, KernelVariant variant)
+        where TW : unmanaged where TF : IWeightFormat<TW>
+    {
+        fixed (float* px = x, py = y)
+        {
+            var args = new Args { W = w, X = px, Y = py, Cols = cols };
+            var body = variant.VectorWidth switch
+            {
+                128 => Select<TW, TF, Lanes128, Vector128<float>>(variant),
+                512 => Select<TW, TF, Lanes512, Vector512<float>>(variant),
+                _ => Select<TW, TF, Lanes256, Vector256<float>>(variant),
+            };
+            KernelThreads.For(rows, variant.Threads, body, &args);
+        }
+    }
+
+    private static delegate*<void*, int, int, void> Select<TW, TF, TL, TV>(KernelVariant variant)
+        where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct =>
+        (variant.RowsPerIteration, variant.Unroll) switch
+        {
+            (4, 2) => &Rows<TW, TF, TL, TV, Four, Two>,
+            (4, _) => &Rows<TW, TF, TL, TV, Four, One>,
+            (2, 2) => &Rows<TW, TF, TL, TV, Two, Two>,
+            (2, _) => &Rows<TW, TF, TL, TV, Two, One>,
+            (_, 2) => &Rows<TW, TF, TL, TV, One, Two>,
+            _ => &Rows<TW, TF, TL, TV, One, One>,
+        };
+
+    // Optimised at first call (no tiering): neither a first decode step nor a short timing runs tier-0 code.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows<TW, TF, TL, TV, TRows, TUnroll>(void* state, int start, int end)
+        where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct
+        where TRows : ICompileTimeConstant where TUnroll : ICompileTimeConstant
+    {
+        ref Args args = ref Unsafe.AsRef<Args>(state);
+        int row = start;
+        for (; row + TRows.Value <= end; row += TRows.Value)
+            Block<TW, TF, TL, TV, TRows, TUnroll>(ref args, row);
+        for (; row < end; row++)
+            Block<TW, TF, TL, TV, One, TUnroll>(ref args, row);
+    }
+
+    /// <summary>TRows consecutive rows; each x load is shared by the rows, TUnroll accumulators per row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block<TW, TF, TL, TV, TRows, TUnroll>(ref Args args, int row)
+        where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct
+        where TRows : ICompileTimeConstant where TUnroll : ICompileTimeConstant
+    {
+        int cols = args.Cols, step = TF.Step<TL, TV>();
+        ref float x = ref *args.X;
+        ref TW w0 = ref Unsafe.Add(ref *(TW*)args.W, (nint)row * cols);
+        ref TW w1 = ref Unsafe.Add(ref w0, TRows.Value > 1 ? cols : 0);
+        ref TW w2 = ref Unsafe.Add(ref w0, TRows.Value > 2 ? 2 * cols : 0);
+        ref TW w3 = ref Unsafe.Add(ref w0, TRows.Value > 2 ? 3 * cols : 0);
+        TV a0 = TL.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        int c = 0;
+        if (TUnroll.Value == 2)
+        {
+            for (; c + 2 * step <= cols; c += 2 * step)
+            {
+                int d = c + step;
+                a0 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, c), ref Unsafe.Add(ref x, c), a0);
+                b0 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, d), ref Unsafe.Add(ref x, d), b0);
+                if (TRows.Value > 1)
+                {
+                    a1 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, c), ref Unsafe.Add(ref x, c), a1);
+                    b1 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, d), ref Unsafe.Add(ref x, d), b1);
+                }
+                if (TRows.Value > 2)
+                {
+                    a2 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w2, c), ref Unsafe.Add(ref x, c), a2);
+                    b2 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w2, d), ref Unsafe.Add(ref x, d), b2);
+                    a3 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w3, c), ref Unsafe.Add(ref x, c), a3);
+                    b3 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w3, d), ref Unsafe.Add(ref x, d), b3);
+                }
+            }
+        }
+        for (; c + step <= cols; c += step)
+        {
+            a0 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, c), ref Unsafe.Add(ref x, c), a0);
+            if (TRows.Value > 1) a1 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, c), ref Unsafe.Add(ref x, c), a1);
+            if (TRows.Value > 2)
+            {
+                a2 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w2, c), ref Unsafe.Add(ref x, c), a2);
+                a3 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w3, c), ref Unsafe.Add(ref x, c), a3);
+            }
+        }
+        float s0 = TL.Sum(TL.Add(a0, b0)), s1 = TL.Sum(TL.Add(a1, b1)), s2 = TL.Sum(TL.Add(a2, b2)), s3 = TL.Sum(TL.Add(a3, b3));
+        for (; c < cols; c++)
+        {
+            float xc = Unsafe.Add(ref x, c);
+            s0 += TF.ToSingle(Unsafe.Add(ref w0, c)) * xc;
+            if (TRows.Value > 1) s1 += TF.ToSingle(Unsafe.Add(ref w1, c)) * xc;
+            if (TRows.Value > 2)
+            {
+                s2 += TF.ToSingle(Unsafe.Add(ref w2, c)) * xc;
+                s3 += TF.ToSingle(Unsafe.Add(ref w3, c)) * xc;
+            }
+        }
+        float* y = args.Y + row;
+        y[0] = s0;
+        if (TRows.Value > 1) y[1] = s1;
+        if (TRows.Value > 2) { y[2] = s2; y[3] = s3; }
+    }
+}

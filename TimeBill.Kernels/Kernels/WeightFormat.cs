@@ -1,0 +1,46 @@
+using System.Runtime.CompilerServices;
+
+namespace TimeBill.Kernels;
+
+/// <summary>How a matrix element is stored; the matrix-vector kernel is written once and specialised per format.</summary>
+internal interface IWeightFormat<TWeight> where TWeight : unmanaged
+{
+    /// <summary>Elements one accumulation step consumes at this width.</summary>
+    static abstract int Step<TLanes, TVector>() where TLanes : IFloatLanes<TVector> where TVector : struct;
+
+    /// <summary>Adds w[0..Step) · x[0..Step) into the accumulator, lane-wise.</summary>
+    static abstract TVector Accumulate<TLanes, TVector>(ref TWeight w, ref float x, TVector accumulator)
+        where TLanes : IFloatLanes<TVector> where TVector : struct;
+
+    static abstract float ToSingle(TWeight w);
+}
+
+/// <summary>float32 weights.</summary>
+internal readonly struct Float32Weights : IWeightFormat<float>
+{
+    public static int Step<TLanes, TVector>() where TLanes : IFloatLanes<TVector> where TVector : struct => TLanes.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector Accumulate<TLanes, TVector>(ref float w, ref float x, TVector accumulator)
+        where TLanes : IFloatLanes<TVector> where TVector : struct =>
+        TLanes.MultiplyAdd(TLanes.Load(ref w), TLanes.Load(ref x), accumulator);
+
+    public static float ToSingle(float w) => w;
+}
+
+/// <summary>bfloat16 weights as raw bits, widened to float32 by a 16-bit shift; accumulation stays float32.</summary>
+internal readonly struct BFloat16Weights : IWeightFormat<ushort>
+{
+    public static int Step<TLanes, TVector>() where TLanes : IFloatLanes<TVector> where TVector : struct => 2 * TLanes.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static TVector Accumulate<TLanes, TVector>(ref ushort w, ref float x, TVector accumulator)
+        where TLanes : IFloatLanes<TVector> where TVector : struct
+    {
+        TLanes.LoadBFloat16(ref w, out var lower, out var upper);
+        accumulator = TLanes.MultiplyAdd(lower, TLanes.Load(ref x), accumulator);
+        return TLanes.MultiplyAdd(upper, TLanes.Load(ref Unsafe.Add(ref x, TLanes.Count)), accumulator);
+    }
+
+    public static float ToSingle(ushort w) => BFloat16Bits.ToSingle(w);
+}

@@ -1,0 +1,9 @@
+namespace TimeBill.Predictors.ExecutionTime;
+
+/// <summary>Everything a profiling run measured: the input of <see cref="ExecutionTimeFitter"/>.</summary>
+/// <param name="LayerCount">The model's number of layers L; decode steps with <c>Layers == LayerCount</c> are full steps.</param>
+/// <param name="Prefill">Prefill points over the prompt-length grid.</param>
+/// <param name="DecodeSteps">Decode-step points over the grid of KV lengths × layer counts.</param>
+/// <param name="Statistic">How each point's repetitions were reduced to its time.</param>
+public sealed record ExecutionTimeMeasurements(int LayerCount, IReadOnlyList<PrefillMeasurement> Prefill, IReadOnlyList<DecodeStepMeasurement> DecodeSteps,
+    SampleStatistic Statistic = SampleStatistic.Median);

@@ -1,0 +1,42 @@
+namespace TimeBill.Predictors.ExecutionTime;
+
+/// <summary>
+/// What <see cref="ExecutionTimeProfiler"/> measures: a loaded model on this machine, reduced to the two operations
+/// whose time the latency model predicts. The profiler times each call with its clock, so an implementation must do
+/// exactly the work of the operation inside the call; preparation (filling a cache to a length) goes into
+/// <see cref="PrepareDecodeStep"/>, which is not timed. Calls come from one thread.
+/// </summary>
+public interface IProfilingTarget
+{
+    /// <summary>What the timings depend on in the model: architecture and shape (for example a hash of the shape config).</summary>
+    string ModelIdentity { get; }
+
+    /// <summary>The compute data type, for example <c>float32</c>.</summary>
+    string DataType { get; }
+
+    /// <summary>The number of intra-op threads the model computes with.</summary>
+    int ThreadCount { get; }
+
+    /// <summary>The longest sequence the model accepts (prompt plus generated tokens).</summary>
+    int MaxContext { get; }
+
+    /// <summary>The model's number of transformer layers L.</summary>
+    int LayerCount { get; }
+
+    /// <summary>Runs a prefill of <paramref name="promptLength"/> tokens into a fresh, empty KV cache.</summary>
+    void Prefill(int promptLength);
+
+    /// <summary>
+    /// Untimed: puts the target in the state for <see cref="DecodeStep"/>: a KV cache holding exactly
+    /// <paramref name="kvLength"/> entries in every layer. Called before every timed decode step, since each step
+    /// appends an entry.
+    /// </summary>
+    void PrepareDecodeStep(int kvLength);
+
+    /// <summary>
+    /// Timed: runs one decode step of one token over the prepared cache of <paramref name="kvLength"/> entries,
+    /// through the first <paramref name="layers"/> layers and the output head (and whatever a step that skips the
+    /// remaining layers must still do for them).
+    /// </summary>
+    void DecodeStep(int kvLength, int layers);
+}

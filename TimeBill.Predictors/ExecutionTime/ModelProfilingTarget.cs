@@ -1,0 +1,146 @@
+using System.Security.Cryptography;
+using System.Text;
+using TimeBill.Core.Cache;
+using TimeBill.Core.Model;
+using TimeBill.Core.Native;
+using static TorchSharp.torch;
+
+namespace TimeBill.Predictors.ExecutionTime;
+
+/// <summary>
+/// The <see cref="IProfilingTarget"/> of a <see cref="CausalLanguageModel"/> on TorchSharp.
+/// <list type="bullet">
+/// <item>A prefill runs <c>Nx</c> random token ids through the whole model into an emptied KV cache (one cache is
+/// reused and reset, as a long-running host does; allocating its memory is not part of a prefill).</item>
+/// <item>A decode step runs one token through the first ℓ layers and the head; every skipped layer still computes
+/// and caches the token's keys and values from the exited hidden state (the predictive-exit design), which is why
+/// a skipped layer is cheap but not free. The form <c>ℓ·(p1·Nkv + q1) + h</c> still holds: the skipped layers'
+/// projections cost <c>(L − ℓ)·k</c>, linear in ℓ.</item>
+/// <item><see cref="PrepareDecodeStep"/> refills a second cache with <c>Nkv</c> random (already rotated) keys and
+/// values at positions 0..Nkv−1; attention time does not depend on the values.</item>
+/// </list>
+/// Times depend on the shape, not on the weights, so <see cref="ModelIdentity"/> is the architecture and a shape hash
+/// (<see cref="IdentityOf"/>).
+/// </summary>
+public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
+{
+    private readonly CausalLanguageModel _model;
+    private readonly int[] _tokens;
+    private readonly KvCache _prefillCache;
+    private readonly KvCache _decodeCache;
+    private readonly Tensor _randomKeys;
+    private readonly Tensor _randomValues;
+    private readonly int _maxKv;
+    private bool _disposed;
+
+    /// <summary>Wraps <paramref name="model"/> for profiling prompts up to <paramref name="maxPromptLength"/> and KV lengths up to <paramref name="maxKvLength"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A length below 1 or beyond the model's context.</exception>
+    public ModelProfilingTarget(CausalLanguageModel model, int maxPromptLength, int maxKvLength, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        int context = model.Config.MaxPositions;
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPromptLength, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxPromptLength, context);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxKvLength, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxKvLength, context - 1);
+        TorchSharpNativeLoader.EnsureLoaded();
+        _model = model;
+        _maxKv = maxKvLength;
+        var random = new Random(seed);
+        _tokens = Enumerable.Range(0, maxPromptLength).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
+        _prefillCache = model.CreateCache(maxPromptLength);
+        _decodeCache = model.CreateCache(maxKvLength + 1);
+        var config = model.Config;
+        using (var scope = NewDisposeScope())
+        {
+            var generator = new TorchSharp.torch.Generator((ulong)seed);
+            _randomKeys = randn([config.KvHeadCount, maxKvLength, config.HeadDim], generator: generator).MoveToOuterDisposeScope();
+            _randomValues = randn([config.KvHeadCount, maxKvLength, config.HeadDim], generator: generator).MoveToOuterDisposeScope();
+        }
+    }
+
+    /// <inheritdoc />
+    public string ModelIdentity => IdentityOf(_model.Config);
+
+    /// <summary>
+    /// <c>arch-L{layers}-d{hidden}-{hash}</c>, the hash over every shape field that changes the work per token
+    /// (architecture, widths, heads, vocabulary, tied head, biases); norms, RoPE constants and token ids do not.
+    /// </summary>
+    public static string IdentityOf(ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        string shape = string.Join(',', config.Architecture, config.HiddenSize, config.IntermediateSize, config.LayerCount,
+            config.HeadCount, config.KvHeadCount, config.HeadDim, config.VocabSize, config.TieWordEmbeddings, config.AttentionBias);
+        string hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape)))[..12];
+        return $"{config.Architecture.ToString().ToLowerInvariant()}-L{config.LayerCount}-d{config.HiddenSize}-{hash}";
+    }
+
+    /// <inheritdoc />
+    public string DataType => "float32";
+
+    /// <inheritdoc />
+    public int ThreadCount => get_num_threads();
+
+    /// <inheritdoc />
+    public int MaxContext => _model.Config.MaxPositions;
+
+    /// <inheritdoc />
+    public int LayerCount => _model.Config.LayerCount;
+
+    /// <inheritdoc />
+    public void Prefill(int promptLength)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfLessThan(promptLength, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(promptLength, _tokens.Length);
+        _prefillCache.Reset();
+        using var logits = _model.Forward(_tokens.AsSpan(0, promptLength), _prefillCache);
+    }
+
+    /// <inheritdoc />
+    public void PrepareDecodeStep(int kvLength)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfLessThan(kvLength, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(kvLength, _maxKv);
+        using var scope = NewDisposeScope();
+        _decodeCache.Reset();
+        var keys = _randomKeys.narrow(1, 0, kvLength);
+        var values = _randomValues.narrow(1, 0, kvLength);
+        for (int layer = 0; layer < _model.Config.LayerCount; layer++) _decodeCache.Append(layer, keys, values);
+        _decodeCache.Advance(kvLength);
+    }
+
+    /// <inheritdoc />
+    public void DecodeStep(int kvLength, int layers)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(layers, LayerCount);
+        if (_decodeCache.Length(0) != kvLength)
+            throw new InvalidOperationException($"The decode cache holds {_decodeCache.Length(0)} entries, not {kvLength}: call PrepareDecodeStep({kvLength}) first.");
+
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        ReadOnlySpan<int> token = [_tokens[kvLength % _tokens.Length]];
+        var hidden = _model.Embed(token, _decodeCache);
+        for (int layer = 0; layer < layers; layer++) hidden = _model.ForwardLayer(layer, hidden, _decodeCache);
+        _model.AppendKeyValuesFrom(layers, hidden, _decodeCache); // as ExitingDecoder fills skipped layers (one fused projection)
+        _decodeCache.Advance(1);
+        var logits = _model.Head(hidden);
+        // Reading one value forces the computation to finish inside the timed call on any backend.
+        _ = logits[0, 0].item<float>();
+    }
+
+    /// <summary>Frees the caches and random tensors (the model stays with its owner).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _prefillCache.Dispose();
+        _decodeCache.Dispose();
+        _randomKeys.Dispose();
+        _randomValues.Dispose();
+    }
+}

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using TimeBill.Core.Exit;
+using TimeBill.Core.Model;
+using TimeBill.Core.Sampling;
+
+namespace TimeBill.Predictors.Exit;
+
+/// <summary>Settings of an exit comparison.</summary>
+public sealed record ExitEvaluationOptions
+{
+    /// <summary>Decoded tokens per prompt (stop tokens do not end a run, so every run is equally long).</summary>
+    public int Steps { get; init; } = 128;
+    /// <summary>Thresholds τ swept for classic and predictive exit.</summary>
+    public IReadOnlyList<double> Thresholds { get; init; } = [0.3, 0.5, 0.7, 0.8, 0.9, 0.95];
+    /// <summary>Also compare sampled decoding (temperature 1, top-p 0.9, the same seed for every method of a prompt).</summary>
+    public bool Sampled { get; init; } = true;
+    /// <summary>Base seed of the samplers.</summary>
+    public int Seed { get; init; }
+    /// <summary>Fallback of predictive exit.</summary>
+    public ExitFallback Fallback { get; init; } = ExitFallback.FullDepth;
+}
+
+/// <summary>One method at one threshold, aggregated over the prompts of one decoding mode.</summary>
+/// <param name="Decoding">"greedy" or "sampled".</param>
+/// <param name="Method">"full", "classic" or "predictive".</param>
+/// <param name="Threshold">τ (+∞ for full depth).</param>
+/// <param name="LayersPerToken">Average decoder layers run per decoded token.</param>
+/// <param name="HeadsPerToken">Average exit heads evaluated per decoded token.</param>
+/// <param name="TokensPerSecond">Decode tokens per second from the median step time (robust to preemption by other processes).</param>
+/// <param name="Speedup">Median-step tokens per second relative to full depth in the same interleaved run.</param>
+/// <param name="MeanTokensPerSecond">Decoded tokens over total decode time (prefill excluded), all prompts together.</param>
+/// <param name="TokenAgreement">Mean share of positions equal to the full model's tokens.</param>
+/// <param name="RougeL">Mean ROUGE-L F1 (token LCS) against the full model's tokens.</param>
+/// <param name="Perplexity">The full model's perplexity of the generated tokens.</param>
+/// <param name="Tokens">Generated tokens scored (the first of each run comes from the prefill).</param>
+public sealed record ExitEvaluationRow(
+    string Decoding, string Method, double Threshold, double LayersPerToken, double HeadsPerToken, double TokensPerSecond,
+    double Speedup, double MeanTokensPerSecond, double TokenAgreement, double RougeL, double Perplexity, int Tokens);
+
+/// <summary>
+/// Compares full-depth decoding, classic early exit and predictive exit on the same prompts. All methods decode a
+/// prompt together, one step each in a rotating order, and every step is timed on its own, so machine load (other
+/// processes) hits them alike; absolute tokens/s are still only as steady as the machine.
+/// </summary>
+public static class ExitEvaluation
+{
+    /// <summary>Runs the comparison; <paramref name="progress"/> gets (done, total) runs.</summary>
+    /// <exception cref="ArgumentException">No prompts, or a non-positive step count.</exception>
+    public static IReadOnlyList<ExitEvaluationRow> Run(CausalLanguageModel model, IExitModel exits, IReadOnlyList<int[]> prompts,
+        ExitEvaluationOptions? options = null, Action<int, int>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(exits);
+        ArgumentNullException.ThrowIfNull(prompts);
+        options ??= new ExitEvaluationOptions();
+        if (prompts.Count == 0) throw new ArgumentException("no prompts to evaluate.", nameof(prompts));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.Steps);
+
+        var methods = new List<(string Method, double Threshold, ExitPolicy Policy)> { ("full", double.PositiveInfinity, ExitPolicy.Off) };
+        foreach (double tau in options.Thresholds)
+        {
+            methods.Add(("classic", tau, ExitPolicy.AtThreshold(tau, ExitStrategy.Classic)));
+            methods.Add(("predictive", tau, new ExitPolicy { Threshold = tau, Strategy = ExitStrategy.Predictive, Fallback = options.Fallback }));
+        }
+        var modes = options.Sampled ? new[] { "greedy", "sampled" } : ["greedy"];
+        int capacity = prompts.Max(p => p.Length) + options.Steps + 1;
+        if (capacity > model.Config.MaxPositions) throw new ArgumentException($"prompt + {options.Steps} steps exceed the model's context of {model.Config.MaxPositions}.");
+        var caches = methods.Select(_ => model.CreateCache(capacity)).ToArray();
+        try
+        {
+            // Warm-up (JIT, allocator) outside the measurement.
+            DecodeInterleaved(model, exits, methods.Select(m => m.Policy).ToArray(), prompts[0], Math.Min(8, options.Steps), SamplingOptions.Greedy, caches);
+
+            int total = modes.Length * prompts.Count, done = 0;
+            var rows = new List<ExitEvaluationRow>();
+            foreach (string mode in modes)
+            {
+                var runs = new DecodeRun[methods.Count, prompts.Count];
+                for (int p = 0; p < prompts.Count; p++)
+                {
+                    var sampling = mode == "greedy" ? SamplingOptions.Greedy : new SamplingOptions { Temperature = 1f, TopP = 0.9f, Seed = options.Seed + p };
+                    var result = DecodeInterleaved(model, exits, methods.Select(m => m.Policy).ToArray(), prompts[p], options.Steps, sampling, caches);
+                    for (int m = 0; m < methods.Count; m++) runs[m, p] = result[m];
+                    progress?.Invoke(++done, total);
+                }
+                Summarise(model, prompts, methods, mode, runs, rows);
+            }
+            return rows;
+        }
+        finally
+        {
+            foreach (var cache in caches) cache.Dispose();
+        }
+    }
+
+    private static void Summarise(CausalLanguageModel model, IReadOnlyList<int[]> prompts, List<(string Method, double Threshold, ExitPolicy Policy)> methods,
+        string mode, DecodeRun[,] runs, List<ExitEvaluationRow> rows)
+    {
+            double fullSpeed = 0;
+            for (int m = 0; m < methods.Count; m++)
+            {
+                double seconds = 0, layers = 0, heads = 0, agreement = 0, rouge = 0, nll = 0;
+                int tokens = 0, decoded = 0, scored = 0;
+                var allSteps = new List<double>();
+                for (int p = 0; p < prompts.Count; p++)
+                {
+                    var run = runs[m, p];
+                    seconds += run.Seconds;
+                    layers += run.Layers;
+                    heads += run.Heads;
+                    tokens += run.Tokens.Count;
+                    decoded += run.Steps;
+                    allSteps.AddRange(run.StepSeconds);
+                    agreement += ExitQuality.TokenAgreement(runs[0, p].Tokens, run.Tokens);
+                    rouge += ExitQuality.RougeLF1(runs[0, p].Tokens, run.Tokens);
+                    var (n, c) = ExitQuality.FullModelNll(model, prompts[p], run.Tokens);
+                    nll += n;
+                    scored += c;
+                }
+                allSteps.Sort();
+                double median = allSteps.Count == 0 ? double.NaN : allSteps[allSteps.Count / 2];
+                double speed = 1 / median, meanSpeed = decoded / seconds;
+                if (m == 0) fullSpeed = speed;
+                rows.Add(new ExitEvaluationRow(mode, methods[m].Method, methods[m].Threshold, layers / Math.Max(1, decoded), heads / Math.Max(1, decoded), speed,
+                    speed / fullSpeed, meanSpeed, agreement / prompts.Count, rouge / prompts.Count, Math.Exp(nll / Math.Max(1, scored)), tokens));
+            }
+    }
+
+    private sealed record DecodeRun(List<int> Tokens, double Seconds, List<double> StepSeconds, int Steps, long Layers, long Heads);
+
+    /// <summary>
+    /// Decodes the prompt with every method at once, one step of each in turn (the order rotating every step), so
+    /// that load from other processes falls on all methods alike; each step is timed on its own.
+    /// </summary>
+    private static DecodeRun[] DecodeInterleaved(CausalLanguageModel model, IExitModel exits, ExitPolicy[] policies, int[] prompt, int steps,
+        SamplingOptions sampling, TimeBill.Core.Cache.KvCache[] caches)
+    {
+        int n = policies.Length;
+        var decoders = new ExitingDecoder[n];
+        var samplers = new TokenSampler[n];
+        var tokens = new List<int>[n];
+        var ticks = new long[n];
+        var stepSeconds = Enumerable.Range(0, n).Select(_ => new List<double>(steps)).ToArray();
+        for (int m = 0; m < n; m++)
+        {
+            caches[m].Reset();
+            decoders[m] = new ExitingDecoder(model, policies[m].IsOff ? null : exits, policies[m]);
+            samplers[m] = new TokenSampler(sampling);
+            tokens[m] = new List<int>(steps) { samplers[m].Sample(decoders[m].Prefill(prompt, caches[m])) };
+        }
+        for (int step = 1; step < steps; step++)
+            for (int r = 0; r < n; r++)
+            {
+                int m = (r + step) % n;
+                long start = Stopwatch.GetTimestamp();
+                int next = samplers[m].Sample(decoders[m].Step(tokens[m][^1], caches[m]).Logits);
+                long elapsed = Stopwatch.GetTimestamp() - start;
+                ticks[m] += elapsed;
+                stepSeconds[m].Add((double)elapsed / Stopwatch.Frequency);
+                tokens[m].Add(next);
+            }
+        return Enumerable.Range(0, n).Select(m => new DecodeRun(tokens[m], (double)ticks[m] / Stopwatch.Frequency, stepSeconds[m], decoders[m].Tokens,
+            decoders[m].LayersRun, decoders[m].HeadsEvaluated)).ToArray();
+    }
+}

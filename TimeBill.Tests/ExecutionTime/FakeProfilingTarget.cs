@@ -1,0 +1,42 @@
+using TimeBill.Predictors.ExecutionTime;
+
+namespace TimeBill.Tests.ExecutionTime;
+
+/// <summary>A model whose calls cost a known number of milliseconds on a <see cref="ManualClock"/>.</summary>
+internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 1024, int layers = 6) : IProfilingTarget
+{
+    public double A = 2e-5, B = 0.15, C = 1.2, P1 = 3e-4, Q1 = 0.05, H = 0.4;
+    public readonly List<(string Kind, int Length, int Layers)> Calls = [];
+    public Action? OnCall;
+
+    public string ModelIdentity => "fake-llama-L6";
+    public string DataType => "float32";
+    public int ThreadCount => 2;
+    public int MaxContext => maxContext;
+    public int LayerCount => layers;
+
+    public void Prefill(int promptLength)
+    {
+        Calls.Add(("prefill", promptLength, layers));
+        clock.Advance(A * promptLength * promptLength + B * promptLength + C);
+        OnCall?.Invoke();
+    }
+
+    public int PreparedKv = -1;
+
+    /// <summary>Filling a cache is slow, and must not show in the step times.</summary>
+    public void PrepareDecodeStep(int kvLength)
+    {
+        PreparedKv = kvLength;
+        clock.Advance(1000 + kvLength);
+    }
+
+    public void DecodeStep(int kvLength, int layers)
+    {
+        if (PreparedKv != kvLength) throw new InvalidOperationException($"step at {kvLength} but the cache was prepared for {PreparedKv}");
+        PreparedKv = -1;
+        Calls.Add(("step", kvLength, layers));
+        clock.Advance(layers * (P1 * kvLength + Q1) + H);
+        OnCall?.Invoke();
+    }
+}

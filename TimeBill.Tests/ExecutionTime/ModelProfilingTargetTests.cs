@@ -1,0 +1,43 @@
+using TimeBill.Core.Model;
+using TimeBill.Predictors.ExecutionTime;
+using TimeBill.Tests.Support;
+
+namespace TimeBill.Tests.ExecutionTime;
+
+[Collection(ModelCollection.Name)]
+public class ModelProfilingTargetTests(ModelFixture models)
+{
+    [Fact]
+    public void RunsPrefillsAndLayerLimitedStepsOnTheRealModel()
+    {
+        var model = models.Get("stories260K");
+        using var target = new ModelProfilingTarget(model, maxPromptLength: 64, maxKvLength: 100);
+        Assert.Equal(5, target.LayerCount);
+        Assert.Equal(512, target.MaxContext);
+
+        target.Prefill(1);
+        target.Prefill(64);
+        foreach (int layers in new[] { 1, 3, 5 })
+        {
+            target.PrepareDecodeStep(100);
+            target.DecodeStep(100, layers);
+        }
+        // The step appended an entry: stepping again without preparing would time the wrong length.
+        Assert.Throws<InvalidOperationException>(() => target.DecodeStep(100, 5));
+        target.PrepareDecodeStep(7);
+        Assert.Throws<InvalidOperationException>(() => target.DecodeStep(8, 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => target.Prefill(65));
+        Assert.Throws<ArgumentOutOfRangeException>(() => target.PrepareDecodeStep(101));
+    }
+
+    [Fact]
+    public void IdentityDependsOnTheShapeNotTheWeights()
+    {
+        var real = models.Get("stories260K");
+        using var random = CausalLanguageModel.CreateRandom(real.Config, seed: 3);
+        using var a = new ModelProfilingTarget(real, 8, 8);
+        using var b = new ModelProfilingTarget(random, 8, 8);
+        Assert.Equal(a.ModelIdentity, b.ModelIdentity);
+        Assert.StartsWith("llama-L5-d64-", a.ModelIdentity);
+    }
+}

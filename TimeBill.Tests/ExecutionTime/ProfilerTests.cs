@@ -1,0 +1,150 @@
+using TimeBill.Predictors.ExecutionTime;
+
+namespace TimeBill.Tests.ExecutionTime;
+
+public class ProfilerTests
+{
+    private static readonly ExecutionTimeProfilerOptions Small = new()
+    {
+        MaxPromptLength = 512, PrefillGridPoints = 12, KvGridPoints = 8, LayerGridPoints = 3,
+        PrefillRepetitions = 3, DecodeRepetitions = 3, WarmUpRounds = 2,
+    };
+
+    [Fact]
+    public void RecoversTheCoefficientsOfAModelWithKnownCosts()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small);
+        var k = profile.Coefficients;
+
+        Assert.Equal(target.A, k.Prefill.A, 1e-9);
+        Assert.Equal(target.B, k.Prefill.B, 1e-6);
+        Assert.Equal(target.C, k.Prefill.C, 1e-4);
+        Assert.Equal(target.P1, k.LayeredStep.P1, 1e-9);
+        Assert.Equal(target.Q1, k.LayeredStep.Q1, 1e-6);
+        Assert.Equal(target.H, k.LayeredStep.H, 1e-5);
+        Assert.Equal(6 * target.P1, k.Step.P, 1e-9);
+        Assert.Equal(6 * target.Q1 + target.H, k.Step.Q, 1e-5);
+        Assert.True(profile.Fit.Prefill.HeldOutPoints > 0 && profile.Fit.Step.HeldOutPoints > 0);
+        Assert.True(profile.Fit.Prefill.HeldOutMapePercent < 1e-3);
+        Assert.Equal(new ProfileKey("fake-llama-L6", "float32", 2, MachineDescription.Current()), profile.Key);
+    }
+
+    [Fact]
+    public void WarmsUpFirstRepeatsEveryPointAndMeasuresInShuffledOrder()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small);
+
+        int warmUpCalls = Small.WarmUpRounds * (2 + 3);
+        var measured = target.Calls.Skip(warmUpCalls).ToList();
+        var prefills = measured.Where(c => c.Kind == "prefill").Select(c => c.Length).ToList();
+        Assert.All(profile.Measurements.Prefill, m => Assert.Equal(Small.PrefillRepetitions, prefills.Count(n => n == m.PromptLength)));
+        Assert.All(profile.Measurements.DecodeSteps, m => Assert.Equal(Small.DecodeRepetitions, m.SamplesMilliseconds.Count));
+        Assert.NotEqual(prefills.Order().ToList(), prefills);     // not ascending
+        Assert.NotEqual(prefills.OrderDescending().ToList(), prefills);
+        Assert.Contains(profile.Measurements.DecodeSteps, m => m.Layers == 1);
+        Assert.Contains(profile.Measurements.DecodeSteps, m => m.Layers == 6);
+        Assert.Equal(512, profile.Measurements.Prefill.Max(m => m.PromptLength));
+        Assert.False(profile.Measurements.Prefill[0].HeldOut);
+        Assert.False(profile.Measurements.Prefill[^1].HeldOut);
+
+        // Same seed, same order: a run is reproducible.
+        var otherClock = new ManualClock();
+        var again = new FakeProfilingTarget(otherClock);
+        new ExecutionTimeProfiler(otherClock).Run(again, Small);
+        Assert.Equal(target.Calls, again.Calls);
+    }
+
+    [Fact]
+    public void MediansIgnoreOccasionalStalls()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        int calls = 0;
+        target.OnCall = () => { if (++calls % 7 == 0) clock.Advance(50); }; // a stall every 7th call
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small with { PrefillRepetitions = 5, DecodeRepetitions = 5 });
+        Assert.True(profile.Fit.Prefill.HeldOutMapePercent < 1e-3, $"prefill MAPE {profile.Fit.Prefill.HeldOutMapePercent}");
+        Assert.True(profile.Fit.Step.HeldOutMapePercent < 1e-3, $"step MAPE {profile.Fit.Step.HeldOutMapePercent}");
+    }
+
+    [Fact]
+    public void TheMinimumStatisticKeepsTheFastestRepetition()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        var seen = new HashSet<(string, int, int)>();
+        target.OnCall = () => { if (!seen.Add(target.Calls[^1])) clock.Advance(5); }; // every repetition but the first is slowed by a neighbour
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small with { Statistic = SampleStatistic.Minimum, WarmUpRounds = 0 });
+
+        Assert.Equal(SampleStatistic.Minimum, profile.Measurements.Statistic);
+        Assert.All(profile.Measurements.Prefill, m => Assert.Equal(m.SamplesMilliseconds.Min(), m.Milliseconds));
+        Assert.Equal(target.A, profile.Coefficients.Prefill.A, 1e-9);
+        Assert.Equal(target.C, profile.Coefficients.Prefill.C, 1e-4);
+        Assert.Equal(target.H, profile.Coefficients.LayeredStep.H, 1e-5);
+    }
+
+    [Fact]
+    public void ReportsProgressUpToTheTotalAndCanBeCancelled()
+    {
+        var clock = new ManualClock();
+        var reports = new List<ProfilingProgress>();
+        new ExecutionTimeProfiler(clock).Run(new FakeProfilingTarget(clock), Small, new SyncProgress(reports.Add));
+        var timed = reports.Where(r => r.Phase != ProfilingPhase.Fitting).ToList();
+        Assert.Equal(Enumerable.Range(1, timed.Count), timed.Select(r => r.Completed));
+        Assert.Equal(timed[0].Total, timed.Count);
+        Assert.Equal(ProfilingPhase.Fitting, reports[^1].Phase);
+
+        using var cts = new CancellationTokenSource();
+        var target = new FakeProfilingTarget(clock);
+        target.OnCall = () => { if (target.Calls.Count == 20) cts.Cancel(); };
+        Assert.ThrowsAny<OperationCanceledException>(() => new ExecutionTimeProfiler(clock).Run(target, Small, null, cts.Token));
+        Assert.Equal(20, target.Calls.Count);
+    }
+
+    [Fact]
+    public void GridsAreDistinctSortedAndCoverTheRange()
+    {
+        var g = ExecutionTimeProfiler.Grid(8, 2048, 16);
+        Assert.Equal(8, g[0]);
+        Assert.Equal(2048, g[^1]);
+        Assert.Equal(16, g.Distinct().Count());
+        Assert.Equal(g.Order(), g);
+        Assert.Equal([1, 3, 4, 6], ExecutionTimeProfiler.LayerGrid(6, 4));
+        Assert.Equal([1, 2, 3, 4, 5], ExecutionTimeProfiler.LayerGrid(5, 8));
+        Assert.Equal([5], ExecutionTimeProfiler.LayerGrid(5, 1));
+    }
+
+    [Fact]
+    public void BadOptionsNameTheOption()
+    {
+        var clock = new ManualClock();
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            new ExecutionTimeProfiler(clock).Run(new FakeProfilingTarget(clock), new ExecutionTimeProfilerOptions { PrefillRepetitions = 0 }));
+        Assert.Equal("PrefillRepetitions", e.ParamName);
+    }
+
+    private sealed class SyncProgress(Action<ProfilingProgress> report) : IProgress<ProfilingProgress>
+    {
+        public void Report(ProfilingProgress value) => report(value);
+    }
+}
+
+public class ProcessCpuTimeProviderTests
+{
+    [Fact]
+    public void AdvancesWithWorkAndNeverGoesBack()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        var clock = new ProcessCpuTimeProvider();
+        long start = clock.GetTimestamp();
+        double sink = 0;
+        for (int i = 0; i < 5_000_000; i++) sink += Math.Sqrt(i);
+        long end = clock.GetTimestamp();
+        Assert.True(sink > 0);
+        Assert.True(end > start, "the CPU-time clock must advance while this thread computes");
+        Assert.Equal(1_000_000_000, clock.TimestampFrequency);
+    }
+}
