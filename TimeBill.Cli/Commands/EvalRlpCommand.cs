@@ -126,9 +126,9 @@ internal static class EvalRlpCommand
             scatter.LegendText = $"{r.Name} (MAE {r.Metrics.Mae:F1})";
         }
         var diagonal = plot.Add.Line(0, 0, 512, 512);
-        diagonal.LegendText = "N̂ = actual";
+        diagonal.LegendText = "predicted = actual";
         plot.XLabel("actual response length (tokens)");
-        plot.YLabel("predicted N̂ (tokens)");
+        plot.YLabel("predicted length (tokens)");
         plot.Title("Response-length predictors on test prompts");
         plot.ShowLegend();
         plot.SavePng(path, 900, 700);

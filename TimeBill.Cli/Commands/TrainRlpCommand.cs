@@ -18,12 +18,12 @@ internal static class TrainRlpCommand
         var maxStories = RlpDataOptions.MaxStories();
         var kinds = new Option<string>("--kinds") { Description = "Comma list of small, probe, baselines.", DefaultValueFactory = _ => "small,probe,baselines" };
         var widths = new Option<string>("--bucket-widths") { Description = "Bucket widths B of the fine-grained classifiers.", DefaultValueFactory = _ => "4,8,16" };
-        var epochs = new Option<int>("--epochs") { Description = "Maximum epochs (early stopping on validation MAE).", DefaultValueFactory = _ => 30 };
-        var patience = new Option<int>("--patience") { Description = "Epochs without improvement before stopping.", DefaultValueFactory = _ => 5 };
+        var epochs = new Option<int>("--epochs") { Description = "Maximum epochs (early stopping on validation MAE).", DefaultValueFactory = _ => 12 };
+        var patience = new Option<int>("--patience") { Description = "Epochs without improvement before stopping.", DefaultValueFactory = _ => 3 };
         var smoothing = new Option<double>("--smoothing") { Description = "Label mass moved to neighbouring buckets.", DefaultValueFactory = _ => 0.2 };
         var quantile = new Option<double>("--quantile") { Description = "Quantile of the predicted distribution used as N̂ (0.5 = median).", DefaultValueFactory = _ => 0.5 };
-        var window = new Option<int>("--window") { Description = "Small transformer: last prompt tokens read.", DefaultValueFactory = _ => 64 };
-        var dim = new Option<int>("--dim") { Description = "Small transformer: model dimension.", DefaultValueFactory = _ => 64 };
+        var window = new Option<int>("--window") { Description = "Small transformer: last prompt tokens read.", DefaultValueFactory = _ => 48 };
+        var dim = new Option<int>("--dim") { Description = "Small transformer: model dimension.", DefaultValueFactory = _ => 48 };
         var layers = new Option<int>("--layers") { Description = "Small transformer: encoder blocks.", DefaultValueFactory = _ => 2 };
         var probeLayer = new Option<int?>("--probe-layer") { Description = "Self-probe: target layer read (default: last)." };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation and batch order.", DefaultValueFactory = _ => 1 };

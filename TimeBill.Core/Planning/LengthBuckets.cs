@@ -43,8 +43,8 @@ public sealed record LengthBuckets
     /// <summary>Shortest length in <paramref name="bucket"/>.</summary>
     public int LowerEdge(int bucket) => CheckBucket(bucket) * Width;
 
-    /// <summary>Longest length in <paramref name="bucket"/> (the paper's point prediction), capped at <see cref="MaxLength"/>.</summary>
-    public int UpperEdge(int bucket) => Math.Min((CheckBucket(bucket) + 1) * Width - 1, MaxLength);
+    /// <summary>Longest length in <paramref name="bucket"/> (the paper's point prediction); <see cref="MaxLength"/> for the last bucket.</summary>
+    public int UpperEdge(int bucket) => CheckBucket(bucket) == Count - 1 ? MaxLength : (bucket + 1) * Width - 1;
 
     private int CheckBucket(int bucket)
     {

@@ -42,9 +42,9 @@ public static class RlpSuiteTrainer
         if (jobs.Any(j => j.Probe))
         {
             int total = train.Count + validation.Count;
-            trainFeatures = SelfProbeLengthPredictor.ExtractFeatures(model, train.Select(r => r.PromptIds).ToList(), layer,
+            trainFeatures = SelfProbeLengthPredictor.ExtractFeaturesByStory(model, train, layer,
                 i => onStatus?.Invoke($"self-probe features {i}/{total}", 0), cancellationToken);
-            validationFeatures = SelfProbeLengthPredictor.ExtractFeatures(model, validation.Select(r => r.PromptIds).ToList(), layer,
+            validationFeatures = SelfProbeLengthPredictor.ExtractFeaturesByStory(model, validation, layer,
                 i => onStatus?.Invoke($"self-probe features {train.Count + i}/{total}", 0), cancellationToken);
         }
         int[] trainLengths = train.Select(r => r.ResponseLength).ToArray();
