@@ -14,7 +14,7 @@ namespace TimeBill.Core.Budget;
 
 /// <summary>
 /// TimeBill's generator. Per request: tokenize; run prefill while the response-length predictor guesses N̂ on
-/// another thread; plan α from the time left (<see cref="BudgetPlanner"/>, with layer skipping added past the
+/// another thread (a self-probe predictor instead reads the prefill's hidden states and answers right after it); plan α from the time left (<see cref="BudgetPlanner"/>, with layer skipping added past the
 /// quality-safe α when an exit policy is on); evict once; decode, checking before every step that the
 /// estimator's step time still fits the deadline. Kill stops at the last step that fits; Skip-Next finishes.
 /// Requests from many threads queue for the one model; the budget runs from each call. Measured prefill and
@@ -126,22 +126,30 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         if (request.Overrun == OverrunStrategy.Kill && ElapsedMs(start) + predictedPrefill > budgetMs)
             return result with { TotalTime = _time.GetElapsedTime(start) };
 
-        // Prefill, with the length predictor running beside it.
+        // Prefill, with the length predictor running beside it, or reading it (a self-probe).
         var cache = RentCache(prompt.Length + maxNew);
-        Task<(ResponseLengthPrediction? Prediction, TimeSpan Time)>? predicting = LengthPredictor is null ? null : Task.Run(() =>
+        var probing = LengthPredictor as IPrefillProbingLengthPredictor;
+        Task<(ResponseLengthPrediction? Prediction, TimeSpan Time)>? predicting = LengthPredictor is null || probing is not null ? null : Task.Run(() =>
         {
             var clock = Stopwatch.StartNew();
             return ((ResponseLengthPrediction?)LengthPredictor.Predict(prompt), clock.Elapsed);
         }, CancellationToken.None);
         bool mayEvict = planner.Eviction is not NoEvictionPolicy;
         using var capture = mayEvict ? planner.Eviction.CreateCapture(Model.Config) : null;
+        var probe = probing?.CreateProbe();
         long prefillStart = _time.GetTimestamp();
         float[] logits;
         using (BudgetTelemetry.Activities.StartActivity("timebill.prefill"))
-            logits = Model.ForwardLast(prompt, cache, capture);
+            logits = Model.ForwardLast(prompt, cache, ForwardObservers.Combine(capture, probe));
         var prefillTime = _time.GetElapsedTime(prefillStart);
         (Estimator as IExecutionTimeObserver)?.ObservePrefill(prompt.Length, prefillTime.TotalMilliseconds);
         var (prediction, predictorTime) = predicting?.GetAwaiter().GetResult() ?? (null, TimeSpan.Zero);
+        if (probing is not null)
+        {
+            long probeStart = _time.GetTimestamp();
+            prediction = probing.PredictFromProbe(probe!, prompt.Length);
+            predictorTime = _time.GetElapsedTime(probeStart);
+        }
         cancellationToken.ThrowIfCancellationRequested();
 
         // Plan α (and layer skipping) from what is left.

@@ -10,7 +10,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// one layer, plus the prompt-length features). Inside a generation the features come for free from the prefill
 /// through <see cref="CreateProbe"/>, so the prediction costs one small MLP; <see cref="Predict"/> alone runs a prefill.
 /// </summary>
-public sealed class SelfProbeLengthPredictor : IResponseLengthPredictor, IDisposable
+public sealed class SelfProbeLengthPredictor : IPrefillProbingLengthPredictor, IDisposable
 {
     internal const string KindName = "self-probe";
     private readonly ProbeMlpNet _net;
@@ -152,6 +152,11 @@ public sealed class SelfProbeLengthPredictor : IResponseLengthPredictor, IDispos
         var features = probe.Features ?? throw new InvalidOperationException("the probe has not observed a prefill yet.");
         return PredictFromFeatures([WithLength(features, promptLength, _model.Config.MaxPositions)])[0];
     }
+
+    IForwardObserver IPrefillProbingLengthPredictor.CreateProbe() => CreateProbe();
+
+    ResponseLengthPrediction IPrefillProbingLengthPredictor.PredictFromProbe(IForwardObserver probe, int promptLength) =>
+        PredictFromProbe(probe as HiddenStateProbe ?? throw new ArgumentException("the probe was not made by this predictor's CreateProbe.", nameof(probe)), promptLength);
 
     /// <summary>Predictions from raw features (as returned by <see cref="ExtractFeatures"/>).</summary>
     public ResponseLengthPrediction[] PredictFromFeatures(IReadOnlyList<float[]> features)
