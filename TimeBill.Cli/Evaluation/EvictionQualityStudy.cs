@@ -1,3 +1,5 @@
+using TimeBill.Core.Sampling;
+using TimeBill.Predictors.Evaluation;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Eviction;
 using TimeBill.Core.Model;
@@ -161,7 +163,7 @@ internal sealed class EvictionQualityStudy(CausalLanguageModel model, EvictionSt
         var tokens = new int[count];
         for (int step = 0; step < count; step++)
         {
-            tokens[step] = ArgMax(logits);
+            tokens[step] = TokenSampler.ArgMax(logits);
             if (step + 1 < count) logits = model.ForwardLast([tokens[step]], cache);
         }
         return tokens;
@@ -209,7 +211,7 @@ internal sealed class EvictionQualityStudy(CausalLanguageModel model, EvictionSt
         }
         int agree = Enumerable.Range(0, options.AgreementSteps).Count(i => continuation[i] == g[i]);
         return new EvictionSample(index, prompt.Length, policy.Name, alpha, kept, total, Math.Max(0, kl),
-            (double)agree / options.AgreementSteps, RougeLF1(continuation, g));
+            (double)agree / options.AgreementSteps, SequenceMetrics.RougeLF1(continuation, g));
     }
 
     private float[] Prefill(EvictionPolicy policy, double alpha, int[] prompt, KvCache cache)
@@ -218,30 +220,5 @@ internal sealed class EvictionQualityStudy(CausalLanguageModel model, EvictionSt
         float[] last = model.ForwardLast(prompt, cache, capture);
         policy.Evict(cache, alpha, capture);
         return last;
-    }
-
-    private static int ArgMax(float[] values)
-    {
-        int best = 0;
-        for (int i = 1; i < values.Length; i++) if (values[i] > values[best]) best = i;
-        return best;
-    }
-
-    /// <summary>ROUGE-L F1 of two token sequences: from the length of their longest common subsequence.</summary>
-    public static double RougeLF1(IReadOnlyList<int> candidate, IReadOnlyList<int> reference)
-    {
-        if (candidate.Count == 0 || reference.Count == 0) return candidate.Count == reference.Count ? 1 : 0;
-        var previous = new int[reference.Count + 1];
-        var current = new int[reference.Count + 1];
-        for (int i = 1; i <= candidate.Count; i++)
-        {
-            for (int j = 1; j <= reference.Count; j++)
-                current[j] = candidate[i - 1] == reference[j - 1] ? previous[j - 1] + 1 : Math.Max(previous[j], current[j - 1]);
-            (previous, current) = (current, previous);
-        }
-        int lcs = previous[reference.Count];
-        if (lcs == 0) return 0;
-        double precision = (double)lcs / candidate.Count, recall = (double)lcs / reference.Count;
-        return 2 * precision * recall / (precision + recall);
     }
 }

@@ -1,10 +1,10 @@
+using TimeBill.Predictors.Evaluation;
 using TimeBill.Core.Budget;
 using TimeBill.Core.Exit;
 using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Planning;
 using TimeBill.Core.Sampling;
-using TimeBill.Predictors.Exit;
 
 namespace TimeBill.Cli.Evaluation;
 
@@ -74,7 +74,7 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
             foreach (var request in requests) list.Add(await generator.GenerateAsync(request, cancellationToken));
             results = list;
         }
-        var partial = results.Select((r, i) => ExitQuality.RougeLF1(references[i].Response, r.Ids)).ToArray();
+        var partial = results.Select((r, i) => SequenceMetrics.RougeLF1(references[i].Response, r.Ids)).ToArray();
         var strict = results.Select((r, i) => r.Status == BudgetStatus.Completed ? partial[i] : 0).ToArray();
         return BudgetEvaluationRow.From(method.Name, strategy, label, budgetMs, results, strict, partial);
     }

@@ -1,3 +1,4 @@
+using TimeBill.Predictors.Evaluation;
 using System.Diagnostics;
 using TimeBill.Core.Exit;
 using TimeBill.Core.Model;
@@ -111,8 +112,8 @@ public static class ExitEvaluation
                     tokens += run.Tokens.Count;
                     decoded += run.Steps;
                     allSteps.AddRange(run.StepSeconds);
-                    agreement += ExitQuality.TokenAgreement(runs[0, p].Tokens, run.Tokens);
-                    rouge += ExitQuality.RougeLF1(runs[0, p].Tokens, run.Tokens);
+                    agreement += SequenceMetrics.TokenAgreement(runs[0, p].Tokens, run.Tokens);
+                    rouge += SequenceMetrics.RougeLF1(runs[0, p].Tokens, run.Tokens);
                     var (n, c) = ExitQuality.FullModelNll(model, prompts[p], run.Tokens);
                     nll += n;
                     scored += c;

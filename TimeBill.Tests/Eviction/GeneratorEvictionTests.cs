@@ -43,6 +43,6 @@ public sealed class GeneratorEvictionTests(ModelFixture models)
     [InlineData(new[] { 1, 2 }, new[] { 1, 3, 2, 4 }, 2.0 / 3)]     // LCS 2: P = 1, R = 1/2
     public void RougeLIsTheF1OfTheLongestCommonSubsequence(int[] candidate, int[] reference, double expected)
     {
-        Assert.Equal(expected, EvictionQualityStudy.RougeLF1(candidate, reference), 9);
+        Assert.Equal(expected, TimeBill.Predictors.Evaluation.SequenceMetrics.RougeLF1(reference, candidate), 9);
     }
 }
