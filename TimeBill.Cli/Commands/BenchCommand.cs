@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using TimeBill.Cli.Benchmarking;
 using TimeBill.Cli.Output;
+using TimeBill.Core.Decoding;
 
 namespace TimeBill.Cli.Commands;
 
@@ -18,14 +19,22 @@ internal static class BenchCommand
         var seed = new Option<int>("--seed") { Description = "Seed of random weights and tokens.", DefaultValueFactory = _ => 0 };
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
+        var decodePath = new Option<DecodePath>("--decode-path")
+        {
+            Description = "How decode steps run: torch (libtorch), kernels (SIMD kernels) or auto (the faster, measured).",
+            DefaultValueFactory = _ => DecodePath.Auto,
+        };
+        var bf16 = new Option<bool>("--bf16") { Description = "Hold the kernel path's matrices as bfloat16 (half the bytes per token)." };
         var command = new Command("bench", "Measure prefill and decode tokens/s (median of several runs).")
         {
-            model, shape, promptTokens, genTokens, runs, seed, threads, json,
+            model, shape, promptTokens, genTokens, runs, seed, threads, decodePath, bf16, json,
         };
         command.SetGuardedAction((parse, _) =>
         {
             ModelOptions.SetThreads(parse.GetValue(threads));
             using var lm = ModelOptions.Open(parse.GetValue(model), parse.GetValue(shape), parse.GetValue(seed));
+            lm.UseDecodePath(parse.GetValue(decodePath), parse.GetValue(bf16));
+            var path = lm.ActiveDecodePath;
             var result = ThroughputBenchmark.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs), parse.GetValue(seed));
             if (parse.GetValue(json))
             {
@@ -33,6 +42,8 @@ internal static class BenchCommand
                 {
                     Model = lm.Identity,
                     Threads = parse.GetValue(threads),
+                    DecodePath = path.ToString().ToLowerInvariant(),
+                    BFloat16Weights = path == DecodePath.Kernels && lm.BFloat16DecodeWeights,
                     result.PromptTokens,
                     result.GenTokens,
                     result.Runs,
@@ -43,8 +54,9 @@ internal static class BenchCommand
                 });
                 return Task.FromResult(0);
             }
-            var table = new Table().AddColumns("model", "prompt", "prefill tok/s", "decode tok/s", "prefill ms", "decode ms/token");
-            table.AddRow(lm.Identity, result.PromptTokens.ToString(), $"{result.PrefillTokensPerS:F1}", $"{result.DecodeTokensPerS:F1}",
+            var table = new Table().AddColumns("model", "decode path", "prompt", "prefill tok/s", "decode tok/s", "prefill ms", "decode ms/token");
+            string pathName = path.ToString().ToLowerInvariant() + (path == DecodePath.Kernels && lm.BFloat16DecodeWeights ? " bf16" : "");
+            table.AddRow(lm.Identity, pathName, result.PromptTokens.ToString(), $"{result.PrefillTokensPerS:F1}", $"{result.DecodeTokensPerS:F1}",
                 $"{result.PrefillMs:F2}", $"{result.DecodeMsPerToken:F3}");
             AnsiConsole.Write(table);
             return Task.FromResult(0);
