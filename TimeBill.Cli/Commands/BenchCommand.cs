@@ -43,7 +43,7 @@ internal static class BenchCommand
                     Model = lm.Identity,
                     Threads = parse.GetValue(threads),
                     DecodePath = path.ToString().ToLowerInvariant(),
-                    BFloat16Weights = path == DecodePath.Kernels && lm.BFloat16DecodeWeights,
+                    Bf16Weights = path == DecodePath.Kernels && lm.BFloat16DecodeWeights,
                     result.PromptTokens,
                     result.GenTokens,
                     result.Runs,
