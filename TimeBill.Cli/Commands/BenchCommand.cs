@@ -3,6 +3,7 @@ using Spectre.Console;
 using TimeBill.Cli.Benchmarking;
 using TimeBill.Cli.Output;
 using TimeBill.Core.Eviction;
+using TimeBill.Core.Decoding;
 
 namespace TimeBill.Cli.Commands;
 
@@ -21,9 +22,15 @@ internal static class BenchCommand
         var alpha = new Option<double>("--alpha") { Description = "Fraction of the prompt's KV entries evicted, in [0, 1).", DefaultValueFactory = _ => 0 };
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
+        var decodePath = new Option<DecodePath>("--decode-path")
+        {
+            Description = "How decode steps run: torch (libtorch), kernels (SIMD kernels) or auto (the faster, measured).",
+            DefaultValueFactory = _ => DecodePath.Auto,
+        };
+        var bf16 = new Option<bool>("--bf16") { Description = "Hold the kernel path's matrices as bfloat16 (half the bytes per token)." };
         var command = new Command("bench", "Measure prefill and decode tokens/s (median of several runs).")
         {
-            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, json,
+            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, decodePath, bf16, json,
         };
         command.SetGuardedAction((parse, _) =>
         {
@@ -31,6 +38,8 @@ internal static class BenchCommand
             var policy = EvictionPolicies.Create(parse.GetValue(evict)!, parse.GetValue(seed));
             EvictionPolicy.ValidateAlpha(parse.GetValue(alpha));
             using var lm = ModelOptions.Open(parse.GetValue(model), parse.GetValue(shape), parse.GetValue(seed));
+            lm.UseDecodePath(parse.GetValue(decodePath), parse.GetValue(bf16));
+            var path = lm.ActiveDecodePath;
             var result = ThroughputBenchmark.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs), parse.GetValue(seed),
                 eviction: policy is NoEvictionPolicy ? null : policy, alpha: parse.GetValue(alpha));
             if (parse.GetValue(json))
@@ -39,6 +48,8 @@ internal static class BenchCommand
                 {
                     Model = lm.Identity,
                     Threads = parse.GetValue(threads),
+                    DecodePath = path.ToString().ToLowerInvariant(),
+                    Bf16Weights = path == DecodePath.Kernels && lm.BFloat16DecodeWeights,
                     result.PromptTokens,
                     result.GenTokens,
                     result.Runs,
@@ -53,8 +64,9 @@ internal static class BenchCommand
                 });
                 return Task.FromResult(0);
             }
-            var table = new Table().AddColumns("model", "prompt", "evict", "kept", "prefill tok/s", "decode tok/s", "prefill ms", "evict ms", "decode ms/token");
-            table.AddRow(lm.Identity, result.PromptTokens.ToString(), $"{policy.Name} α={parse.GetValue(alpha)}", result.KeptEntries.ToString(),
+            var table = new Table().AddColumns("model", "decode path", "prompt", "evict", "kept", "prefill tok/s", "decode tok/s", "prefill ms", "evict ms", "decode ms/token");
+            string pathName = path.ToString().ToLowerInvariant() + (path == DecodePath.Kernels && lm.BFloat16DecodeWeights ? " bf16" : "");
+            table.AddRow(lm.Identity, pathName, result.PromptTokens.ToString(), $"{policy.Name} α={parse.GetValue(alpha)}", result.KeptEntries.ToString(),
                 $"{result.PrefillTokensPerS:F1}", $"{result.DecodeTokensPerS:F1}", $"{result.PrefillMs:F2}", $"{result.EvictMs:F2}", $"{result.DecodeMsPerToken:F3}");
             AnsiConsole.Write(table);
             return Task.FromResult(0);

@@ -10,12 +10,15 @@ namespace TimeBill.Core.Cache;
 /// positions. New tokens always continue at <see cref="NextPosition"/>, whatever was evicted, and keys are
 /// cached already rotated, so compaction never re-rotates anything.
 /// </summary>
-public sealed class KvCache : IDisposable
+public sealed unsafe class KvCache : IDisposable
 {
     private readonly Tensor[] _keys;
     private readonly Tensor[] _values;
     private readonly Tensor[] _positions;
     private readonly int[] _lengths;
+    private readonly nint[] _keyData;      // the tensors' contiguous CPU storage, shared with the kernel decode path
+    private readonly nint[] _valueData;
+    private readonly nint[] _positionData;
     private bool _disposed;
 
     /// <summary>Allocates an empty cache.</summary>
@@ -35,11 +38,17 @@ public sealed class KvCache : IDisposable
         _values = new Tensor[layerCount];
         _positions = new Tensor[layerCount];
         _lengths = new int[layerCount];
+        _keyData = new nint[layerCount];
+        _valueData = new nint[layerCount];
+        _positionData = new nint[layerCount];
         for (int layer = 0; layer < layerCount; layer++)
         {
             _keys[layer] = zeros(kvHeadCount, capacity, headDim).DetachFromDisposeScope();
             _values[layer] = zeros(kvHeadCount, capacity, headDim).DetachFromDisposeScope();
             _positions[layer] = zeros(new long[] { kvHeadCount, capacity }, dtype: ScalarType.Int64).DetachFromDisposeScope();
+            _keyData[layer] = Address(_keys[layer]);
+            _valueData[layer] = Address(_values[layer]);
+            _positionData[layer] = Address(_positions[layer]);
         }
     }
 
@@ -88,6 +97,43 @@ public sealed class KvCache : IDisposable
         _lengths[layer] = length + count;
     }
 
+    /// <summary>
+    /// The whole key storage of a layer, <c>[kvHeads, capacity, headDim]</c>, of which the first
+    /// <see cref="Length"/> entries per head are valid: the same memory as <see cref="Keys"/>, no copy.
+    /// </summary>
+    public ReadOnlySpan<float> KeyStorage(int layer) => new((void*)_keyData[layer], KvHeadCount * Capacity * HeadDim);
+
+    /// <summary>The whole value storage of a layer, laid out as <see cref="KeyStorage"/>: the same memory as <see cref="Values"/>.</summary>
+    public ReadOnlySpan<float> ValueStorage(int layer) => new((void*)_valueData[layer], KvHeadCount * Capacity * HeadDim);
+
+    /// <summary>
+    /// Appends one token's <c>[kvHeads, headDim]</c> keys (already rotated) and values, computed at
+    /// <see cref="NextPosition"/>, to one layer without going through tensors (the kernel decode path).
+    /// Call <see cref="Advance"/> once all layers got the token.
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is not <c>[kvHeads, headDim]</c>.</exception>
+    /// <exception cref="InvalidOperationException">The cache is full.</exception>
+    public void AppendToken(int layer, ReadOnlySpan<float> keys, ReadOnlySpan<float> values)
+    {
+        int width = KvHeadCount * HeadDim;
+        if (keys.Length != width || values.Length != width)
+            throw new ArgumentException($"keys and values must hold [{KvHeadCount}, {HeadDim}] = {width} elements, got {keys.Length} and {values.Length}.");
+        int length = _lengths[layer];
+        if (length + 1 > Capacity)
+            throw new InvalidOperationException($"KV cache capacity {Capacity} exceeded: layer {layer} holds {length} entries and 1 more was appended.");
+        var keyStorage = new Span<float>((void*)_keyData[layer], KvHeadCount * Capacity * HeadDim);
+        var valueStorage = new Span<float>((void*)_valueData[layer], KvHeadCount * Capacity * HeadDim);
+        var positions = new Span<long>((void*)_positionData[layer], KvHeadCount * Capacity);
+        for (int head = 0; head < KvHeadCount; head++)
+        {
+            int entry = head * Capacity + length;
+            keys.Slice(head * HeadDim, HeadDim).CopyTo(keyStorage.Slice(entry * HeadDim, HeadDim));
+            values.Slice(head * HeadDim, HeadDim).CopyTo(valueStorage.Slice(entry * HeadDim, HeadDim));
+            positions[entry] = NextPosition;
+        }
+        _lengths[layer] = length + 1;
+    }
+
     /// <summary>Moves <see cref="NextPosition"/> past tokens every layer has appended.</summary>
     public void Advance(int count) => NextPosition += count;
 
@@ -116,6 +162,12 @@ public sealed class KvCache : IDisposable
         _values[layer].narrow(1, 0, n).copy_(values);
         _positions[layer].narrow(1, 0, n).copy_(positions);
         _lengths[layer] = n;
+    }
+
+    /// <summary>The address of a contiguous CPU tensor's storage (<c>bytes</c> spans it without copying).</summary>
+    private static nint Address(Tensor tensor)
+    {
+        fixed (byte* data = tensor.bytes) return (nint)data;
     }
 
     /// <summary>Empties the cache for a new sequence, keeping the allocation.</summary>

@@ -1,0 +1,155 @@
+using System.Numerics.Tensors;
+using TimeBill.Core.Cache;
+using TimeBill.Core.Model;
+using TimeBill.Kernels;
+using TimeBill.Kernels.Tuning;
+using static TorchSharp.torch;
+
+namespace TimeBill.Core.Decoding;
+
+/// <summary>
+/// One decode step (a single token) of a Llama/Qwen2 model on the SIMD kernels, llama2.c style: the weights are
+/// copied once out of the TorchSharp model, every buffer is preallocated, and the step reads and writes the same
+/// <see cref="KvCache"/> memory the TorchSharp path uses, so prefill can stay on libtorch and eviction can compact
+/// the cache in between. Per layer: RMSNorm → fused QKV (+bias) → RoPE at the token's position → append K/V →
+/// attention over the cache → output projection + residual → RMSNorm → fused gate/up → SwiGLU → down + residual;
+/// then the final norm and the head. One step runs at a time per decoder (steps are serialised).
+/// </summary>
+public sealed class KernelDecoder
+{
+    private readonly ModelConfig _config;
+    private readonly Layer[] _layers;
+    private readonly float[] _embeddings;
+    private readonly float[] _finalNorm;
+    private readonly KernelMatrix _head;
+    private readonly float[] _inverseFrequencies;
+    private readonly float _eps;
+    private readonly KernelVariant _rmsNorm, _rotary, _swiGlu, _attention;
+    private readonly float[] _x, _xb, _qkv, _attentionOut, _gateUp, _mlp, _cos, _sin;
+    private readonly Lock _gate = new();
+
+    private sealed record Layer(float[] AttentionNorm, KernelMatrix Qkv, float[]? QkvBias, KernelMatrix Output,
+        float[] MlpNorm, KernelMatrix GateUp, KernelMatrix Down);
+
+    /// <summary>
+    /// Copies the weights of <paramref name="model"/>: float32, or bfloat16 matrices when
+    /// <paramref name="bfloat16Weights"/> (half the bytes per token; embeddings and norms stay float32). Kernel
+    /// variants come from <paramref name="tuning"/> (default: <see cref="KernelTuningTable.Load"/>), products use up
+    /// to <paramref name="threads"/> threads (default: libtorch's thread count).
+    /// </summary>
+    public KernelDecoder(CausalLanguageModel model, bool bfloat16Weights = false, KernelTuningTable? tuning = null, int? threads = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (threads is < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "Must be at least 1.");
+        var c = _config = model.Config;
+        var table = tuning ?? KernelTuningTable.Load();
+        int n = threads ?? get_num_threads();
+        BFloat16Weights = bfloat16Weights;
+        var w = model.Weights;
+        _layers = w.Layers.Select(l => new Layer(
+            KernelMatrix.CopyOf(l.AttentionNorm),
+            KernelMatrix.From(l.Qkv, bfloat16Weights, table, n),
+            l.QkvBias is null ? null : KernelMatrix.CopyOf(l.QkvBias),
+            KernelMatrix.From(l.Output, bfloat16Weights, table, n),
+            KernelMatrix.CopyOf(l.MlpNorm),
+            KernelMatrix.From(l.GateUp, bfloat16Weights, table, n),
+            KernelMatrix.From(l.Down, bfloat16Weights, table, n))).ToArray();
+        _embeddings = KernelMatrix.CopyOf(w.Embeddings);
+        _finalNorm = KernelMatrix.CopyOf(w.FinalNorm);
+        _head = KernelMatrix.From(w.Head, bfloat16Weights, table, n);
+        using (var inverse = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.Rope)) _inverseFrequencies = inverse.data<float>().ToArray();
+        _eps = (float)c.RmsNormEps;
+        _rmsNorm = table.Choose(KernelNames.RmsNorm, ShapeClasses.Any);
+        _rotary = table.Choose(KernelNames.Rotary, ShapeClasses.Any);
+        _swiGlu = table.Choose(KernelNames.SwiGlu, ShapeClasses.Any);
+        var attention = table.Choose(KernelNames.DecodeAttention, ShapeClasses.Any);
+        _attention = attention with { Threads = Math.Clamp(c.HeadCount * c.HeadDim >= 512 ? n : attention.Threads, 1, n) };
+
+        _x = new float[c.HiddenSize];
+        _xb = new float[c.HiddenSize];
+        _qkv = new float[(c.HeadCount + 2 * c.KvHeadCount) * c.HeadDim];
+        _attentionOut = new float[c.HeadCount * c.HeadDim];
+        _gateUp = new float[2 * c.IntermediateSize];
+        _mlp = new float[c.IntermediateSize];
+        _cos = new float[c.HeadDim / 2];
+        _sin = new float[c.HeadDim / 2];
+    }
+
+    /// <summary>Whether the matrices are held as bfloat16 (else float32).</summary>
+    public bool BFloat16Weights { get; }
+
+    /// <summary>
+    /// Runs <paramref name="token"/> at <c>cache.NextPosition</c>, appends its keys and values to every layer of
+    /// <paramref name="cache"/>, advances it and writes the next-token logits into <paramref name="logits"/> [vocab].
+    /// </summary>
+    /// <exception cref="ArgumentException">A token outside the vocabulary, a cache of another shape or a wrong logits length.</exception>
+    /// <exception cref="InvalidOperationException">The cache is full or the context would be exceeded.</exception>
+    public void Step(int token, KvCache cache, Span<float> logits)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        var c = _config;
+        if ((uint)token >= (uint)c.VocabSize)
+            throw new ArgumentException($"token id {token} is outside the vocabulary (0..{c.VocabSize - 1}).", nameof(token));
+        if (cache.LayerCount != c.LayerCount || cache.KvHeadCount != c.KvHeadCount || cache.HeadDim != c.HeadDim)
+            throw new ArgumentException($"the cache is [{cache.LayerCount} layers, {cache.KvHeadCount} KV heads, {cache.HeadDim}] but the model needs [{c.LayerCount}, {c.KvHeadCount}, {c.HeadDim}].", nameof(cache));
+        if (logits.Length != c.VocabSize)
+            throw new ArgumentException($"logits hold {logits.Length} elements; the vocabulary has {c.VocabSize}.", nameof(logits));
+        if (cache.NextPosition + 1 > c.MaxPositions)
+            throw new InvalidOperationException($"context of {c.MaxPositions} positions exceeded: {cache.NextPosition} used, 1 more asked.");
+        lock (_gate) Run(token, cache, logits);
+    }
+
+    /// <summary>As <see cref="Step(int, KvCache, Span{float})"/>, returning the logits as a new array.</summary>
+    public float[] Step(int token, KvCache cache)
+    {
+        var logits = new float[_config.VocabSize];
+        Step(token, cache, logits);
+        return logits;
+    }
+
+    private void Run(int token, KvCache cache, Span<float> logits)
+    {
+        var c = _config;
+        int hd = c.HeadDim, q = c.HeadCount * hd, kv = c.KvHeadCount * hd, inter = c.IntermediateSize;
+        var x = _x.AsSpan();
+        var xb = _xb.AsSpan();
+        _embeddings.AsSpan(token * c.HiddenSize, c.HiddenSize).CopyTo(x);
+        SetAngles(cache.NextPosition);
+        for (int index = 0; index < _layers.Length; index++)
+        {
+            var layer = _layers[index];
+            RmsNorm.Apply(x, layer.AttentionNorm, _eps, xb, _rmsNorm);
+            layer.Qkv.Apply(xb, _qkv);
+            if (layer.QkvBias is not null) TensorPrimitives.Add(_qkv, layer.QkvBias, _qkv);
+            var query = _qkv.AsSpan(0, q);
+            var keys = _qkv.AsSpan(q, kv);
+            Rotary.Apply(query, c.HeadCount, hd, _cos, _sin, 0, query, _rotary);
+            Rotary.Apply(keys, c.KvHeadCount, hd, _cos, _sin, 0, keys, _rotary);
+            cache.AppendToken(index, keys, _qkv.AsSpan(q + kv, kv));
+            DecodeAttention.Apply(query, cache.KeyStorage(index), cache.ValueStorage(index), c.HeadCount, c.KvHeadCount, hd,
+                cache.Capacity, cache.Length(index), _attentionOut, _attention);
+            layer.Output.Apply(_attentionOut, xb);
+            TensorPrimitives.Add(x, xb, x);
+
+            RmsNorm.Apply(x, layer.MlpNorm, _eps, xb, _rmsNorm);
+            layer.GateUp.Apply(xb, _gateUp);
+            SwiGlu.Apply(_gateUp.AsSpan(0, inter), _gateUp.AsSpan(inter, inter), _mlp, _swiGlu);
+            layer.Down.Apply(_mlp, xb);
+            TensorPrimitives.Add(x, xb, x);
+        }
+        cache.Advance(1);
+        RmsNorm.Apply(x, _finalNorm, _eps, xb, _rmsNorm);
+        _head.Apply(xb, logits);
+    }
+
+    /// <summary>cos/sin of the rotary angles at <paramref name="position"/>, computed as the TorchSharp table is (float32 products).</summary>
+    private void SetAngles(int position)
+    {
+        for (int i = 0; i < _inverseFrequencies.Length; i++)
+        {
+            float angle = position * _inverseFrequencies[i];
+            _cos[i] = MathF.Cos(angle);
+            _sin[i] = MathF.Sin(angle);
+        }
+    }
+}

@@ -1,0 +1,139 @@
+using TimeBill.Core.Cache;
+using TimeBill.Core.Decoding;
+using TimeBill.Core.Generation;
+using TimeBill.Core.Model;
+using TimeBill.Core.Tokenization;
+using TimeBill.Tests.Support;
+using static TorchSharp.torch;
+
+namespace TimeBill.Tests.Decoding;
+
+/// <summary>The kernel decode path reproduces the TorchSharp path's logits on the shared models, before and after eviction.</summary>
+[Collection(ModelCollection.Name)]
+public sealed class FastDecodeTests(ModelFixture models)
+{
+    private const int Steps = 20;
+    /// <summary>float32 parity: both paths compute the same float32 arithmetic in a different order.</summary>
+    private const double Float32Tolerance = 1e-4;
+    /// <summary>
+    /// bfloat16 weights keep 8 significant bits (relative rounding ≤ 2⁻⁹); on these models the logits then move by
+    /// up to a few hundredths, so the bound is 0.1 absolute and the argmax must agree wherever the float32 top two
+    /// are further apart than twice that.
+    /// </summary>
+    private const double BFloat16Tolerance = 0.1;
+
+    public static TheoryData<string, bool> Cases() => new()
+    {
+        { "stories260K", false }, { "stories260K", true },
+        { "tiny-random-qwen2", false }, { "tiny-random-qwen2", true },
+        { "tiny-random-llama3-bf16", false }, { "tiny-random-llama3-bf16", true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void KernelStepsMatchTorchSteps(string name, bool evict) => AssertParity(name, evict, bfloat16: false);
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void BFloat16KernelStepsStayCloseAndKeepTheArgmax(string name, bool evict) => AssertParity(name, evict, bfloat16: true);
+
+    [Theory]
+    [InlineData("stories260K", 0)]
+    [InlineData("stories260K", 1)]
+    [InlineData("stories260K", 3)]
+    [InlineData("tiny-random-qwen2", 0)]
+    [InlineData("tiny-random-qwen2", 1)]
+    [InlineData("tiny-random-llama3-bf16", 0)]
+    [InlineData("tiny-random-llama3-bf16", 2)]
+    public void GreedyContinuationOnTheKernelPathEqualsReference(string name, int index)
+    {
+        using var model = CausalLanguageModel.Load(SharedAssets.Model(name));
+        model.UseDecodePath(DecodePath.Kernels);
+        Assert.Equal(DecodePath.Kernels, model.ActiveDecodePath);
+        var reference = SharedAssets.Reference(name).GetProperty("cases")[index];
+        int[] expected = reference.Ints("greedy_continuation_ids");
+        bool stories = name == "stories260K";
+        using var generator = new TextGenerator(model, stories ? models.StoriesTokenizer : TextTokenizer.Load(SharedAssets.Model("llama2-tokenizer")));
+        var options = new GenerationOptions { MaxNewTokens = expected.Length, StopTokenIds = stories ? [1, 2] : [] };
+        Assert.Equal(expected, generator.Generate(reference.Ints("input_ids"), options).Ids);
+    }
+
+    [Fact]
+    public void AutoSettlesOnOnePathAndTorchStaysAvailable()
+    {
+        using var model = CausalLanguageModel.Load(SharedAssets.Model("stories260K"));
+        Assert.Equal(DecodePath.Auto, model.DecodePath);
+        Assert.Contains(model.ActiveDecodePath, new[] { DecodePath.Torch, DecodePath.Kernels });
+        model.UseDecodePath(DecodePath.Torch);
+        Assert.Equal(DecodePath.Torch, model.ActiveDecodePath);
+        int[] ids = SharedAssets.Reference("stories260K").GetProperty("cases")[0].Ints("input_ids");
+        using var cache = model.CreateCache();
+        model.ForwardLast(ids, cache);
+        Assert.Equal(model.Config.VocabSize, model.ForwardLast([ids[0]], cache).Length);
+        Assert.Equal(ids.Length + 1, cache.NextPosition);
+    }
+
+    [Fact]
+    public void BadInputIsRejectedWithClearExceptions()
+    {
+        var model = models.Get("stories260K");
+        var decoder = new KernelDecoder(model);
+        using var cache = model.CreateCache(8);
+        Assert.Throws<ArgumentException>(() => decoder.Step(model.Config.VocabSize, cache));
+        Assert.Throws<ArgumentException>(() => decoder.Step(-1, cache));
+        Assert.Throws<ArgumentException>(() => decoder.Step(0, cache, new float[3]));
+        using var wrong = new KvCache(model.Config.LayerCount + 1, model.Config.KvHeadCount, model.Config.HeadDim, 8);
+        Assert.Throws<ArgumentException>(() => decoder.Step(0, wrong));
+        using var full = model.CreateCache(1);
+        decoder.Step(0, full);
+        Assert.Throws<InvalidOperationException>(() => decoder.Step(0, full));
+        Assert.Throws<ArgumentException>(() => model.UseDecodePath((DecodePath)42));
+    }
+
+    /// <summary>
+    /// Prefills a reference prompt on libtorch into two caches, optionally compacts both the same way (a different,
+    /// non-contiguous subset per KV head), then decodes <see cref="Steps"/> greedy tokens with libtorch on one cache
+    /// and the kernels on the other, comparing the logits of every step.
+    /// </summary>
+    private void AssertParity(string name, bool evict, bool bfloat16)
+    {
+        var model = models.Get(name);
+        var decoder = new KernelDecoder(model, bfloat16);
+        int[] ids = SharedAssets.Reference(name).GetProperty("cases")[1].Ints("input_ids");
+        using var torchCache = model.CreateCache(ids.Length + Steps);
+        using var kernelCache = model.CreateCache(ids.Length + Steps);
+        using (model.Forward(ids, torchCache)) { }
+        using (model.Forward(ids, kernelCache)) { }
+        if (evict)
+        {
+            Compact(torchCache, ids.Length);
+            Compact(kernelCache, ids.Length);
+        }
+
+        int token = ids[^1];
+        for (int step = 0; step < Steps; step++)
+        {
+            float[] expected;
+            using (var logits = model.Forward([token], torchCache)) expected = logits.data<float>().ToArray();
+            float[] actual = decoder.Step(token, kernelCache);
+            double worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
+            double tolerance = bfloat16 ? BFloat16Tolerance : Float32Tolerance;
+            Assert.True(worst <= tolerance, $"step {step}: max |Δlogit| = {worst:E3} exceeds {tolerance:E1}");
+            var top = expected.Select((v, i) => (v, i)).OrderByDescending(p => p.v).Take(2).ToArray();
+            if (top[0].v - top[1].v > 2 * tolerance)
+                Assert.Equal(top[0].i, Array.IndexOf(actual, actual.Max()));
+            token = top[0].i;
+        }
+        Assert.Equal(torchCache.NextPosition, kernelCache.NextPosition);
+    }
+
+    /// <summary>Keeps every other entry on even KV heads and the last two thirds on odd ones, in every layer.</summary>
+    private static void Compact(KvCache cache, int length)
+    {
+        long[] even = Enumerable.Range(0, length).Where(i => i % 2 == 0).Select(i => (long)i).ToArray();
+        long[] odd = Enumerable.Range(length - even.Length, even.Length).Select(i => (long)i).ToArray();
+        long[] keep = Enumerable.Range(0, cache.KvHeadCount).SelectMany(h => h % 2 == 0 ? even : odd).ToArray();
+        using var index = tensor(keep, [cache.KvHeadCount, even.Length]);
+        for (int layer = 0; layer < cache.LayerCount; layer++) cache.Compact(layer, index);
+    }
+}
