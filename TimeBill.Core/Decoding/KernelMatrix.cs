@@ -33,8 +33,9 @@ internal sealed class KernelMatrix
         float[] values = CopyOf(weight);
         string shapeClass = ShapeClasses.MatVec(rows, cols, bfloat16 ? 2 : 4);
         var variant = table.Choose(bfloat16 ? KernelNames.MatVecBFloat16 : KernelNames.MatVecFloat32, shapeClass);
-        // A tuned entry knows its threads; without one, only matrices beyond the cache are worth splitting.
-        int chosen = table.Status == TuningTableStatus.Loaded ? variant.Threads : shapeClass == "small" ? 1 : threads;
+        // Matrices beyond the cache stream from memory: split them across the caller's threads. Cache-resident
+        // ones keep the tuned thread count (splitting a few microseconds of work rarely pays).
+        int chosen = shapeClass == "small" ? variant.Threads : threads;
         variant = variant with { Threads = Math.Clamp(chosen, 1, threads) };
         if (!bfloat16) return new(rows, cols, values, null, variant);
         var bits = GC.AllocateUninitializedArray<ushort>(values.Length, pinned: true);
