@@ -121,9 +121,15 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         if (_decodeCache.Length(0) != kvLength)
             throw new InvalidOperationException($"The decode cache holds {_decodeCache.Length(0)} entries, not {kvLength}: call PrepareDecodeStep({kvLength}) first.");
 
+        ReadOnlySpan<int> token = [_tokens[kvLength % _tokens.Length]];
+        if (layers == LayerCount)
+        {
+            // A full-depth step runs exactly as generation runs it: through the model's active decode path.
+            _model.ForwardLast(token, _decodeCache);
+            return;
+        }
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        ReadOnlySpan<int> token = [_tokens[kvLength % _tokens.Length]];
         var hidden = _model.Embed(token, _decodeCache);
         for (int layer = 0; layer < layers; layer++) hidden = _model.ForwardLayer(layer, hidden, _decodeCache);
         _model.AppendKeyValuesFrom(layers, hidden, _decodeCache); // as ExitingDecoder fills skipped layers (one fused projection)
