@@ -89,17 +89,15 @@ public sealed class ExitingDecoder
     public ExitStep Step(int token, KvCache cache)
     {
         int layers = _model.Config.LayerCount;
+        if (_exits is null)
+        {
+            // No exits: a plain full-depth step on the model's active decode path (the kernel path when faster).
+            float[] full = _model.ForwardLast([token], cache);
+            return Record(new ExitStep(full, layers, 0, TopProbability(full)));
+        }
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var hidden = _model.Embed([token], cache);
-        if (_exits is null)
-        {
-            // Full depth through the same layer loop the exiting paths use (bit-identical to Forward).
-            for (int layer = 0; layer < layers; layer++) hidden = _model.ForwardLayer(layer, hidden, cache);
-            cache.Advance(1);
-            float[] full = _model.Head(hidden).data<float>().ToArray();
-            return Record(new ExitStep(full, layers, 0, TopProbability(full)));
-        }
 
         int predicted = -2; // −2: not predicted yet; −1: predicted full depth.
         bool evaluateAll = _strategy == ExitStrategy.Classic;

@@ -47,13 +47,20 @@ public sealed class ExitTests(ModelFixture models)
         using var fullCache = Model.CreateCache();
         using var exitCache = Model.CreateCache();
         var decoder = new ExitingDecoder(Model, Heads, policy);
-        float[] full = Model.ForwardLast(Prompt, fullCache);
+        // The reference is libtorch's full-depth forward (Forward never takes the kernel decode path), which the
+        // exiting layer loop must reproduce bit for bit.
+        float[] FullDepth(ReadOnlySpan<int> tokens)
+        {
+            using var logits = Model.Forward(tokens, fullCache);
+            return logits.data<float>().ToArray();
+        }
+        float[] full = FullDepth(Prompt);
         float[] exited = decoder.Prefill(Prompt, exitCache);
         Assert.Equal(full, exited);
         for (int step = 0; step < 24; step++)
         {
             int next = TimeBill.Core.Sampling.TokenSampler.ArgMax(full);
-            full = Model.ForwardLast([next], fullCache);
+            full = FullDepth([next]);
             var result = decoder.Step(next, exitCache);
             Assert.Equal(full, result.Logits);
             Assert.Equal(Model.Config.LayerCount, result.LayersRun);
