@@ -5,13 +5,12 @@ using TimeBill.Core.Model;
 namespace TimeBill.Benchmarks.Model;
 
 /// <summary>
-/// Prefill of a prompt and one decode step after it, float32 on 2 threads, for the real stories260K and the
-/// SmolLM2-135M shape. Decode steps are timed 32 at a time after a fresh prefill (OperationsPerInvoke).
+/// Prefill of a prompt (libtorch, float32, 2 threads) for the real stories260K and the SmolLM2-135M shape.
+/// Decode steps are measured per decode path in <see cref="DecodePathBenchmarks"/>.
 /// </summary>
 [MemoryDiagnoser]
-public class ForwardBenchmarks
+public class PrefillBenchmarks
 {
-    private const int Steps = 32;
     private CausalLanguageModel _model = null!;
     private KvCache _cache = null!;
     private int[] _prompt = [];
@@ -34,35 +33,18 @@ public class ForwardBenchmarks
         TorchSharp.torch.set_num_threads(2);
         _model = ModelBenchmarkSubjects.Open(Model);
         var random = new Random(0);
-        int tokens = Math.Min(PromptTokens, _model.Config.MaxPositions - Steps);
+        int tokens = Math.Min(PromptTokens, _model.Config.MaxPositions - 1);
         _prompt = Enumerable.Range(0, tokens).Select(_ => random.Next(_model.Config.VocabSize)).ToArray();
-        _cache = _model.CreateCache(tokens + Steps);
+        _cache = _model.CreateCache(tokens);
     }
 
     /// <summary>Empties the cache.</summary>
-    [IterationSetup(Target = nameof(Prefill))]
+    [IterationSetup]
     public void ResetCache() => _cache.Reset();
-
-    /// <summary>Empties the cache and prefills the prompt, untimed.</summary>
-    [IterationSetup(Target = nameof(DecodeStep))]
-    public void Prefilled()
-    {
-        _cache.Reset();
-        _model.ForwardLast(_prompt, _cache);
-    }
 
     /// <summary>The prompt's forward pass (last position's logits).</summary>
     [Benchmark]
     public float[] Prefill() => _model.ForwardLast(_prompt, _cache);
-
-    /// <summary>One decode step at KV length ≈ prompt length.</summary>
-    [Benchmark(OperationsPerInvoke = Steps)]
-    public float[] DecodeStep()
-    {
-        float[] logits = [];
-        for (int i = 0; i < Steps; i++) logits = _model.ForwardLast([i + 3], _cache);
-        return logits;
-    }
 
     /// <summary>Frees the model.</summary>
     [GlobalCleanup]
