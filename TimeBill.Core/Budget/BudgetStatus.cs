@@ -12,6 +12,9 @@ public enum BudgetStatus
     /// <summary>Not run: an earlier job of the stream overran under Skip-Next.</summary>
     Skipped,
 
-    /// <summary>Decided before decoding: even the largest eviction ratio cannot meet the deadline (Kill drops the job).</summary>
+    /// <summary>
+    /// Missed, as the planner predicted before decoding: even the largest eviction ratio could not make the worst case
+    /// fit (the job ran at α_max anyway), or not even the prefill fits the budget (Kill then drops the job unrun).
+    /// </summary>
     Infeasible,
 }

@@ -17,6 +17,8 @@ namespace TimeBill.Core.Budget;
 /// another thread (a self-probe predictor instead reads the prefill's hidden states and answers right after it); plan α from the time left (<see cref="BudgetPlanner"/>, with layer skipping added past the
 /// quality-safe α when an exit policy is on); evict once; decode, checking before every step that the
 /// estimator's step time still fits the deadline. Kill stops at the last step that fits; Skip-Next finishes.
+/// A plan that even α_max cannot make fit still runs at α_max (the worst case is pessimistic, so such jobs often
+/// finish); when it does miss, its status is <see cref="BudgetStatus.Infeasible"/>, as the planner said before decoding.
 /// Requests from many threads queue for the one model; the budget runs from each call. Measured prefill and
 /// step times feed the estimator when it recalibrates (<see cref="IExecutionTimeObserver"/>).
 /// </summary>
@@ -166,9 +168,6 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             PlannerTime = plannerTime,
             PredictedDecodeTime = TimeSpan.FromMilliseconds(plan.PredictedDecodeMilliseconds),
         };
-        if (!plan.Feasible && request.Overrun == OverrunStrategy.Kill && planner.FixedEvictionRatio is null)
-            return result with { TotalTime = _time.GetElapsedTime(start) };
-
         var eviction = TimeSpan.Zero;
         if (plan.EvictionRatio > 0 && mayEvict) eviction = planner.Eviction.Evict(cache, plan.EvictionRatio, capture).Elapsed;
 
@@ -209,7 +208,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         bool ended = reason is not null;
         return result with
         {
-            Status = ended && total <= request.Budget ? BudgetStatus.Completed : BudgetStatus.DeadlineExceeded,
+            Status = ended && total <= request.Budget ? BudgetStatus.Completed
+                : plan.Feasible ? BudgetStatus.DeadlineExceeded : BudgetStatus.Infeasible,
             Ids = generated,
             Text = Tokenizer.Decode(generated),
             StopReason = reason,

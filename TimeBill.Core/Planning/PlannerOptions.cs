@@ -26,7 +26,7 @@ public sealed record PlannerOptions
 
     /// <summary>
     /// A fixed eviction ratio instead of the planner's (the fixed-α baselines); null (default) plans α from the
-    /// budget. A fixed ratio is never dropped as infeasible: like a plain generator, it runs until the deadline.
+    /// budget.
     /// </summary>
     public double? FixedEvictionRatio { get; init; }
 

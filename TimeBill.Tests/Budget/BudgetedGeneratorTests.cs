@@ -77,7 +77,7 @@ public sealed class BudgetedGeneratorTests(ModelFixture models)
     }
 
     [Fact]
-    public void KillDropsAJobWhosePrefillCannotFitAndInfeasiblePlansBeforeDecoding()
+    public void KillDropsAJobWhosePrefillCannotFitAndRunsAnInfeasiblePlanAtAlphaMaxUntilTheDeadline()
     {
         using var generator = Create(new SteppingTimeProvider(TimeSpan.FromMilliseconds(1)));
         var tooShort = generator.Run(Request(1.5), 0, null, default);
@@ -85,11 +85,14 @@ public sealed class BudgetedGeneratorTests(ModelFixture models)
         Assert.Empty(tooShort.Ids);
         Assert.Null(tooShort.Plan);
 
-        // Prefill fits but the worst case (k·N̂ = 100 tokens × 3 ms) cannot, whatever α.
+        // Prefill fits but the worst case (k·N̂ = 100 tokens × 3 ms) cannot, whatever α: the job runs at α_max, is cut
+        // at the deadline like any Kill job, and reports the miss the planner predicted.
         var infeasible = generator.Run(Request(20) with { Planner = new PlannerOptions { Eviction = new SnapKvPolicy() } }, 0, null, default);
         Assert.Equal(BudgetStatus.Infeasible, infeasible.Status);
         Assert.False(infeasible.Plan!.Feasible);
-        Assert.Empty(infeasible.Ids);
+        Assert.Equal(0.95, infeasible.Plan.EvictionRatio);
+        Assert.Null(infeasible.StopReason);
+        Assert.True(infeasible.Overshoot <= TimeSpan.FromMilliseconds(Estimator.DecodeStepMilliseconds(Prompt.Length + infeasible.Ids.Count)));
     }
 
     [Fact]
