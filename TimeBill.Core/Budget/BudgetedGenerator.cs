@@ -129,7 +129,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             return result with { TotalTime = _time.GetElapsedTime(start) };
 
         // Prefill, with the length predictor running beside it, or reading it (a self-probe).
-        var cache = RentCache(prompt.Length + maxNew);
+        int needed = prompt.Length + maxNew;
+        var cache = Model.RentCache(ref _cache, needed, Math.Min(Model.Config.MaxPositions, Math.Max(needed, 256)));
         var probing = LengthPredictor as IPrefillProbingLengthPredictor;
         Task<(ResponseLengthPrediction? Prediction, TimeSpan Time)>? predicting = LengthPredictor is null || probing is not null ? null : Task.Run(() =>
         {
@@ -238,17 +239,6 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         if (planner.Exit.IsOff || Exits is null || plan.EvictionRatio <= planner.QualitySafeEvictionRatio) return plan;
         double layers = Exits.Calibration.ExpectedLayersPerToken(planner.Exit);
         return BudgetPlanner.Plan(coefficients.StepFor(layers), promptLength, predictedLength, maxNew, remainingMs, planner.Pessimism, planner.MaxEvictionRatio, layers);
-    }
-
-    private KvCache RentCache(int capacity)
-    {
-        if (_cache is null || _cache.Capacity < capacity)
-        {
-            _cache?.Dispose();
-            _cache = Model.CreateCache(Math.Min(Model.Config.MaxPositions, Math.Max(capacity, 256)));
-        }
-        _cache.Reset();
-        return _cache;
     }
 
     /// <summary>Frees the cache and whatever the generator was handed to own.</summary>

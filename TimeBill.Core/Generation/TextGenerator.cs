@@ -95,7 +95,7 @@ public sealed class TextGenerator : IDisposable
     private GenerationResult Run(int[] prompt, GenerationOptions options, Action<GeneratedToken>? onToken, CancellationToken cancellationToken)
     {
         int capacity = Math.Min(Model.Config.MaxPositions, prompt.Length + options.MaxNewTokens);
-        var cache = RentCache(capacity);
+        var cache = Model.RentCache(ref _cache, capacity);
         var stops = options.StopTokenIds ?? Model.GenerationConfig.StopTokenIds;
         var sampler = new TokenSampler(options.Sampling);
         var decoder = Tokenizer.CreateStreamingDecoder();
@@ -126,17 +126,6 @@ public sealed class TextGenerator : IDisposable
             AverageExitHeadsPerToken = exit?.AverageHeadsPerToken,
             Eviction = eviction,
         };
-    }
-
-    private KvCache RentCache(int capacity)
-    {
-        if (_cache is null || _cache.Capacity < capacity)
-        {
-            _cache?.Dispose();
-            _cache = Model.CreateCache(capacity);
-        }
-        _cache.Reset();
-        return _cache;
     }
 
     /// <summary>Frees the cache.</summary>

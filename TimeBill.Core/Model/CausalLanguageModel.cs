@@ -71,6 +71,22 @@ public sealed class CausalLanguageModel : IDisposable
         return new CausalLanguageModel(config, GenerationConfig.FromModelConfig(config), ModelWeights.Random(config, seed), "random");
     }
 
+    /// <summary>
+    /// <paramref name="cache"/> emptied for a new sequence when it holds at least <paramref name="capacity"/> entries;
+    /// otherwise it is disposed and replaced by a new cache of <paramref name="allocate"/> (default: exactly
+    /// <paramref name="capacity"/>) entries. Generators keep one cache this way across requests.
+    /// </summary>
+    internal KvCache RentCache(ref KvCache? cache, int capacity, int? allocate = null)
+    {
+        if (cache is null || cache.Capacity < capacity)
+        {
+            cache?.Dispose();
+            cache = CreateCache(allocate ?? capacity);
+        }
+        cache.Reset();
+        return cache;
+    }
+
     /// <summary>An empty cache for one sequence of up to <paramref name="capacity"/> tokens (default: the model's context).</summary>
     public KvCache CreateCache(int? capacity = null) =>
         new(Config.LayerCount, Config.KvHeadCount, Config.HeadDim, capacity ?? Config.MaxPositions);
