@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Model;
 using TimeBill.Kernels;
+using TimeBill.Kernels.Memory;
 using TimeBill.Kernels.Tuning;
 using static TorchSharp.torch;
 
@@ -15,8 +16,9 @@ namespace TimeBill.Core.Decoding;
 /// attention over the cache → output projection + residual → RMSNorm → fused gate/up → SwiGLU → down + residual;
 /// then the final norm and the head. One step runs at a time per decoder (steps are serialised).
 /// </summary>
-public sealed class KernelDecoder
+public sealed class KernelDecoder : IDisposable
 {
+    private readonly WeightArena _arena;
     private readonly ModelConfig _config;
     private readonly Layer[] _layers;
     private readonly float[] _embeddings;
@@ -27,6 +29,7 @@ public sealed class KernelDecoder
     private readonly KernelVariant _rmsNorm, _rotary, _swiGlu, _attention;
     private readonly float[] _x, _xb, _qkv, _attentionOut, _gateUp, _mlp, _cos, _sin;
     private readonly Lock _gate = new();
+    private bool _disposed;
 
     private sealed record Layer(float[] AttentionNorm, KernelMatrix Qkv, float[]? QkvBias, KernelMatrix Output,
         float[] MlpNorm, KernelMatrix GateUp, KernelMatrix Down);
@@ -46,17 +49,19 @@ public sealed class KernelDecoder
         int n = threads ?? get_num_threads();
         BFloat16Weights = bfloat16Weights;
         var w = model.Weights;
+        var matrices = w.Layers.SelectMany(l => new[] { l.Qkv, l.Output, l.GateUp, l.Down }).Append(w.Head);
+        var arena = _arena = new WeightArena(matrices.Sum(m => KernelMatrix.BytesFor(m, bfloat16Weights)));
         _layers = w.Layers.Select(l => new Layer(
             KernelMatrix.CopyOf(l.AttentionNorm),
-            KernelMatrix.From(l.Qkv, bfloat16Weights, table, n),
+            KernelMatrix.From(l.Qkv, bfloat16Weights, table, n, arena),
             l.QkvBias is null ? null : KernelMatrix.CopyOf(l.QkvBias),
-            KernelMatrix.From(l.Output, bfloat16Weights, table, n),
+            KernelMatrix.From(l.Output, bfloat16Weights, table, n, arena),
             KernelMatrix.CopyOf(l.MlpNorm),
-            KernelMatrix.From(l.GateUp, bfloat16Weights, table, n),
-            KernelMatrix.From(l.Down, bfloat16Weights, table, n))).ToArray();
+            KernelMatrix.From(l.GateUp, bfloat16Weights, table, n, arena),
+            KernelMatrix.From(l.Down, bfloat16Weights, table, n, arena))).ToArray();
         _embeddings = KernelMatrix.CopyOf(w.Embeddings);
         _finalNorm = KernelMatrix.CopyOf(w.FinalNorm);
-        _head = KernelMatrix.From(w.Head, bfloat16Weights, table, n);
+        _head = KernelMatrix.From(w.Head, bfloat16Weights, table, n, arena);
         using (var inverse = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.Rope)) _inverseFrequencies = inverse.data<float>().ToArray();
         _eps = (float)c.RmsNormEps;
         _rmsNorm = table.Choose(KernelNames.RmsNorm, ShapeClasses.Any);
@@ -73,6 +78,16 @@ public sealed class KernelDecoder
         _mlp = new float[c.IntermediateSize];
         _cos = new float[c.HeadDim / 2];
         _sin = new float[c.HeadDim / 2];
+    }
+
+    /// <summary>Frees the copied matrices; the decoder must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            _arena.Dispose();
+        }
     }
 
     /// <summary>Whether the matrices are held as bfloat16 (else float32).</summary>
@@ -96,7 +111,11 @@ public sealed class KernelDecoder
             throw new ArgumentException($"logits hold {logits.Length} elements; the vocabulary has {c.VocabSize}.", nameof(logits));
         if (cache.NextPosition + 1 > c.MaxPositions)
             throw new InvalidOperationException($"context of {c.MaxPositions} positions exceeded: {cache.NextPosition} used, 1 more asked.");
-        lock (_gate) Run(token, cache, logits);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            Run(token, cache, logits);
+        }
     }
 
     /// <summary>As <see cref="Step(int, KvCache, Span{float})"/>, returning the logits as a new array.</summary>

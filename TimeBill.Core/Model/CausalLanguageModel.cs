@@ -147,7 +147,7 @@ public sealed class CausalLanguageModel : IDisposable
                 {
                     if (_decodePath != DecodePath.Torch) _kernels = new KernelDecoder(this, BFloat16DecodeWeights);
                     _chosenPath = _decodePath == DecodePath.Auto ? FasterPath() : _decodePath;
-                    if (_chosenPath == DecodePath.Torch) _kernels = null;
+                    if (_chosenPath == DecodePath.Torch) DropKernels();
                 }
                 return _chosenPath.Value;
             }
@@ -167,8 +167,14 @@ public sealed class CausalLanguageModel : IDisposable
             _decodePath = path;
             BFloat16DecodeWeights = bfloat16Weights;
             _chosenPath = null;
-            _kernels = null;
+            DropKernels();
         }
+    }
+
+    private void DropKernels()
+    {
+        _kernels?.Dispose();
+        _kernels = null;
     }
 
     private float[] ForwardLastTorch(ReadOnlySpan<int> tokens, KvCache cache, IForwardObserver? observer)
@@ -334,6 +340,6 @@ public sealed class CausalLanguageModel : IDisposable
         _rope.Dispose();
         foreach (var (weight, bias) in _propagation.Values) { weight.Dispose(); bias?.Dispose(); }
         _propagation.Clear();
-        _kernels = null;
+        DropKernels();
     }
 }

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace TimeBill.Kernels;
 
@@ -14,7 +16,11 @@ internal interface IFloatLanes<TVector> where TVector : struct
     static abstract TVector Broadcast(float value);
     static abstract TVector Load(ref float source);
     static abstract void Store(TVector value, ref float destination);
-    /// <summary>Loads 2·Count bfloat16 values and widens them to two float registers (shift into the high half).</summary>
+    /// <summary>
+    /// Loads 2·Count bfloat16 values and widens them to two float registers by interleaving zero low halves (one
+    /// in-lane unpack each, no shift). The order is per 128-bit block: of the 8 values that block b covers,
+    /// <paramref name="lower"/> gets values 8b+0..3 and <paramref name="upper"/> 8b+4..7 (see <see cref="BFloat16Order"/>).
+    /// </summary>
     static abstract void LoadBFloat16(ref ushort source, out TVector lower, out TVector upper);
     static abstract TVector MultiplyAdd(TVector a, TVector b, TVector addend);
     static abstract TVector Multiply(TVector a, TVector b);
@@ -23,6 +29,13 @@ internal interface IFloatLanes<TVector> where TVector : struct
     static abstract TVector Exp(TVector value);
     static abstract TVector Divide(TVector a, TVector b);
     static abstract float Sum(TVector value);
+}
+
+/// <summary>The element order <see cref="IFloatLanes{TVector}.LoadBFloat16"/> produces.</summary>
+internal static class BFloat16Order
+{
+    /// <summary>Index, within a chunk of 2·Count values, of the value that lane <paramref name="lane"/> of the lower (or <paramref name="upper"/>) register holds.</summary>
+    public static int Source(int lane, bool upper) => lane / 4 * 8 + (upper ? 4 : 0) + lane % 4;
 }
 
 internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
@@ -36,6 +49,12 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     public static void LoadBFloat16(ref ushort source, out Vector128<float> lower, out Vector128<float> upper)
     {
         var bits = Vector128.LoadUnsafe(ref source);
+        if (Sse2.IsSupported)
+        {
+            lower = Sse2.UnpackLow(Vector128<ushort>.Zero, bits).AsSingle();
+            upper = Sse2.UnpackHigh(Vector128<ushort>.Zero, bits).AsSingle();
+            return;
+        }
         lower = (Vector128.WidenLower(bits) << 16).AsSingle();
         upper = (Vector128.WidenUpper(bits) << 16).AsSingle();
     }
@@ -59,8 +78,16 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
     public static void LoadBFloat16(ref ushort source, out Vector256<float> lower, out Vector256<float> upper)
     {
         var bits = Vector256.LoadUnsafe(ref source);
-        lower = (Vector256.WidenLower(bits) << 16).AsSingle();
-        upper = (Vector256.WidenUpper(bits) << 16).AsSingle();
+        if (Avx2.IsSupported)
+        {
+            lower = Avx2.UnpackLow(Vector256<ushort>.Zero, bits).AsSingle();
+            upper = Avx2.UnpackHigh(Vector256<ushort>.Zero, bits).AsSingle();
+            return;
+        }
+        Lanes128.LoadBFloat16(ref source, out var lowerLow, out var upperLow);
+        Lanes128.LoadBFloat16(ref Unsafe.Add(ref source, 8), out var lowerHigh, out var upperHigh);
+        lower = Vector256.Create(lowerLow, lowerHigh);
+        upper = Vector256.Create(upperLow, upperHigh);
     }
     public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> addend) => Vector256.MultiplyAddEstimate(a, b, addend);
     public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
@@ -81,9 +108,17 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static void Store(Vector512<float> value, ref float destination) => value.StoreUnsafe(ref destination);
     public static void LoadBFloat16(ref ushort source, out Vector512<float> lower, out Vector512<float> upper)
     {
-        var bits = Vector512.LoadUnsafe(ref source);
-        lower = (Vector512.WidenLower(bits) << 16).AsSingle();
-        upper = (Vector512.WidenUpper(bits) << 16).AsSingle();
+        if (Avx512BW.IsSupported)
+        {
+            var bits = Vector512.LoadUnsafe(ref source);
+            lower = Avx512BW.UnpackLow(Vector512<ushort>.Zero, bits).AsSingle();
+            upper = Avx512BW.UnpackHigh(Vector512<ushort>.Zero, bits).AsSingle();
+            return;
+        }
+        Lanes256.LoadBFloat16(ref source, out var lowerLow, out var upperLow);
+        Lanes256.LoadBFloat16(ref Unsafe.Add(ref source, 16), out var lowerHigh, out var upperHigh);
+        lower = Vector512.Create(lowerLow, lowerHigh);
+        upper = Vector512.Create(upperLow, upperHigh);
     }
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> addend) => Vector512.MultiplyAddEstimate(a, b, addend);
     public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;

@@ -49,7 +49,38 @@ public static unsafe class MatVec
         public int Cols;
     }
 
+    private const int MaxStackColumns = 8192;
+
     private static void Run<TW, TF>(void* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, KernelVariant variant)
+        where TW : unmanaged where TF : IWeightFormat<TW>
+    {
+        if (TF.PermutedInput)
+        {
+            float[]? rented = cols > MaxStackColumns ? System.Buffers.ArrayPool<float>.Shared.Rent(cols) : null;
+            Span<float> permuted = rented is null ? stackalloc float[cols] : rented.AsSpan(0, cols);
+            int lanes = variant.VectorWidth switch { 128 => 4, 512 => 16, _ => 8 };
+            Permute(x, permuted, lanes);
+            RunOn<TW, TF>(w, rows, cols, permuted, y, variant);
+            if (rented is not null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
+            return;
+        }
+        RunOn<TW, TF>(w, rows, cols, x, y, variant);
+    }
+
+    /// <summary>Reorders each chunk of 2·<paramref name="lanes"/> values into <see cref="BFloat16Order"/>; the tail stays in order.</summary>
+    private static void Permute(ReadOnlySpan<float> x, Span<float> permuted, int lanes)
+    {
+        int chunk = 2 * lanes, start = 0;
+        for (; start + chunk <= x.Length; start += chunk)
+            for (int lane = 0; lane < lanes; lane++)
+            {
+                permuted[start + lane] = x[start + BFloat16Order.Source(lane, upper: false)];
+                permuted[start + lanes + lane] = x[start + BFloat16Order.Source(lane, upper: true)];
+            }
+        x[start..].CopyTo(permuted[start..]);
+    }
+
+    private static void RunOn<TW, TF>(void* w, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, KernelVariant variant)
         where TW : unmanaged where TF : IWeightFormat<TW>
     {
         fixed (float* px = x, py = y)

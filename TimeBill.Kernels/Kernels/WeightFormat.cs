@@ -13,6 +13,9 @@ internal interface IWeightFormat<TWeight> where TWeight : unmanaged
         where TLanes : IFloatLanes<TVector> where TVector : struct;
 
     static abstract float ToSingle(TWeight w);
+
+    /// <summary>Whether <see cref="Accumulate"/> expects x permuted into <see cref="BFloat16Order"/> within each step.</summary>
+    static abstract bool PermutedInput { get; }
 }
 
 /// <summary>float32 weights.</summary>
@@ -26,9 +29,14 @@ internal readonly struct Float32Weights : IWeightFormat<float>
         TLanes.MultiplyAdd(TLanes.Load(ref w), TLanes.Load(ref x), accumulator);
 
     public static float ToSingle(float w) => w;
+
+    public static bool PermutedInput => false;
 }
 
-/// <summary>bfloat16 weights as raw bits, widened to float32 by a 16-bit shift; accumulation stays float32.</summary>
+/// <summary>
+/// bfloat16 weights as raw bits, widened to float32 by interleaving zero low halves, which leaves the values in
+/// <see cref="BFloat16Order"/>: x is permuted the same way once per product; accumulation stays float32.
+/// </summary>
 internal readonly struct BFloat16Weights : IWeightFormat<ushort>
 {
     public static int Step<TLanes, TVector>() where TLanes : IFloatLanes<TVector> where TVector : struct => 2 * TLanes.Count;
@@ -43,4 +51,6 @@ internal readonly struct BFloat16Weights : IWeightFormat<ushort>
     }
 
     public static float ToSingle(ushort w) => BFloat16Bits.ToSingle(w);
+
+    public static bool PermutedInput => true;
 }

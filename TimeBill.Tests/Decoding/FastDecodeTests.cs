@@ -77,7 +77,7 @@ public sealed class FastDecodeTests(ModelFixture models)
     public void BadInputIsRejectedWithClearExceptions()
     {
         var model = models.Get("stories260K");
-        var decoder = new KernelDecoder(model);
+        using var decoder = new KernelDecoder(model);
         using var cache = model.CreateCache(8);
         Assert.Throws<ArgumentException>(() => decoder.Step(model.Config.VocabSize, cache));
         Assert.Throws<ArgumentException>(() => decoder.Step(-1, cache));
@@ -88,6 +88,9 @@ public sealed class FastDecodeTests(ModelFixture models)
         decoder.Step(0, full);
         Assert.Throws<InvalidOperationException>(() => decoder.Step(0, full));
         Assert.Throws<ArgumentException>(() => model.UseDecodePath((DecodePath)42));
+        decoder.Dispose();
+        using var fresh = model.CreateCache(8);
+        Assert.Throws<ObjectDisposedException>(() => decoder.Step(0, fresh));
     }
 
     /// <summary>
@@ -98,7 +101,7 @@ public sealed class FastDecodeTests(ModelFixture models)
     private void AssertParity(string name, bool evict, bool bfloat16)
     {
         var model = models.Get(name);
-        var decoder = new KernelDecoder(model, bfloat16);
+        using var decoder = new KernelDecoder(model, bfloat16);
         int[] ids = SharedAssets.Reference(name).GetProperty("cases")[1].Ints("input_ids");
         using var torchCache = model.CreateCache(ids.Length + Steps);
         using var kernelCache = model.CreateCache(ids.Length + Steps);
