@@ -139,29 +139,60 @@ public sealed unsafe class KvCache : IDisposable
 
     /// <summary>
     /// Keeps, for every KV head of <paramref name="layer"/>, the entries at <paramref name="keep"/>
-    /// (<c>[kvHeads, n]</c> int64 indices into the current entries, ascending keeps the original order) and
-    /// drops the rest. Kept entries keep their positions.
+    /// (<c>[kvHeads, n]</c> integer indices into the current entries, strictly ascending per head, so kept entries
+    /// stay in cache order) and drops the rest. Kept entries keep their positions.
     /// </summary>
-    /// <exception cref="ArgumentException">Wrong shape or an index outside the current entries.</exception>
+    /// <exception cref="ArgumentException">Wrong shape, an index outside the current entries, or indices not strictly ascending.</exception>
     public void Compact(int layer, Tensor keep)
     {
-        int length = _lengths[layer];
-        if (keep.dim() != 2 || keep.shape[0] != KvHeadCount || keep.shape[1] > length)
-            throw new ArgumentException($"keep must be [{KvHeadCount}, n ≤ {length}] indices, got [{string.Join(", ", keep.shape)}].", nameof(keep));
-        int n = (int)keep.shape[1];
-        if (n > 0 && (keep.min().item<long>() < 0 || keep.max().item<long>() >= length))
-            throw new ArgumentException($"keep holds an index outside 0..{length - 1}.", nameof(keep));
+        ArgumentNullException.ThrowIfNull(keep);
+        if (keep.dim() != 2 || keep.shape[0] != KvHeadCount)
+            throw new ArgumentException($"keep must be [{KvHeadCount}, n] indices, got [{string.Join(", ", keep.shape)}].", nameof(keep));
+        using var indices = keep.to(ScalarType.Int32).contiguous();
+        Compact(layer, indices.data<int>().ToArray(), (int)keep.shape[1]);
+    }
 
-        using var scope = NewDisposeScope();
-        var index = keep.to(ScalarType.Int64);
-        var rows = index.unsqueeze(-1).expand(KvHeadCount, n, HeadDim);
-        var keys = Keys(layer).gather(1, rows);
-        var values = Values(layer).gather(1, rows);
-        var positions = Positions(layer).gather(1, index);
-        _keys[layer].narrow(1, 0, n).copy_(keys);
-        _values[layer].narrow(1, 0, n).copy_(values);
-        _positions[layer].narrow(1, 0, n).copy_(positions);
-        _lengths[layer] = n;
+    /// <summary>
+    /// As <see cref="Compact(int, Tensor)"/> with the kept indices as <c>[kvHeads, <paramref name="count"/>]</c>
+    /// in row-major order, each head's strictly ascending: entries move forward in place (no temporary tensors).
+    /// </summary>
+    /// <exception cref="ArgumentException">A wrong length, an index outside the layer, or a head's indices not strictly ascending.</exception>
+    public void Compact(int layer, ReadOnlySpan<int> keep, int count)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)layer, (uint)LayerCount, nameof(layer));
+        int length = _lengths[layer];
+        if (count < 0 || count > length || keep.Length != (long)KvHeadCount * count)
+            throw new ArgumentException($"keep must hold [{KvHeadCount}, n ≤ {length}] indices, got {keep.Length} for n = {count}.", nameof(keep));
+        for (int head = 0; head < KvHeadCount; head++)
+        {
+            var row = keep.Slice(head * count, count);
+            for (int i = 0; i < row.Length; i++)
+            {
+                if ((uint)row[i] >= (uint)length)
+                    throw new ArgumentException($"keep holds an index outside 0..{length - 1}: {row[i]} (KV head {head}).", nameof(keep));
+                if (i > 0 && row[i] <= row[i - 1])
+                    throw new ArgumentException($"keep's indices of KV head {head} must be strictly ascending ({row[i - 1]} then {row[i]}).", nameof(keep));
+            }
+        }
+        var keys = new Span<float>((void*)_keyData[layer], KvHeadCount * Capacity * HeadDim);
+        var values = new Span<float>((void*)_valueData[layer], KvHeadCount * Capacity * HeadDim);
+        var positions = new Span<long>((void*)_positionData[layer], KvHeadCount * Capacity);
+        for (int head = 0; head < KvHeadCount; head++)
+        {
+            var row = keep.Slice(head * count, count);
+            int baseEntry = head * Capacity;
+            for (int target = 0; target < count; target++)
+            {
+                int source = row[target];
+                if (source == target) continue; // ascending indices never move an entry backwards
+                int from = (baseEntry + source) * HeadDim, to = (baseEntry + target) * HeadDim;
+                keys.Slice(from, HeadDim).CopyTo(keys.Slice(to, HeadDim));
+                values.Slice(from, HeadDim).CopyTo(values.Slice(to, HeadDim));
+                positions[baseEntry + target] = positions[baseEntry + source];
+            }
+        }
+        _lengths[layer] = count;
     }
 
     /// <summary>The address of a contiguous CPU tensor's storage (<c>bytes</c> spans it without copying).</summary>

@@ -1,4 +1,7 @@
+using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
+using TimeBill.Kernels;
+using TimeBill.Kernels.Tuning;
 using static TorchSharp.torch;
 
 namespace TimeBill.Core.Eviction;
@@ -6,8 +9,9 @@ namespace TimeBill.Core.Eviction;
 /// <summary>
 /// The base of every policy that ranks entries (the kvpress "scorer press" shape): a subclass only scores; this
 /// class keeps, per layer and KV head, the protected entries plus the best-scored others up to the layer's budget
-/// from <see cref="EvictionPolicy.PlanBudgets"/>, and compacts the cache in one gather per layer (kept entries stay
-/// in cache order and keep their positions).
+/// from <see cref="EvictionPolicy.PlanBudgets"/>, selected per head by the <see cref="TopK"/> kernel, and compacts
+/// the cache in place (kept entries stay in cache order and keep their positions). Beyond the policy's scoring no
+/// tensor is made, so eviction costs a small fraction of one decode step.
 /// </summary>
 public abstract class ScoringEvictionPolicy : EvictionPolicy
 {
@@ -36,22 +40,31 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
     {
         var lengths = Enumerable.Range(0, cache.LayerCount).Select(cache.Length).ToArray();
         int[] budgets = PlanBudgets(lengths, alpha);
+        int kvHeads = cache.KvHeadCount;
+        var selection = TopKVariant.Value;
         for (int layer = 0; layer < cache.LayerCount; layer++)
         {
             using var scope = NewDisposeScope();
             int length = lengths[layer];
-            var protectedMask = Protected(layer, cache);
-            int protectedCount = protectedMask is null ? 0 : (int)protectedMask.sum(1, type: ScalarType.Int64).max().item<long>();
+            bool[]? protectedFlags = null;
+            int protectedCount = 0;
+            if (Protected(layer, cache) is { } mask)
+            {
+                protectedFlags = mask.to(ScalarType.Bool).contiguous().data<bool>().ToArray();
+                for (int head = 0; head < kvHeads; head++)
+                    protectedCount = Math.Max(protectedCount, protectedFlags.AsSpan(head * length, length).Count(true));
+            }
             int keep = Math.Min(length, Math.Max(budgets[layer], protectedCount));
             if (keep == length) continue;
-            var scores = Score(layer, cache, capture).to(ScalarType.Float32);
-            if (protectedMask is not null)
-                scores = scores.masked_fill(protectedMask, float.PositiveInfinity);
-            var (_, indices) = scores.topk(keep, dim: 1);
-            var (ordered, _) = indices.sort(dim: 1);
-            cache.Compact(layer, ordered);
+            var scores = Score(layer, cache, capture).to(ScalarType.Float32).contiguous();
+            var kept = new int[kvHeads * keep];
+            TopK.Select(MemoryMarshal.Cast<byte, float>(scores.bytes), kvHeads, length, keep, kept, protectedFlags, selection);
+            cache.Compact(layer, kept, keep);
         }
     }
+
+    /// <summary>The selection variant the tuning table chose (read once per process).</summary>
+    private static readonly Lazy<KernelVariant> TopKVariant = new(() => KernelTuningTable.Load().Choose(KernelNames.TopK, ShapeClasses.Any));
 
     /// <summary>A <c>[kvHeads, length]</c> mask of the entries whose position is in [<paramref name="from"/>, <paramref name="to"/>).</summary>
     protected static Tensor PositionsBetween(int layer, KvCache cache, long from, long to)

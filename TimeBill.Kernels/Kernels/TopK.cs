@@ -18,7 +18,8 @@ public static class TopK
     /// <param name="length">Positions per row.</param>
     /// <param name="k">Positions kept per row, protected ones included.</param>
     /// <param name="indices">Receives [kvHeads, k] ascending positions.</param>
-    /// <param name="protectedPositions">Empty, or [length] flags of positions every row keeps (attention sinks, the recent window).</param>
+    /// <param name="protectedPositions">Empty; [length] flags of positions every row keeps (attention sinks, the recent
+    /// window); or [kvHeads, length] flags, one row per KV head (heads compacted differently).</param>
     /// <param name="variant">Algorithm; <see cref="DefaultVariant"/> when null.</param>
     /// <exception cref="ArgumentException">A span or count does not fit the others, or more positions are protected than k.</exception>
     public static void Select(ReadOnlySpan<float> scores, int kvHeads, int length, int k, Span<int> indices,
@@ -29,10 +30,9 @@ public static class TopK
         if ((uint)k > (uint)length) throw new ArgumentOutOfRangeException(nameof(k), k, $"Must be in 0..length ({length}).");
         if (scores.Length != (long)kvHeads * length) throw new ArgumentException($"scores hold {scores.Length} elements; [{kvHeads}, {length}] needs {(long)kvHeads * length}.", nameof(scores));
         if (indices.Length != (long)kvHeads * k) throw new ArgumentException($"indices hold {indices.Length} elements; [{kvHeads}, {k}] needs {(long)kvHeads * k}.", nameof(indices));
-        if (!protectedPositions.IsEmpty && protectedPositions.Length != length)
-            throw new ArgumentException($"protectedPositions holds {protectedPositions.Length} flags, not length {length}.", nameof(protectedPositions));
-        int kept = protectedPositions.Count(true);
-        if (kept > k) throw new ArgumentException($"{kept} positions are protected but only k = {k} are kept.", nameof(protectedPositions));
+        bool perHead = protectedPositions.Length == (long)kvHeads * length && kvHeads > 1;
+        if (!protectedPositions.IsEmpty && protectedPositions.Length != length && !perHead)
+            throw new ArgumentException($"protectedPositions holds {protectedPositions.Length} flags, neither length {length} nor [{kvHeads}, {length}].", nameof(protectedPositions));
 
         bool quickSelect = (variant ?? DefaultVariant).Algorithm != KernelVariant.Sort;
         ulong[] rented = ArrayPool<ulong>.Shared.Rent(Math.Max(length, 1));
@@ -42,10 +42,13 @@ public static class TopK
             {
                 var row = scores.Slice(h * length, length);
                 var output = indices.Slice(h * k, k);
+                var flags = perHead ? protectedPositions.Slice(h * length, length) : protectedPositions;
+                int kept = flags.Count(true);
+                if (kept > k) throw new ArgumentException($"{kept} positions are protected but only k = {k} are kept.", nameof(protectedPositions));
                 int candidates = 0, o = 0;
                 for (int i = 0; i < length; i++)
                 {
-                    if (!protectedPositions.IsEmpty && protectedPositions[i]) output[o++] = i;
+                    if (!flags.IsEmpty && flags[i]) output[o++] = i;
                     else rented[candidates++] = Key(row[i], i);
                 }
                 var keys = rented.AsSpan(0, candidates);

@@ -54,6 +54,11 @@ public sealed class KvCacheTests(ModelFixture models)
         Assert.Throws<ArgumentException>(() => cache.Compact(0, outside));
         using var wrongHeads = tensor(new long[,] { { 0, 1 } });
         Assert.Throws<ArgumentException>(() => cache.Compact(0, wrongHeads));
+        using var descending = tensor(new long[,] { { 1, 0 }, { 0, 1 }, { 0, 1 }, { 0, 1 } });
+        Assert.Contains("strictly ascending", Assert.Throws<ArgumentException>(() => cache.Compact(0, descending)).Message);
+        Assert.Contains("strictly ascending", Assert.Throws<ArgumentException>(() => cache.Compact(0, [0, 0, 0, 1, 0, 1, 0, 1], 2)).Message);
+        Assert.Throws<ArgumentException>(() => cache.Compact(0, [0, 1, 0, 1], 2));
+        Assert.Equal(2, cache.Length(0)); // a rejected compaction changes nothing
     }
 
     [Fact]

@@ -39,6 +39,18 @@ public class TopKTests
     }
 
     [Fact]
+    public void Per_head_protection_keeps_each_heads_own_positions()
+    {
+        const int heads = 2, length = 6, k = 3;
+        var scores = new float[] { 9, 8, 7, 0, 0, 0, /* head 1 */ 9, 8, 7, 0, 0, 0 };
+        var isProtected = new[] { false, false, false, false, false, true, /* head 1 */ false, false, false, true, true, false };
+        var indices = new int[heads * k];
+        TopK.Select(scores, heads, length, k, indices, isProtected);
+        Assert.Equal([0, 1, 5, 0, 3, 4], indices);
+        Assert.Throws<ArgumentException>(() => TopK.Select(scores, heads, length, k, indices, new bool[5]));
+    }
+
+    [Fact]
     public void More_protected_positions_than_k_is_an_argument_error()
     {
         var e = Assert.Throws<ArgumentException>(() => TopK.Select(new float[4], 1, 4, 1, new int[1], new[] { true, true, false, false }));
