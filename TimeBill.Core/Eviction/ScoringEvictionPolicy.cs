@@ -46,13 +46,13 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
         {
             using var scope = NewDisposeScope();
             int length = lengths[layer];
-            bool[]? protectedFlags = null;
+            ReadOnlySpan<bool> protectedFlags = default;
             int protectedCount = 0;
             if (Protected(layer, cache) is { } mask)
             {
-                protectedFlags = mask.to(ScalarType.Bool).contiguous().data<bool>().ToArray();
+                protectedFlags = MemoryMarshal.Cast<byte, bool>(mask.to(ScalarType.Bool).contiguous().bytes);
                 for (int head = 0; head < kvHeads; head++)
-                    protectedCount = Math.Max(protectedCount, protectedFlags.AsSpan(head * length, length).Count(true));
+                    protectedCount = Math.Max(protectedCount, protectedFlags.Slice(head * length, length).Count(true));
             }
             int keep = Math.Min(length, Math.Max(budgets[layer], protectedCount));
             if (keep == length) continue;

@@ -45,18 +45,20 @@ public static class TopK
                 var flags = perHead ? protectedPositions.Slice(h * length, length) : protectedPositions;
                 int kept = flags.Count(true);
                 if (kept > k) throw new ArgumentException($"{kept} positions are protected but only k = {k} are kept.", nameof(protectedPositions));
-                int candidates = 0, o = 0;
+                int candidates = 0;
                 for (int i = 0; i < length; i++)
-                {
-                    if (!flags.IsEmpty && flags[i]) output[o++] = i;
-                    else rented[candidates++] = Key(row[i], i);
-                }
+                    if (flags.IsEmpty || !flags[i]) rented[candidates++] = Key(row[i], i);
                 var keys = rented.AsSpan(0, candidates);
                 int need = k - kept;
                 if (quickSelect) { if (need > 0 && need < candidates) SelectSmallest(keys, need); }
                 else keys.Sort();
-                foreach (ulong key in keys[..need]) output[o++] = (int)(uint)key;
-                output.Sort();
+                // Keys are unique, so exactly the selected ones are at or below the largest selected key; one scan
+                // in position order emits them (with the protected ones) already ascending.
+                ulong threshold = 0;
+                foreach (ulong key in keys[..need]) threshold = Math.Max(threshold, key);
+                int o = 0;
+                for (int i = 0; i < length; i++)
+                    if ((!flags.IsEmpty && flags[i]) || (need > 0 && Key(row[i], i) <= threshold)) output[o++] = i;
             }
         }
         finally
