@@ -106,6 +106,9 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>The whole value storage of a layer, laid out as <see cref="KeyStorage"/>: the same memory as <see cref="Values"/>.</summary>
     public ReadOnlySpan<float> ValueStorage(int layer) => new((void*)_valueData[layer], KvHeadCount * Capacity * HeadDim);
 
+    /// <summary>The positions of a layer's entries, <c>[kvHeads, capacity]</c>, of which the first <see cref="Length"/> per head are valid: the same memory as <see cref="Positions"/>.</summary>
+    public ReadOnlySpan<long> PositionStorage(int layer) => new((void*)_positionData[layer], KvHeadCount * Capacity);
+
     /// <summary>
     /// Appends one token's <c>[kvHeads, headDim]</c> keys (already rotated) and values, computed at
     /// <see cref="NextPosition"/>, to one layer without going through tensors (the kernel decode path).

@@ -22,9 +22,16 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
     protected abstract Tensor Score(int layer, KvCache cache, EvictionCapture? capture);
 
     /// <summary>
-    /// Entries of <paramref name="layer"/> that are always kept, <c>[kvHeads, length]</c> bool, or <c>null</c> for none.
+    /// The positions [From, To) whose entries are always kept (attention sinks, an observation window), or
+    /// <c>null</c> for none. <see cref="ProtectedMask"/> gives the same entries as a mask for scoring.
     /// </summary>
-    protected virtual Tensor? Protected(int layer, KvCache cache) => null;
+    protected virtual (long From, long To)? ProtectedPositions(KvCache cache) => null;
+
+    /// <summary>A <c>[kvHeads, length]</c> mask of the entries of <paramref name="layer"/> that <see cref="ProtectedPositions"/> keeps (all false when none).</summary>
+    protected Tensor ProtectedMask(int layer, KvCache cache) =>
+        ProtectedPositions(cache) is var (from, to)
+            ? PositionsBetween(layer, cache, from, to)
+            : zeros(new long[] { cache.KvHeadCount, cache.Length(layer) }, dtype: ScalarType.Bool);
 
     /// <summary>Throws unless <paramref name="capture"/> came from this policy.</summary>
     /// <exception cref="ArgumentException">No capture, or another policy's.</exception>
@@ -46,13 +53,22 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
         {
             using var scope = NewDisposeScope();
             int length = lengths[layer];
-            ReadOnlySpan<bool> protectedFlags = default;
+            bool[]? protectedFlags = null;
             int protectedCount = 0;
-            if (Protected(layer, cache) is { } mask)
+            if (ProtectedPositions(cache) is var (from, to))
             {
-                protectedFlags = MemoryMarshal.Cast<byte, bool>(mask.to(ScalarType.Bool).contiguous().bytes);
+                protectedFlags = new bool[kvHeads * length];
+                var positions = cache.PositionStorage(layer);
                 for (int head = 0; head < kvHeads; head++)
-                    protectedCount = Math.Max(protectedCount, protectedFlags.Slice(head * length, length).Count(true));
+                {
+                    int count = 0;
+                    for (int entry = 0; entry < length; entry++)
+                    {
+                        long position = positions[head * cache.Capacity + entry];
+                        if (position >= from && position < to) { protectedFlags[head * length + entry] = true; count++; }
+                    }
+                    protectedCount = Math.Max(protectedCount, count);
+                }
             }
             int keep = Math.Min(length, Math.Max(budgets[layer], protectedCount));
             if (keep == length) continue;

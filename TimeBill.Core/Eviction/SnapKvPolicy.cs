@@ -53,8 +53,7 @@ public class SnapKvPolicy : ScoringEvictionPolicy
     }
 
     /// <inheritdoc />
-    protected override Tensor Protected(int layer, KvCache cache) =>
-        PositionsBetween(layer, cache, cache.NextPosition - WindowSize, long.MaxValue);
+    protected override (long From, long To)? ProtectedPositions(KvCache cache) => (cache.NextPosition - WindowSize, long.MaxValue);
 
     /// <inheritdoc />
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
@@ -62,7 +61,7 @@ public class SnapKvPolicy : ScoringEvictionPolicy
         var attention = RequireCapture<WindowAttentionCapture>(capture).Statistic(layer, cache);
         // SnapKV pools the prefix only: zero the (protected, always kept) window so its large near-diagonal
         // attention does not leak into the prefix entries next to it; zeros are also what the padding adds.
-        var prefix = attention.masked_fill(Protected(layer, cache), 0f).unsqueeze(1); // [kvh, 1, L]
+        var prefix = attention.masked_fill(ProtectedMask(layer, cache), 0f).unsqueeze(1); // [kvh, 1, L]
         var pooled = Pooling == SnapKvPooling.Max
             ? F.max_pool1d(prefix, KernelSize, stride: 1, padding: KernelSize / 2)
             : F.avg_pool1d(prefix, KernelSize, stride: 1, padding: KernelSize / 2);

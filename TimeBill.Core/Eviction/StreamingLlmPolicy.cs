@@ -25,8 +25,7 @@ public sealed class StreamingLlmPolicy : ScoringEvictionPolicy
     public int SinkCount { get; }
 
     /// <inheritdoc />
-    protected override Tensor? Protected(int layer, KvCache cache) =>
-        SinkCount == 0 ? null : PositionsBetween(layer, cache, 0, SinkCount);
+    protected override (long From, long To)? ProtectedPositions(KvCache cache) => SinkCount == 0 ? null : (0, SinkCount);
 
     /// <inheritdoc />
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture) =>

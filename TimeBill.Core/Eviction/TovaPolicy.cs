@@ -23,8 +23,7 @@ public sealed class TovaPolicy : ScoringEvictionPolicy
     }
 
     /// <inheritdoc />
-    protected override Tensor Protected(int layer, KvCache cache) =>
-        PositionsBetween(layer, cache, cache.NextPosition - 1, long.MaxValue);
+    protected override (long From, long To)? ProtectedPositions(KvCache cache) => (cache.NextPosition - 1, long.MaxValue);
 
     /// <inheritdoc />
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
