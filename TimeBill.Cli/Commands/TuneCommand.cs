@@ -36,7 +36,6 @@ internal static class TuneCommand
         {
             bool asJson = parseResult.GetValue(json);
             var console = asJson ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : AnsiConsole.Console;
-            if (Console.IsOutputRedirected && !asJson) console.Profile.Width = 160; // logs and pipes: keep table rows on one line
             var names = parseResult.GetValue(kernels)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var unknown = names.Where(n => KernelSpecs.All.All(s => s.Name != n)).ToList();
             int seconds = parseResult.GetValue(budget);
