@@ -28,9 +28,14 @@ internal static class BenchCommand
             DefaultValueFactory = _ => DecodePath.Auto,
         };
         var bf16 = new Option<bool>("--bf16") { Description = "Hold the kernel path's matrices as bfloat16 (half the bytes per token)." };
+        var compare = new Option<bool>("--compare")
+        {
+            Description = "Run libtorch, kernels float32 and kernels bfloat16 in this one process, and measure the machine's read bandwidth: "
+                + "the decode ceiling of each weight format (bandwidth ÷ matrix bytes per token).",
+        };
         var command = new Command("bench", "Measure prefill and decode tokens/s (median of several runs).")
         {
-            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, decodePath, bf16, json,
+            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, decodePath, bf16, compare, json,
         };
         command.SetGuardedAction((parse, _) =>
         {
@@ -38,6 +43,9 @@ internal static class BenchCommand
             var policy = EvictionPolicies.Create(parse.GetValue(evict)!, parse.GetValue(seed));
             EvictionPolicy.ValidateAlpha(parse.GetValue(alpha));
             using var lm = ModelOptions.Open(parse.GetValue(model), parse.GetValue(shape), parse.GetValue(seed));
+            if (parse.GetValue(compare))
+                return Task.FromResult(PathComparison.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs),
+                    parse.GetValue(seed), parse.GetValue(threads), parse.GetValue(json)));
             lm.UseDecodePath(parse.GetValue(decodePath), parse.GetValue(bf16));
             var path = lm.ActiveDecodePath;
             var result = ThroughputBenchmark.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs), parse.GetValue(seed),
