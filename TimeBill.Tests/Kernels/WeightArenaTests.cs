@@ -41,7 +41,7 @@ public class ReadBandwidthTests
     public void MeasuresAPositiveFiniteRateAndRejectsBadArguments()
     {
         double bytesPerSecond = ReadBandwidth.Measure(threads: 2, bytes: 8L << 20, passes: 2);
-        Assert.True(double.IsFinite(bytesPerSecond) && bytesPerSecond > 1e8, $"measured {bytesPerSecond} B/s");
+        Assert.True(double.IsFinite(bytesPerSecond) && bytesPerSecond > 0, $"measured {bytesPerSecond} B/s");
         Assert.Throws<ArgumentOutOfRangeException>(() => ReadBandwidth.Measure(0));
         Assert.Throws<ArgumentOutOfRangeException>(() => ReadBandwidth.Measure(1, bytes: 1000));
         Assert.Throws<ArgumentOutOfRangeException>(() => ReadBandwidth.Measure(1, passes: 0));
