@@ -12,7 +12,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <list type="bullet">
 /// <item>A prefill runs <c>Nx</c> random token ids through the whole model into an emptied KV cache (one cache is
 /// reused and reset, as a long-running host does; allocating its memory is not part of a prefill).</item>
-/// <item>A decode step runs one token through the first ℓ layers and the head; every skipped layer still computes
+/// <item>A decode step runs one token through the first ℓ layers and the head on the model's active decode path (the
+/// same path at every depth, so the layer-aware fit sees one consistent cost); every skipped layer still computes
 /// and caches the token's keys and values from the exited hidden state (the predictive-exit design), which is why
 /// a skipped layer is cheap but not free. The form <c>ℓ·(p1·Nkv + q1) + h</c> still holds: the skipped layers'
 /// projections cost <c>(L − ℓ)·k</c>, linear in ℓ.</item>
@@ -121,22 +122,11 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         if (_decodeCache.Length(0) != kvLength)
             throw new InvalidOperationException($"The decode cache holds {_decodeCache.Length(0)} entries, not {kvLength}: call PrepareDecodeStep({kvLength}) first.");
 
-        ReadOnlySpan<int> token = [_tokens[kvLength % _tokens.Length]];
-        if (layers == LayerCount)
-        {
-            // A full-depth step runs exactly as generation runs it: through the model's active decode path.
-            _model.ForwardLast(token, _decodeCache);
-            return;
-        }
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        var hidden = _model.Embed(token, _decodeCache);
-        for (int layer = 0; layer < layers; layer++) hidden = _model.ForwardLayer(layer, hidden, _decodeCache);
-        _model.AppendKeyValuesFrom(layers, hidden, _decodeCache); // as ExitingDecoder fills skipped layers (one fused projection)
-        _decodeCache.Advance(1);
-        var logits = _model.Head(hidden);
-        // Reading one value forces the computation to finish inside the timed call on any backend.
-        _ = logits[0, 0].item<float>();
+        int token = _tokens[kvLength % _tokens.Length];
+        // Every depth runs exactly as generation runs it: through the model's active decode path (a shallow step is
+        // what a token that exits early costs there, skipped layers' keys and values included).
+        if (layers == LayerCount) _model.ForwardLast([token], _decodeCache);
+        else _model.ForwardLastLayers(token, _decodeCache, layers);
     }
 
     /// <summary>Frees the caches and random tensors (the model stays with its owner).</summary>
