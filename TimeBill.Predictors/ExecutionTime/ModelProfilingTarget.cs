@@ -18,7 +18,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// a skipped layer is cheap but not free. The form <c>ℓ·(p1·Nkv + q1) + h</c> still holds: the skipped layers'
 /// projections cost <c>(L − ℓ)·k</c>, linear in ℓ.</item>
 /// <item><see cref="PrepareDecodeStep"/> refills a second cache with <c>Nkv</c> random (already rotated) keys and
-/// values at positions 0..Nkv−1; attention time does not depend on the values.</item>
+/// values at positions 0..Nkv−1 (attention time does not depend on the values), or, asked for the same length right
+/// after a step, rolls that step's token back.</item>
 /// </list>
 /// Times depend on the shape, not on the weights, so <see cref="ModelIdentity"/> is the architecture and a shape hash
 /// (<see cref="IdentityOf"/>).
@@ -32,6 +33,7 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
     private readonly Tensor _randomKeys;
     private readonly Tensor _randomValues;
     private readonly int _maxKv;
+    private int _prepared = -1; // the KV length the decode cache was last filled to
     private bool _disposed;
 
     /// <summary>Wraps <paramref name="model"/> for profiling prompts up to <paramref name="maxPromptLength"/> and KV lengths up to <paramref name="maxKvLength"/>.</summary>
@@ -105,12 +107,18 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfLessThan(kvLength, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(kvLength, _maxKv);
+        if (_decodeCache.NextPosition == kvLength + 1 && _decodeCache.Length(0) == kvLength + 1 && _prepared == kvLength)
+        {
+            _decodeCache.Rollback(1); // the same length again: undo the previous step's token instead of refilling
+            return;
+        }
         using var scope = NewDisposeScope();
         _decodeCache.Reset();
         var keys = _randomKeys.narrow(1, 0, kvLength);
         var values = _randomValues.narrow(1, 0, kvLength);
         for (int layer = 0; layer < _model.Config.LayerCount; layer++) _decodeCache.Append(layer, keys, values);
         _decodeCache.Advance(kvLength);
+        _prepared = kvLength;
     }
 
     /// <inheritdoc />
