@@ -68,13 +68,14 @@ public sealed class ExecutionTimeProfiler
         var points = new List<GridPoint>();
         points.AddRange(prompts.Select((n, i) => new GridPoint(n, 0, i, options.PrefillRepetitions)));
         points.AddRange(kvs.SelectMany((kv, i) => depths.Select(l => new GridPoint(kv, l, i, options.DecodeRepetitions))));
-        int warmUpCalls = options.WarmUpRounds * (2 + depths.Length);
+        int warmUpCalls = options.WarmUpRounds * (2 + depths.Length * options.WarmUpSteps);
         int done = 0, total = warmUpCalls + points.Sum(p => p.Planned);
         void Report(ProfilingPhase phase, string what) => progress?.Report(new ProfilingProgress(phase, ++done, total, what));
 
-        // Warm-up: a short and a medium prefill, and a mid-length step at every depth; the last full step sizes the batches.
+        // Warm-up: a short and a medium prefill, and a run of mid-length steps at every depth (enough calls for the JIT
+        // to promote the managed kernels to optimised code); the last round's full steps size the decode batches.
         int warmPrompt = Math.Max(minPrompt, maxPrompt / 4);
-        double fullStep = double.NaN;
+        var fullSteps = new List<double>();
         for (int r = 0; r < options.WarmUpRounds; r++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -82,15 +83,21 @@ public sealed class ExecutionTimeProfiler
             Report(ProfilingPhase.WarmUp, $"prefill {minPrompt}");
             target.Prefill(warmPrompt);
             Report(ProfilingPhase.WarmUp, $"prefill {warmPrompt}");
+            fullSteps.Clear();
             foreach (int l in depths)
             {
-                target.PrepareDecodeStep(maxKv / 2);
-                long t0 = _clock.GetTimestamp();
-                target.DecodeStep(maxKv / 2, l);
-                if (l == target.LayerCount) fullStep = MillisecondsSince(t0);
-                Report(ProfilingPhase.WarmUp, $"step kv={maxKv / 2} layers={l}");
+                for (int s = 0; s < options.WarmUpSteps; s++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    target.PrepareDecodeStep(maxKv / 2);
+                    long t0 = _clock.GetTimestamp();
+                    target.DecodeStep(maxKv / 2, l);
+                    if (l == target.LayerCount) fullSteps.Add(MillisecondsSince(t0));
+                    Report(ProfilingPhase.WarmUp, $"step kv={maxKv / 2} layers={l}");
+                }
             }
         }
+        double fullStep = fullSteps.Count > 0 ? Statistics.Median(fullSteps) : double.NaN;
         int batch = options.StepsPerSample ?? AutoStepsPerSample(fullStep);
 
         var random = new Random(options.Seed);

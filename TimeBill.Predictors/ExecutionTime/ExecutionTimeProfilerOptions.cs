@@ -61,6 +61,9 @@ public sealed record ExecutionTimeProfilerOptions
     /// <summary>Untimed warm-up rounds before measuring (default 3).</summary>
     public int WarmUpRounds { get; init; } = 3;
 
+    /// <summary>Decode steps at each depth in a warm-up round (default 32: the JIT optimises a managed kernel after about 30 calls).</summary>
+    public int WarmUpSteps { get; init; } = 32;
+
     /// <summary>Every n-th grid point (by length, never an end point) is held out of the fit to measure its quality (default 3).</summary>
     public int HeldOutEvery { get; init; } = 3;
 
@@ -82,6 +85,7 @@ public sealed record ExecutionTimeProfilerOptions
         AtLeast(PrefillRepetitions, 1, nameof(PrefillRepetitions));
         AtLeast(DecodeRepetitions, 1, nameof(DecodeRepetitions));
         AtLeast(WarmUpRounds, 0, nameof(WarmUpRounds));
+        AtLeast(WarmUpSteps, 1, nameof(WarmUpSteps));
         if (StepsPerSample is { } steps) AtLeast(steps, 1, nameof(StepsPerSample));
         if (!(LongCallMilliseconds > 0))
             throw new ArgumentOutOfRangeException(nameof(LongCallMilliseconds), LongCallMilliseconds, $"{nameof(LongCallMilliseconds)} must be > 0.");

@@ -7,7 +7,7 @@ public class ProfilerTests
     private static readonly ExecutionTimeProfilerOptions Small = new()
     {
         MaxPromptLength = 512, PrefillGridPoints = 12, KvGridPoints = 8, LayerGridPoints = 3,
-        PrefillRepetitions = 3, DecodeRepetitions = 3, WarmUpRounds = 2,
+        PrefillRepetitions = 3, DecodeRepetitions = 3, WarmUpRounds = 2, WarmUpSteps = 1,
     };
 
     [Fact]
