@@ -72,37 +72,12 @@ public sealed class ExecutionTimeProfiler
         int done = 0, total = warmUpCalls + points.Sum(p => p.Planned);
         void Report(ProfilingPhase phase, string what) => progress?.Report(new ProfilingProgress(phase, ++done, total, what));
 
-        // Warm-up: a short and a medium prefill, and a run of mid-length steps at every depth (enough calls for the JIT
-        // to promote the managed kernels to optimised code); the last round's full steps size the decode batches.
-        int warmPrompt = Math.Max(minPrompt, maxPrompt / 4);
-        var fullSteps = new List<double>();
-        for (int r = 0; r < options.WarmUpRounds; r++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            target.Prefill(minPrompt);
-            Report(ProfilingPhase.WarmUp, $"prefill {minPrompt}");
-            target.Prefill(warmPrompt);
-            Report(ProfilingPhase.WarmUp, $"prefill {warmPrompt}");
-            fullSteps.Clear();
-            foreach (int l in depths)
-            {
-                for (int s = 0; s < options.WarmUpSteps; s++)
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    target.PrepareDecodeStep(maxKv / 2);
-                    long t0 = _clock.GetTimestamp();
-                    target.DecodeStep(maxKv / 2, l);
-                    if (l == target.LayerCount) fullSteps.Add(MillisecondsSince(t0));
-                    Report(ProfilingPhase.WarmUp, $"step kv={maxKv / 2} layers={l}");
-                }
-            }
-        }
-        double fullStep = fullSteps.Count > 0 ? Statistics.Median(fullSteps) : double.NaN;
+        double fullStep = WarmUp(target, options, minPrompt, Math.Max(minPrompt, maxPrompt / 4), maxKv / 2, depths, Report, cancellationToken);
         int batch = options.StepsPerSample ?? AutoStepsPerSample(fullStep);
 
         var random = new Random(options.Seed);
         long deadline = options.TimeBudget is { } budget ? started + (long)(budget.TotalSeconds * _clock.TimestampFrequency) : long.MaxValue;
-        var stepTimes = new double[batch];
+        var stepTimes = new double[batch]; // one sample's steps
         for (int round = 1; ; round++)
         {
             var due = points.Where(p => p.Samples.Count < p.Planned).ToList();
@@ -117,24 +92,7 @@ public sealed class ExecutionTimeProfiler
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 long taskStart = _clock.GetTimestamp();
-                if (point.IsPrefill)
-                {
-                    long t0 = _clock.GetTimestamp();
-                    target.Prefill(point.Length);
-                    point.Samples.Add(MillisecondsSince(t0));
-                }
-                else
-                {
-                    for (int s = 0; s < batch; s++)
-                    {
-                        cancellationToken.ThrowIfCancellationRequested();
-                        target.PrepareDecodeStep(point.Length);
-                        long t0 = _clock.GetTimestamp();
-                        target.DecodeStep(point.Length, point.Layers);
-                        stepTimes[s] = MillisecondsSince(t0);
-                    }
-                    point.Samples.Add(Reduce(stepTimes, options.Statistic));
-                }
+                point.Samples.Add(point.IsPrefill ? TimePrefill(target, point.Length) : TimeSteps(target, point, stepTimes, options.Statistic, cancellationToken));
                 point.Cost = MillisecondsSince(taskStart);
                 if (point.Samples.Count == 1 && point.Samples[0] > options.LongCallMilliseconds)
                 {
@@ -167,6 +125,64 @@ public sealed class ExecutionTimeProfiler
         var key = new ProfileKey(target.ModelIdentity, target.DataType, target.ThreadCount, MachineDescription.Current());
         return new ExecutionTimeProfile(ExecutionTimeProfile.CurrentFormatVersion, key, fit, measurements,
             DateTimeOffset.UtcNow, _clock.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>
+    /// Untimed warm-up rounds: a short and a medium prefill, and a run of steps at <paramref name="kv"/> at every depth
+    /// (enough calls for the JIT to promote the managed kernels to optimised code). Returns the median full-depth step
+    /// of the last round (NaN without warm-up), which sizes the decode batches.
+    /// </summary>
+    private double WarmUp(IProfilingTarget target, ExecutionTimeProfilerOptions options, int shortPrompt, int mediumPrompt, int kv,
+        int[] depths, Action<ProfilingPhase, string> report, CancellationToken cancellationToken)
+    {
+        var fullSteps = new List<double>();
+        for (int r = 0; r < options.WarmUpRounds; r++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            target.Prefill(shortPrompt);
+            report(ProfilingPhase.WarmUp, $"prefill {shortPrompt}");
+            target.Prefill(mediumPrompt);
+            report(ProfilingPhase.WarmUp, $"prefill {mediumPrompt}");
+            fullSteps.Clear();
+            foreach (int l in depths)
+            {
+                for (int s = 0; s < options.WarmUpSteps; s++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    target.PrepareDecodeStep(kv);
+                    long t0 = _clock.GetTimestamp();
+                    target.DecodeStep(kv, l);
+                    if (l == target.LayerCount) fullSteps.Add(MillisecondsSince(t0));
+                    report(ProfilingPhase.WarmUp, $"step kv={kv} layers={l}");
+                }
+            }
+        }
+        return fullSteps.Count > 0 ? Statistics.Median(fullSteps) : double.NaN;
+    }
+
+    /// <summary>One prefill sample: its milliseconds.</summary>
+    private double TimePrefill(IProfilingTarget target, int promptLength)
+    {
+        long t0 = _clock.GetTimestamp();
+        target.Prefill(promptLength);
+        return MillisecondsSince(t0);
+    }
+
+    /// <summary>
+    /// One decode sample: <paramref name="times"/>.Length back-to-back steps at the point's KV length, each prepared
+    /// (untimed) and timed on its own, reduced by <paramref name="statistic"/>.
+    /// </summary>
+    private double TimeSteps(IProfilingTarget target, GridPoint point, double[] times, SampleStatistic statistic, CancellationToken cancellationToken)
+    {
+        for (int s = 0; s < times.Length; s++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            target.PrepareDecodeStep(point.Length);
+            long t0 = _clock.GetTimestamp();
+            target.DecodeStep(point.Length, point.Layers);
+            times[s] = MillisecondsSince(t0);
+        }
+        return Reduce(times, statistic);
     }
 
     /// <summary>One point of the grid and its samples. <see cref="Layers"/> is 0 for a prefill.</summary>
