@@ -72,7 +72,8 @@ public sealed class ExecutionTimeProfiler
         int done = 0, total = warmUpCalls + points.Sum(p => p.Planned);
         void Report(ProfilingPhase phase, string what) => progress?.Report(new ProfilingProgress(phase, ++done, total, what));
 
-        double fullStep = WarmUp(target, options, minPrompt, Math.Max(minPrompt, maxPrompt / 4), maxKv / 2, depths, Report, cancellationToken);
+        double fullStep = WarmUp(target, options, minPrompt, Math.Max(minPrompt, maxPrompt / 4), maxKv / 2, depths, Report,
+            () => total += warmUpCalls / options.WarmUpRounds, cancellationToken);
         int batch = options.StepsPerSample ?? AutoStepsPerSample(fullStep);
 
         var random = new Random(options.Seed);
@@ -128,17 +129,21 @@ public sealed class ExecutionTimeProfiler
     }
 
     /// <summary>
-    /// Untimed warm-up rounds: a short and a medium prefill, and a run of steps at <paramref name="kv"/> at every depth
-    /// (enough calls for the JIT to promote the managed kernels to optimised code). Returns the median full-depth step
-    /// of the last round (NaN without warm-up), which sizes the decode batches.
+    /// Untimed warm-up rounds, at least <see cref="ExecutionTimeProfilerOptions.WarmUpRounds"/> and, when there are any,
+    /// until <see cref="ExecutionTimeProfilerOptions.WarmUpTime"/> has passed (<paramref name="extraRound"/> is told before
+    /// each round beyond the minimum): a short and a medium prefill, and a run of steps at <paramref name="kv"/> at every
+    /// depth, so the JIT has promoted the managed kernels to optimised code before anything is measured. Returns the
+    /// median full-depth step of the last round (NaN without warm-up), which sizes the decode batches.
     /// </summary>
     private double WarmUp(IProfilingTarget target, ExecutionTimeProfilerOptions options, int shortPrompt, int mediumPrompt, int kv,
-        int[] depths, Action<ProfilingPhase, string> report, CancellationToken cancellationToken)
+        int[] depths, Action<ProfilingPhase, string> report, Action extraRound, CancellationToken cancellationToken)
     {
         var fullSteps = new List<double>();
-        for (int r = 0; r < options.WarmUpRounds; r++)
+        long started = _clock.GetTimestamp();
+        for (int r = 0; r < options.WarmUpRounds || (options.WarmUpRounds > 0 && _clock.GetElapsedTime(started) < options.WarmUpTime); r++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (r >= options.WarmUpRounds) extraRound();
             target.Prefill(shortPrompt);
             report(ProfilingPhase.WarmUp, $"prefill {shortPrompt}");
             target.Prefill(mediumPrompt);

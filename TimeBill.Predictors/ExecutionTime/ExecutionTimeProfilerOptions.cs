@@ -61,6 +61,12 @@ public sealed record ExecutionTimeProfilerOptions
     /// <summary>Untimed warm-up rounds before measuring (default 3).</summary>
     public int WarmUpRounds { get; init; } = 3;
 
+    /// <summary>
+    /// Warm-up goes on round after round until this much time has passed, when <see cref="WarmUpRounds"/> is above 0
+    /// (default 1 s: .NET promotes hot methods to optimised code only after a quiet 100 ms and a background compile).
+    /// </summary>
+    public TimeSpan WarmUpTime { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Decode steps at each depth in a warm-up round (default 32: the JIT optimises a managed kernel after about 30 calls).</summary>
     public int WarmUpSteps { get; init; } = 32;
 
@@ -86,6 +92,8 @@ public sealed record ExecutionTimeProfilerOptions
         AtLeast(DecodeRepetitions, 1, nameof(DecodeRepetitions));
         AtLeast(WarmUpRounds, 0, nameof(WarmUpRounds));
         AtLeast(WarmUpSteps, 1, nameof(WarmUpSteps));
+        if (WarmUpTime < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(WarmUpTime), WarmUpTime, $"{nameof(WarmUpTime)} must not be negative.");
         if (StepsPerSample is { } steps) AtLeast(steps, 1, nameof(StepsPerSample));
         if (!(LongCallMilliseconds > 0))
             throw new ArgumentOutOfRangeException(nameof(LongCallMilliseconds), LongCallMilliseconds, $"{nameof(LongCallMilliseconds)} must be > 0.");

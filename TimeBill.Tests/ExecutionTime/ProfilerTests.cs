@@ -192,6 +192,23 @@ public class ProfilerTests
     }
 
     [Fact]
+    public void WarmUpLastsAtLeastItsTimeAndTheProgressTotalFollows()
+    {
+        // A fake round (two prefills, three steps each behind a one-second cache fill) takes about 3.8 s: two rounds are
+        // not 10 s yet, so a third runs; then measuring starts.
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        var reports = new List<ProfilingProgress>();
+        new ExecutionTimeProfiler(clock).Run(target, Small with { WarmUpTime = TimeSpan.FromSeconds(10) }, new SyncProgress(reports.Add));
+        var warmUp = reports.Where(r => r.Phase == ProfilingPhase.WarmUp).ToList();
+        Assert.Equal(3 * (2 + 3), warmUp.Count);
+        Assert.Equal(3, target.Calls.Take(warmUp.Count).Count(c => c == ("prefill", 8, 6)));
+        var timed = reports.Where(r => r.Phase != ProfilingPhase.Fitting).ToList();
+        Assert.Equal(timed.Count, timed[^1].Total);
+        Assert.Equal(Enumerable.Range(1, timed.Count), timed.Select(r => r.Completed));
+    }
+
+    [Fact]
     public void GridsAreDistinctSortedAndCoverTheRange()
     {
         var g = ExecutionTimeProfiler.Grid(8, 2048, 16);
