@@ -11,9 +11,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// The <see cref="IProfilingTarget"/> of a <see cref="CausalLanguageModel"/> on TorchSharp.
 /// <list type="bullet">
 /// <item>A prefill runs <c>Nx</c> random token ids through the whole model into an emptied KV cache (one cache is
-/// reused and reset, as a long-running host does; allocating its memory is not part of a prefill). The cache always
-/// has room beyond the prompt, as a generator's has: a prompt that fills the cache exactly makes its keys contiguous and
-/// libtorch then picks another, slower attention kernel, which no generation ever runs.</item>
+/// reused and reset, as a long-running host does; allocating its memory is not part of a prefill).</item>
 /// <item>A decode step runs one token through the first ℓ layers and the head on the model's active decode path (the
 /// same path at every depth, so the layer-aware fit sees one consistent cost); every skipped layer still computes
 /// and caches the token's keys and values from the exited hidden state (the predictive-exit design), which is why
@@ -54,7 +52,7 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         _maxKv = maxKvLength;
         var random = new Random(seed);
         _tokens = Enumerable.Range(0, maxPromptLength).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
-        _prefillCache = model.CreateCache(maxPromptLength + 1); // room after the prompt, as generation has (a full cache takes another attention kernel)
+        _prefillCache = model.CreateCache(maxPromptLength);
         _decodeCache = model.CreateCache(maxKvLength + 1);
         var config = model.Config;
         using (var scope = NewDisposeScope())
