@@ -63,9 +63,11 @@ public sealed record ExecutionTimeProfilerOptions
 
     /// <summary>
     /// Warm-up goes on round after round until this much time has passed, when <see cref="WarmUpRounds"/> is above 0
-    /// (default 1 s: .NET promotes hot methods to optimised code only after a quiet 100 ms and a background compile).
+    /// (default 3 s: .NET promotes hot methods to optimised code only after a quiet 100 ms and a background compile, and a
+    /// freshly started host keeps a core busy compiling for its first seconds; with 1 s the first measured round of a
+    /// CLI run still came out several times slower).
     /// </summary>
-    public TimeSpan WarmUpTime { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan WarmUpTime { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>Decode steps at each depth in a warm-up round (default 32: the JIT optimises a managed kernel after about 30 calls).</summary>
     public int WarmUpSteps { get; init; } = 32;
