@@ -35,10 +35,16 @@ internal static class ProfileCommand
         };
         statistic.AcceptOnlyFromAmong("median", "min");
         var prefillRepetitions = new Option<int?>("--prefill-repetitions") { Description = "Timed repetitions per prompt length (default 5)." };
-        var stepRepetitions = new Option<int?>("--step-repetitions") { Description = "Timed repetitions per decode-step point (default 9)." };
+        var stepRepetitions = new Option<int?>("--step-repetitions") { Description = "Timed repetitions (batches of steps) per decode-step point (default 9)." };
+        var stepsPerSample = new Option<int?>("--steps-per-sample") { Description = "Decode steps per repetition, timed one by one at the same KV length; the repetition is their median (default: 3 to 15, about 4 ms of steps)." };
+        var budget = new Option<double>("--time-budget")
+        {
+            Description = "Seconds the run may take (default 480); every point gets one sample, later repetitions only while the budget lasts. 0: no limit.",
+            DefaultValueFactory = _ => 480,
+        };
 
         var command = new Command("profile", "Profile prefill and decode-step times on this machine and fit the execution-time estimator.");
-        foreach (var option in new Option[] { model, shape, maxPrompt, threads, output, plot, json, clock, statistic, prefillRepetitions, stepRepetitions }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, shape, maxPrompt, threads, output, plot, json, clock, statistic, prefillRepetitions, stepRepetitions, stepsPerSample, budget }) command.Options.Add(option);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -55,6 +61,10 @@ internal static class ProfileCommand
             int? prefillReps = parseResult.GetValue(prefillRepetitions), stepReps = parseResult.GetValue(stepRepetitions);
             if (prefillReps is < 1) return Fail(stderr, $"--prefill-repetitions must be ≥ 1, not {prefillReps}.");
             if (stepReps is < 1) return Fail(stderr, $"--step-repetitions must be ≥ 1, not {stepReps}.");
+            int? batch = parseResult.GetValue(stepsPerSample);
+            if (batch is < 1) return Fail(stderr, $"--steps-per-sample must be ≥ 1, not {batch}.");
+            double budgetSeconds = parseResult.GetValue(budget);
+            if (!(budgetSeconds >= 0)) return Fail(stderr, $"--time-budget must be ≥ 0 seconds, not {budgetSeconds}.");
             bool cpuClock = parseResult.GetValue(clock) == "cpu";
 
             try
@@ -76,6 +86,8 @@ internal static class ProfileCommand
                     MaxKvLength = kvLength,
                     PrefillRepetitions = prefillReps ?? defaults.PrefillRepetitions,
                     DecodeRepetitions = stepReps ?? defaults.DecodeRepetitions,
+                    StepsPerSample = batch,
+                    TimeBudget = budgetSeconds > 0 ? TimeSpan.FromSeconds(budgetSeconds) : null,
                     Statistic = parseResult.GetValue(statistic) == "min" ? SampleStatistic.Minimum : SampleStatistic.Median,
                 };
                 TimeProvider timer = cpuClock ? new ProcessCpuTimeProvider() : TimeProvider.System;
@@ -132,7 +144,7 @@ internal static class ProfileCommand
         Row("step p·Nkv + q", $"p={k.Step.P:G4} q={k.Step.Q:G4}", profile.Fit.Step);
         Row("step ℓ·(p1·Nkv + q1) + h", $"p1={k.LayeredStep.P1:G4} q1={k.LayeredStep.Q1:G4} h={k.LayeredStep.H:G4} (L={k.LayeredStep.LayerCount})", profile.Fit.LayeredStep);
         console.Write(table);
-        console.MarkupLineInterpolated($"profiled in {seconds:F1} s; profile: {profilePath}; plot: {plotPath}");
+        console.MarkupLineInterpolated($"profiled in {seconds:F1} s ({profile.Measurements.StepsPerSample} steps per decode sample); profile: {profilePath}; plot: {plotPath}");
     }
 
     private static string JsonSummary(ExecutionTimeProfile profile, string profilePath, string plotPath, double seconds)
@@ -145,6 +157,7 @@ internal static class ProfileCommand
             profile.Key.Threads,
             Machine = profile.Key.Machine,
             profile.Measurements.Statistic,
+            profile.Measurements.StepsPerSample,
             Coefficients = profile.Coefficients,
             Quality = new { profile.Fit.Prefill, profile.Fit.Step, profile.Fit.LayeredStep },
             ProfilePath = profilePath,

@@ -141,6 +141,29 @@ public sealed unsafe class KvCache : IDisposable
     public void Advance(int count) => NextPosition += count;
 
     /// <summary>
+    /// Undoes the last <paramref name="count"/> tokens: removes from every layer its trailing entries computed at
+    /// positions <c>NextPosition − count</c> and later (a token's entries are always appended last, evicted or not), and
+    /// moves <see cref="NextPosition"/> back by <paramref name="count"/>. For a step whose token is discarded (a
+    /// speculative token, or a profiled step repeated at the same KV length). Call it between steps, not inside one.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="count"/> negative or beyond <see cref="NextPosition"/>.</exception>
+    public void Rollback(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, NextPosition);
+        long first = NextPosition - count;
+        for (int layer = 0; layer < LayerCount; layer++)
+        {
+            // Every KV head of a layer appended the same tokens, so head 0's positions tell how many entries go.
+            var positions = new ReadOnlySpan<long>((void*)_positionData[layer], _lengths[layer]);
+            int length = positions.Length;
+            while (length > 0 && positions[length - 1] >= first) length--;
+            _lengths[layer] = length;
+        }
+        NextPosition = (int)first;
+    }
+
+    /// <summary>
     /// Keeps, for every KV head of <paramref name="layer"/>, the entries at <paramref name="keep"/>
     /// (<c>[kvHeads, n]</c> integer indices into the current entries, strictly ascending per head, so kept entries
     /// stay in cache order) and drops the rest. Kept entries keep their positions.

@@ -15,6 +15,11 @@ namespace TimeBill.Core.Decoding;
 /// the cache in between. Per layer: RMSNorm → fused QKV (+bias) → RoPE at the token's position → append K/V →
 /// attention over the cache → output projection + residual → RMSNorm → fused gate/up → SwiGLU → down + residual;
 /// then the final norm and the head. One step runs at a time per decoder (steps are serialised).
+/// <para>
+/// A step may also stop after fewer layers (layer skipping for early exit): the layers it skips still get the token's
+/// keys and values, projected from the exited hidden state (RMSNorm → K/V rows of the QKV projection → RoPE), as
+/// <see cref="CausalLanguageModel.AppendKeyValuesFrom"/> does on libtorch.
+/// </para>
 /// </summary>
 public sealed class KernelDecoder : IDisposable
 {
@@ -27,9 +32,10 @@ public sealed class KernelDecoder : IDisposable
     private readonly float[] _inverseFrequencies;
     private readonly float _eps;
     private readonly KernelVariant _rmsNorm, _rotary, _swiGlu, _attention;
-    private readonly float[] _x, _xb, _qkv, _attentionOut, _gateUp, _mlp, _cos, _sin;
+    private readonly float[] _x, _xb, _qkv, _attentionOut, _gateUp, _mlp, _cos, _sin, _keyValue;
     private readonly Lock _gate = new();
     private bool _disposed;
+    private readonly KernelMatrix[] _keyValueRows; // per layer, the K/V rows of its fused QKV matrix (a view, no copy)
 
     private sealed record Layer(float[] AttentionNorm, KernelMatrix Qkv, float[]? QkvBias, KernelMatrix Output,
         float[] MlpNorm, KernelMatrix GateUp, KernelMatrix Down);
@@ -78,6 +84,8 @@ public sealed class KernelDecoder : IDisposable
         _mlp = new float[c.IntermediateSize];
         _cos = new float[c.HeadDim / 2];
         _sin = new float[c.HeadDim / 2];
+        _keyValue = new float[2 * c.KvHeadCount * c.HeadDim];
+        _keyValueRows = _layers.Select(l => l.Qkv.RowRange(c.HeadCount * c.HeadDim, 2 * c.KvHeadCount * c.HeadDim)).ToArray();
     }
 
     /// <summary>Frees the copied matrices; the decoder must not be used afterwards.</summary>
@@ -101,21 +109,8 @@ public sealed class KernelDecoder : IDisposable
     /// <exception cref="InvalidOperationException">The cache is full or the context would be exceeded.</exception>
     public void Step(int token, KvCache cache, Span<float> logits)
     {
-        ArgumentNullException.ThrowIfNull(cache);
-        var c = _config;
-        if ((uint)token >= (uint)c.VocabSize)
-            throw new ArgumentException($"token id {token} is outside the vocabulary (0..{c.VocabSize - 1}).", nameof(token));
-        if (cache.LayerCount != c.LayerCount || cache.KvHeadCount != c.KvHeadCount || cache.HeadDim != c.HeadDim)
-            throw new ArgumentException($"the cache is [{cache.LayerCount} layers, {cache.KvHeadCount} KV heads, {cache.HeadDim}] but the model needs [{c.LayerCount}, {c.KvHeadCount}, {c.HeadDim}].", nameof(cache));
-        if (logits.Length != c.VocabSize)
-            throw new ArgumentException($"logits hold {logits.Length} elements; the vocabulary has {c.VocabSize}.", nameof(logits));
-        if (cache.NextPosition + 1 > c.MaxPositions)
-            throw new InvalidOperationException($"context of {c.MaxPositions} positions exceeded: {cache.NextPosition} used, 1 more asked.");
-        lock (_gate)
-        {
-            ObjectDisposedException.ThrowIf(_disposed, this);
-            Run(token, cache, logits);
-        }
+        Check(token, cache, logits);
+        lock (_gate) Run(token, cache, logits, _layers.Length, exit: null);
     }
 
     /// <summary>As <see cref="Step(int, KvCache, Span{float})"/>, returning the logits as a new array.</summary>
@@ -126,39 +121,121 @@ public sealed class KernelDecoder : IDisposable
         return logits;
     }
 
-    private void Run(int token, KvCache cache, Span<float> logits)
+    /// <summary>
+    /// A step through only the first <paramref name="layers"/> layers, then the final norm and the head; the layers
+    /// above get the token's keys and values from the hidden state after layer <paramref name="layers"/> − 1. With
+    /// <paramref name="layers"/> equal to the layer count this is <see cref="Step(int, KvCache, Span{float})"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="layers"/> outside 1..LayerCount.</exception>
+    /// <exception cref="ArgumentException">As <see cref="Step(int, KvCache, Span{float})"/>.</exception>
+    /// <exception cref="InvalidOperationException">As <see cref="Step(int, KvCache, Span{float})"/>.</exception>
+    public void Step(int token, KvCache cache, Span<float> logits, int layers)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(layers, _layers.Length);
+        Check(token, cache, logits);
+        lock (_gate) Run(token, cache, logits, layers, exit: null);
+    }
+
+    /// <summary>
+    /// A step with early exit: after every layer below the last, <paramref name="exitCheck"/> sees the hidden state and
+    /// decides whether the token exits there (having written <paramref name="logits"/> itself); the skipped layers then
+    /// get keys and values from that hidden state. A token that never exits gets the head's logits. Returns the number
+    /// of layers that ran in full.
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="Step(int, KvCache, Span{float})"/>.</exception>
+    /// <exception cref="InvalidOperationException">As <see cref="Step(int, KvCache, Span{float})"/>.</exception>
+    public int Step(int token, KvCache cache, Span<float> logits, KernelExitCheck exitCheck)
+    {
+        ArgumentNullException.ThrowIfNull(exitCheck);
+        Check(token, cache, logits);
+        lock (_gate) return Run(token, cache, logits, _layers.Length, exitCheck);
+    }
+
+    private void Check(int token, KvCache cache, Span<float> logits)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        var c = _config;
+        if ((uint)token >= (uint)c.VocabSize)
+            throw new ArgumentException($"token id {token} is outside the vocabulary (0..{c.VocabSize - 1}).", nameof(token));
+        if (cache.LayerCount != c.LayerCount || cache.KvHeadCount != c.KvHeadCount || cache.HeadDim != c.HeadDim)
+            throw new ArgumentException($"the cache is [{cache.LayerCount} layers, {cache.KvHeadCount} KV heads, {cache.HeadDim}] but the model needs [{c.LayerCount}, {c.KvHeadCount}, {c.HeadDim}].", nameof(cache));
+        if (logits.Length != c.VocabSize)
+            throw new ArgumentException($"logits hold {logits.Length} elements; the vocabulary has {c.VocabSize}.", nameof(logits));
+        if (cache.NextPosition + 1 > c.MaxPositions)
+            throw new InvalidOperationException($"context of {c.MaxPositions} positions exceeded: {cache.NextPosition} used, 1 more asked.");
+        ObjectDisposedException.ThrowIf(_disposed, this);
+    }
+
+    /// <summary>
+    /// The step: embedding, layers 0..<paramref name="depth"/>−1 (fewer when <paramref name="exit"/> says so), the
+    /// skipped layers' keys and values, the cache advance, and the head unless the token exited. Returns the layers run.
+    /// </summary>
+    private int Run(int token, KvCache cache, Span<float> logits, int depth, KernelExitCheck? exit)
+    {
+        var c = _config;
+        _embeddings.AsSpan(token * c.HiddenSize, c.HiddenSize).CopyTo(_x);
+        SetAngles(cache.NextPosition);
+        int run = 0;
+        bool exited = false;
+        while (run < depth && !exited)
+        {
+            RunLayer(run, cache);
+            exited = ++run < _layers.Length && exit is not null && exit(run - 1, _x, logits);
+        }
+        for (int skipped = run; skipped < _layers.Length; skipped++) AppendSkippedLayer(skipped, cache);
+        cache.Advance(1);
+        if (!exited)
+        {
+            RmsNorm.Apply(_x, _finalNorm, _eps, _xb, _rmsNorm);
+            _head.Apply(_xb, logits);
+        }
+        return run;
+    }
+
+    /// <summary>One decoder layer on the residual stream <c>_x</c>, appending the token's keys and values to the layer's cache.</summary>
+    private void RunLayer(int index, KvCache cache)
     {
         var c = _config;
         int hd = c.HeadDim, q = c.HeadCount * hd, kv = c.KvHeadCount * hd, inter = c.IntermediateSize;
         var x = _x.AsSpan();
         var xb = _xb.AsSpan();
-        _embeddings.AsSpan(token * c.HiddenSize, c.HiddenSize).CopyTo(x);
-        SetAngles(cache.NextPosition);
-        for (int index = 0; index < _layers.Length; index++)
-        {
-            var layer = _layers[index];
-            RmsNorm.Apply(x, layer.AttentionNorm, _eps, xb, _rmsNorm);
-            layer.Qkv.Apply(xb, _qkv);
-            if (layer.QkvBias is not null) TensorPrimitives.Add(_qkv, layer.QkvBias, _qkv);
-            var query = _qkv.AsSpan(0, q);
-            var keys = _qkv.AsSpan(q, kv);
-            Rotary.Apply(query, c.HeadCount, hd, _cos, _sin, 0, query, _rotary);
-            Rotary.Apply(keys, c.KvHeadCount, hd, _cos, _sin, 0, keys, _rotary);
-            cache.AppendToken(index, keys, _qkv.AsSpan(q + kv, kv));
-            DecodeAttention.Apply(query, cache.KeyStorage(index), cache.ValueStorage(index), c.HeadCount, c.KvHeadCount, hd,
-                cache.Capacity, cache.Length(index), _attentionOut, _attention);
-            layer.Output.Apply(_attentionOut, xb);
-            TensorPrimitives.Add(x, xb, x);
+        var layer = _layers[index];
+        RmsNorm.Apply(x, layer.AttentionNorm, _eps, xb, _rmsNorm);
+        layer.Qkv.Apply(xb, _qkv);
+        if (layer.QkvBias is not null) TensorPrimitives.Add(_qkv, layer.QkvBias, _qkv);
+        var query = _qkv.AsSpan(0, q);
+        var keys = _qkv.AsSpan(q, kv);
+        Rotary.Apply(query, c.HeadCount, hd, _cos, _sin, 0, query, _rotary);
+        Rotary.Apply(keys, c.KvHeadCount, hd, _cos, _sin, 0, keys, _rotary);
+        cache.AppendToken(index, keys, _qkv.AsSpan(q + kv, kv));
+        DecodeAttention.Apply(query, cache.KeyStorage(index), cache.ValueStorage(index), c.HeadCount, c.KvHeadCount, hd,
+            cache.Capacity, cache.Length(index), _attentionOut, _attention);
+        layer.Output.Apply(_attentionOut, xb);
+        TensorPrimitives.Add(x, xb, x);
 
-            RmsNorm.Apply(x, layer.MlpNorm, _eps, xb, _rmsNorm);
-            layer.GateUp.Apply(xb, _gateUp);
-            SwiGlu.Apply(_gateUp.AsSpan(0, inter), _gateUp.AsSpan(inter, inter), _mlp, _swiGlu);
-            layer.Down.Apply(_mlp, xb);
-            TensorPrimitives.Add(x, xb, x);
-        }
-        cache.Advance(1);
-        RmsNorm.Apply(x, _finalNorm, _eps, xb, _rmsNorm);
-        _head.Apply(xb, logits);
+        RmsNorm.Apply(x, layer.MlpNorm, _eps, xb, _rmsNorm);
+        layer.GateUp.Apply(xb, _gateUp);
+        SwiGlu.Apply(_gateUp.AsSpan(0, inter), _gateUp.AsSpan(inter, inter), _mlp, _swiGlu);
+        layer.Down.Apply(_mlp, xb);
+        TensorPrimitives.Add(x, xb, x);
+    }
+
+    /// <summary>
+    /// The keys and values a skipped layer keeps for the token: the layer's attention norm and the K/V rows of its QKV
+    /// projection (+bias) applied to the exited hidden state <c>_x</c>, keys rotated at the token's position.
+    /// </summary>
+    private void AppendSkippedLayer(int index, KvCache cache)
+    {
+        var c = _config;
+        int hd = c.HeadDim, q = c.HeadCount * hd, kv = c.KvHeadCount * hd;
+        var layer = _layers[index];
+        RmsNorm.Apply(_x, layer.AttentionNorm, _eps, _xb, _rmsNorm);
+        _keyValueRows[index].Apply(_xb, _keyValue);
+        if (layer.QkvBias is not null) TensorPrimitives.Add(_keyValue, layer.QkvBias.AsSpan(q, 2 * kv), _keyValue);
+        var keys = _keyValue.AsSpan(0, kv);
+        Rotary.Apply(keys, c.KvHeadCount, hd, _cos, _sin, 0, keys, _rotary);
+        cache.AppendToken(index, keys, _keyValue.AsSpan(kv, kv));
     }
 
     /// <summary>cos/sin of the rotary angles at <paramref name="position"/>, computed as the TorchSharp table is (float32 products).</summary>

@@ -60,6 +60,18 @@ internal sealed unsafe class KernelMatrix
         return new(rows, cols, null, bits, variant);
     }
 
+    /// <summary>Rows [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) as a matrix of their own, sharing this one's memory.</summary>
+    public KernelMatrix RowRange(int start, int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + count, Rows);
+        long offset = (long)start * Cols;
+        return _float32 is not null
+            ? new(count, Cols, _float32 + offset, null, _variant)
+            : new(count, Cols, null, _bfloat16 + offset, _variant);
+    }
+
     /// <summary>A contiguous float32 copy of a tensor in pinned memory.</summary>
     public static float[] CopyOf(Tensor tensor)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Model;
 using static TorchSharp.torch;
@@ -85,7 +86,11 @@ public sealed class ExitingDecoder
         return logits;
     }
 
-    /// <summary>Decodes one token at <c>cache.NextPosition</c>, possibly exiting early, and advances the cache.</summary>
+    /// <summary>
+    /// Decodes one token at <c>cache.NextPosition</c>, possibly exiting early, and advances the cache. The layers run
+    /// on the model's <see cref="CausalLanguageModel.ActiveDecodePath"/> (the kernel path when it is the faster); exit
+    /// heads and the exit-layer predictor see the same hidden states on either path.
+    /// </summary>
     public ExitStep Step(int token, KvCache cache)
     {
         int layers = _model.Config.LayerCount;
@@ -95,40 +100,82 @@ public sealed class ExitingDecoder
             float[] full = _model.ForwardLast([token], cache);
             return Record(new ExitStep(full, layers, 0, TopProbability(full)));
         }
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        var hidden = _model.Embed([token], cache);
-
-        int predicted = -2; // −2: not predicted yet; −1: predicted full depth.
-        bool evaluateAll = _strategy == ExitStrategy.Classic;
-        int heads = 0;
-        for (int layer = 0; layer < layers; layer++)
+        var decision = new TokenExit(this);
+        var logits = new float[_model.Config.VocabSize];
+        int run;
+        if (_model.KernelPath is { } kernels)
         {
-            hidden = _model.ForwardLayer(layer, hidden, cache);
-            if (layer == layers - 1) break;
-            if (!evaluateAll && predicted == -2 && layer >= _exits.PredictorLayer)
-            {
-                predicted = _exits.PredictExitLayer(hidden.data<float>().ToArray(), _previousConfidence, Threshold);
-                if (predicted >= 0 && predicted < layer) predicted = layer;
-            }
-            bool evaluate = _hasHead[layer] && (evaluateAll || predicted == layer);
-            if (!evaluate) continue;
-
-            heads++;
-            using var exitLogits = _exits.ExitLogits(layer, hidden);
-            float[] logits = exitLogits.data<float>().ToArray();
-            float confidence = TopProbability(logits);
-            if (confidence >= Threshold)
-            {
-                _model.AppendKeyValuesFrom(layer + 1, hidden, cache);
-                cache.Advance(1);
-                return Record(new ExitStep(logits, layer + 1, heads, confidence));
-            }
-            if (!evaluateAll && _fallback == ExitFallback.NextHead) evaluateAll = true;
+            run = kernels.Step(token, cache, logits, (layer, hidden, output) => decision.AfterLayer(layer, hidden, null, output));
         }
-        cache.Advance(1);
-        float[] final = _model.Head(hidden).data<float>().ToArray();
-        return Record(new ExitStep(final, layers, heads, TopProbability(final)));
+        else
+        {
+            using var noGrad = no_grad();
+            using var scope = NewDisposeScope();
+            var hidden = _model.Embed([token], cache);
+            run = 0;
+            bool exited = false;
+            while (run < layers && !exited)
+            {
+                hidden = _model.ForwardLayer(run, hidden, cache);
+                exited = ++run < layers && decision.AfterLayer(run - 1, Row(hidden), hidden, logits);
+            }
+            _model.AppendKeyValuesFrom(run, hidden, cache);
+            cache.Advance(1);
+            if (!exited) _model.Head(hidden).data<float>().CopyTo(logits);
+        }
+        float confidence = run < layers ? decision.Confidence : TopProbability(logits);
+        return Record(new ExitStep(logits, run, decision.Heads, confidence));
+    }
+
+    /// <summary>The single row of a contiguous CPU tensor <c>[1, hidden]</c>, without copying.</summary>
+    private static ReadOnlySpan<float> Row(Tensor hidden) => MemoryMarshal.Cast<byte, float>(hidden.bytes);
+
+    /// <summary>
+    /// One token's exit decision, layer by layer, shared by the libtorch and kernel paths. Classic: every head is
+    /// evaluated until one is confident. Predictive: after <see cref="IExitModel.PredictorLayer"/> the predictor names
+    /// one head, which alone is evaluated; an unconfident head applies the <see cref="ExitFallback"/>.
+    /// </summary>
+    private sealed class TokenExit(ExitingDecoder owner)
+    {
+        private int _predicted = -2; // −2: not predicted yet; −1: predicted full depth.
+        private bool _evaluateAll = owner._strategy == ExitStrategy.Classic;
+
+        /// <summary>Exit heads evaluated so far.</summary>
+        public int Heads { get; private set; }
+
+        /// <summary>Top-1 probability of the exit logits, once the token exited.</summary>
+        public float Confidence { get; private set; }
+
+        /// <summary>
+        /// After <paramref name="layer"/> (below the last): true when the token exits here, with the exit head's logits
+        /// written to <paramref name="logits"/>. <paramref name="tensor"/> is <paramref name="hidden"/> as a tensor when
+        /// the caller has one (the libtorch path); otherwise one is made only if a head is evaluated.
+        /// </summary>
+        public bool AfterLayer(int layer, ReadOnlySpan<float> hidden, Tensor? tensor, Span<float> logits)
+        {
+            var exits = owner._exits!;
+            if (!_evaluateAll && _predicted == -2 && layer >= exits.PredictorLayer)
+            {
+                _predicted = exits.PredictExitLayer(hidden, owner._previousConfidence, owner.Threshold);
+                if (_predicted >= 0 && _predicted < layer) _predicted = layer;
+            }
+            if (!owner._hasHead[layer] || !(_evaluateAll || _predicted == layer)) return false;
+
+            Heads++;
+            using (var scope = NewDisposeScope())
+            {
+                var input = tensor ?? TorchSharp.torch.tensor(hidden.ToArray(), [1, hidden.Length]);
+                exits.ExitLogits(layer, input).data<float>().CopyTo(logits);
+            }
+            float confidence = TopProbability(logits);
+            if (confidence >= owner.Threshold)
+            {
+                Confidence = confidence;
+                return true;
+            }
+            if (!_evaluateAll && owner._fallback == ExitFallback.NextHead) _evaluateAll = true;
+            return false;
+        }
     }
 
     private ExitStep Record(ExitStep step)

@@ -125,6 +125,39 @@ public sealed class CausalLanguageModel : IDisposable
         return ForwardLastTorch(tokens, cache, observer);
     }
 
+    /// <summary>
+    /// One decode step of <paramref name="token"/> through only the first <paramref name="layers"/> layers, then the
+    /// final norm and the head: the cost of a token that exits after layer <paramref name="layers"/> − 1. The skipped
+    /// layers still get the token's keys and values, projected from the exited hidden state (as early exit leaves
+    /// them), and the cache advances. Runs on the <see cref="ActiveDecodePath"/>, like a full-depth step; with
+    /// <paramref name="layers"/> equal to the layer count it is <see cref="ForwardLast"/> of one token.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="layers"/> outside 1..LayerCount.</exception>
+    /// <exception cref="ArgumentException">A token id outside the vocabulary.</exception>
+    /// <exception cref="InvalidOperationException">The cache would overflow or the context would be exceeded.</exception>
+    public float[] ForwardLastLayers(int token, KvCache cache, int layers)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(layers, Config.LayerCount);
+        if (KernelPath is { } kernels)
+        {
+            var logits = new float[Config.VocabSize];
+            kernels.Step(token, cache, logits, layers);
+            return logits;
+        }
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var hidden = Embed([token], cache);
+        for (int layer = 0; layer < layers; layer++) hidden = ForwardLayer(layer, hidden, cache);
+        AppendKeyValuesFrom(layers, hidden, cache);
+        cache.Advance(1);
+        return Head(hidden).data<float>().ToArray();
+    }
+
+    /// <summary>The kernel decoder when single-token steps run on the kernels (<see cref="ActiveDecodePath"/>), else null.</summary>
+    internal KernelDecoder? KernelPath => ActiveDecodePath == DecodePath.Kernels ? _kernels : null;
+
     /// <summary>The decode path asked for with <see cref="UseDecodePath"/> (default <see cref="DecodePath.Auto"/>).</summary>
     public DecodePath DecodePath => _decodePath;
 

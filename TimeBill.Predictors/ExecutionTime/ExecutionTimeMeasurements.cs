@@ -5,5 +5,6 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="Prefill">Prefill points over the prompt-length grid.</param>
 /// <param name="DecodeSteps">Decode-step points over the grid of KV lengths × layer counts.</param>
 /// <param name="Statistic">How each point's repetitions were reduced to its time.</param>
+/// <param name="StepsPerSample">Back-to-back decode steps per repetition (a decode sample is their median step).</param>
 public sealed record ExecutionTimeMeasurements(int LayerCount, IReadOnlyList<PrefillMeasurement> Prefill, IReadOnlyList<DecodeStepMeasurement> DecodeSteps,
-    SampleStatistic Statistic = SampleStatistic.Median);
+    SampleStatistic Statistic = SampleStatistic.Median, int StepsPerSample = 1);

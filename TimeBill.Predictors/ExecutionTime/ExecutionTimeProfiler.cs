@@ -5,15 +5,36 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <summary>
 /// Measures a model's prefill and decode-step times on this machine and fits the latency model to them.
 /// <para>
-/// A run warms up first, then times every grid point several times and keeps the median (or another
-/// <see cref="SampleStatistic"/>). The (point, repetition)
-/// pairs of each phase are shuffled with a seeded generator, so slow drift of the machine (heat, a neighbour
-/// process) spreads over the whole grid as noise instead of bending the curve. Every grid point whose index (by
-/// length) is <c>HeldOutEvery/2</c> modulo <c>HeldOutEvery</c> is held out of the fit and measures its quality.
+/// A run warms up first, then measures in rounds: every round takes one more sample of each grid point that still
+/// wants one, prefill and decode points mixed in an order shuffled with a seeded generator, so slow drift of the
+/// machine (heat, a neighbour process) spreads over the whole grid as noise instead of bending a curve. A point's
+/// time is the median (or another <see cref="SampleStatistic"/>) of its samples. A garbage collection runs before
+/// every sample, outside the timing.
+/// </para>
+/// <para>
+/// A decode sample is a batch of <see cref="ExecutionTimeProfilerOptions.StepsPerSample"/> back-to-back steps at the
+/// point's KV length (the target drops each step's entry again, untimed), each step timed on its own; the sample is the
+/// batch's median step (its fastest under <see cref="SampleStatistic.Minimum"/>), so one stall inside the batch does not
+/// count and a single cold step does not decide the point.
+/// </para>
+/// <para>
+/// A point whose median stays more than <see cref="ExecutionTimeProfilerOptions.UnsettledTolerance"/> above its fastest
+/// sample (a neighbour's burst, preemption) gets two more samples at a time, up to twice its repetitions; the decision
+/// looks at the point's own samples only. Long calls get fewer samples (<see cref="ExecutionTimeProfilerOptions.LongCallRepetitions"/>), and under a
+/// <see cref="ExecutionTimeProfilerOptions.TimeBudget"/> a round only takes the points whose previous sample cost fits
+/// in the time left, cheapest first; every point has at least one sample. Every grid point whose index (by length) is
+/// <c>HeldOutEvery/2</c> modulo <c>HeldOutEvery</c> is held out of the fit and measures its quality.
 /// </para>
 /// </summary>
 public sealed class ExecutionTimeProfiler
 {
+    /// <summary>The time a decode sample aims at when the batch size is automatic.</summary>
+    private const double AutoSampleMilliseconds = 4;
+    /// <summary>The largest automatic batch of steps.</summary>
+    private const int AutoMaxStepsPerSample = 15;
+    /// <summary>The smallest automatic batch (a median of three).</summary>
+    private const int AutoMinStepsPerSample = 3;
+
     private readonly TimeProvider _clock;
 
     /// <summary>A profiler that times calls with <paramref name="clock"/> (the system's high-resolution clock by default).</summary>
@@ -40,68 +61,65 @@ public sealed class ExecutionTimeProfiler
         int maxPrompt = Math.Min(options.MaxPromptLength ?? 2048, target.MaxContext);
         int minPrompt = Math.Min(options.MinPromptLength, maxPrompt);
         int maxKv = Math.Min(options.MaxKvLength ?? 2 * maxPrompt, target.MaxContext - 1);
-
         int[] prompts = Grid(minPrompt, maxPrompt, options.PrefillGridPoints);
-        int[] kvs = Grid(1, maxKv, options.KvGridPoints);
         int[] depths = LayerGrid(target.LayerCount, options.LayerGridPoints);
+        int[] kvs = Grid(1, maxKv, options.KvGridPoints);
 
-        var prefillTasks = Repeat(prompts.Select((n, i) => (Index: i, Length: n, Layers: 0)), options.PrefillRepetitions);
-        var decodeTasks = Repeat(kvs.SelectMany((kv, i) => depths.Select(l => (Index: i, Length: kv, Layers: l))), options.DecodeRepetitions);
-        var random = new Random(options.Seed);
-        random.Shuffle(prefillTasks);
-        random.Shuffle(decodeTasks);
-
-        int warmUpCalls = options.WarmUpRounds * (2 + depths.Length);
-        int total = warmUpCalls + prefillTasks.Length + decodeTasks.Length;
-        int done = 0;
+        var points = new List<GridPoint>();
+        points.AddRange(prompts.Select((n, i) => new GridPoint(n, 0, i, options.PrefillRepetitions)));
+        points.AddRange(kvs.SelectMany((kv, i) => depths.Select(l => new GridPoint(kv, l, i, options.DecodeRepetitions))));
+        int warmUpCalls = options.WarmUpRounds * (2 + depths.Length * options.WarmUpSteps);
+        int done = 0, total = warmUpCalls + points.Sum(p => p.Planned);
         void Report(ProfilingPhase phase, string what) => progress?.Report(new ProfilingProgress(phase, ++done, total, what));
 
-        // Warm-up: a short and a medium prefill, and a mid-length step at every depth.
-        int warmPrompt = Math.Max(minPrompt, maxPrompt / 4);
-        for (int r = 0; r < options.WarmUpRounds; r++)
+        double fullStep = WarmUp(target, options, minPrompt, Math.Max(minPrompt, maxPrompt / 4), maxKv / 2, depths, Report,
+            () => total += warmUpCalls / options.WarmUpRounds, cancellationToken);
+        int batch = options.StepsPerSample ?? AutoStepsPerSample(fullStep);
+
+        var random = new Random(options.Seed);
+        long deadline = options.TimeBudget is { } budget ? started + (long)(budget.TotalSeconds * _clock.TimestampFrequency) : long.MaxValue;
+        var stepTimes = new double[batch]; // one sample's steps
+        for (int round = 1; ; round++)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            target.Prefill(minPrompt);
-            Report(ProfilingPhase.WarmUp, $"prefill {minPrompt}");
-            target.Prefill(warmPrompt);
-            Report(ProfilingPhase.WarmUp, $"prefill {warmPrompt}");
-            foreach (int l in depths)
+            var due = points.Where(p => p.Samples.Count < p.Planned).ToList();
+            if (round > 1 && deadline != long.MaxValue) due = WithinBudget(due, (deadline - _clock.GetTimestamp()) * 1000.0 / _clock.TimestampFrequency);
+            total = done + points.Sum(p => p.Planned - p.Samples.Count);
+            if (due.Count == 0) break;
+            var order = due.ToArray();
+            random.Shuffle(order);
+            foreach (var point in order)
             {
-                target.PrepareDecodeStep(maxKv / 2);
-                target.DecodeStep(maxKv / 2, l);
-                Report(ProfilingPhase.WarmUp, $"step kv={maxKv / 2} layers={l}");
+                cancellationToken.ThrowIfCancellationRequested();
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                long taskStart = _clock.GetTimestamp();
+                point.Samples.Add(point.IsPrefill ? TimePrefill(target, point.Length) : TimeSteps(target, point, stepTimes, options.Statistic, cancellationToken));
+                point.Cost = MillisecondsSince(taskStart);
+                if (point.Samples.Count == 1 && point.Samples[0] > options.LongCallMilliseconds)
+                {
+                    int planned = Math.Min(point.Planned, options.LongCallRepetitions);
+                    total -= point.Planned - planned;
+                    point.Planned = point.Repetitions = planned;
+                }
+                if (point.Samples.Count == point.Planned && point.Planned + 2 <= 2 * point.Repetitions
+                    && Statistics.Median(point.Samples) > (1 + options.UnsettledTolerance) * point.Samples.Min())
+                {
+                    point.Planned += 2; // unsettled: two more samples, until the median is clear of the noise or the count doubled
+                    total += 2;
+                }
+                Report(point.IsPrefill ? ProfilingPhase.Prefill : ProfilingPhase.DecodeStep,
+                    point.IsPrefill ? $"prefill {point.Length}" : $"{batch} steps kv={point.Length} layers={point.Layers}");
             }
-        }
-
-        var prefillSamples = prompts.Select(_ => new List<double>()).ToArray();
-        foreach (var task in prefillTasks)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            long t0 = _clock.GetTimestamp();
-            target.Prefill(task.Length);
-            prefillSamples[task.Index].Add(MillisecondsSince(t0));
-            Report(ProfilingPhase.Prefill, $"prefill {task.Length}");
-        }
-
-        var decodeSamples = new Dictionary<(int Kv, int Layers), List<double>>();
-        foreach (var task in decodeTasks)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            target.PrepareDecodeStep(task.Length);
-            long t0 = _clock.GetTimestamp();
-            target.DecodeStep(task.Length, task.Layers);
-            double ms = MillisecondsSince(t0);
-            if (!decodeSamples.TryGetValue((task.Length, task.Layers), out var list)) decodeSamples[(task.Length, task.Layers)] = list = [];
-            list.Add(ms);
-            Report(ProfilingPhase.DecodeStep, $"step kv={task.Length} layers={task.Layers}");
         }
 
         var measurements = new ExecutionTimeMeasurements(
             target.LayerCount,
-            prompts.Select((n, i) => new PrefillMeasurement(n, Reduce(prefillSamples[i], options.Statistic), prefillSamples[i], IsHeldOut(i, prompts.Length, options.HeldOutEvery))).ToList(),
-            kvs.SelectMany((kv, i) => depths.Select(l =>
-                new DecodeStepMeasurement(kv, l, Reduce(decodeSamples[(kv, l)], options.Statistic), decodeSamples[(kv, l)], IsHeldOut(i, kvs.Length, options.HeldOutEvery)))).ToList(),
-            options.Statistic);
+            points.Where(p => p.IsPrefill).Select(p => new PrefillMeasurement(p.Length, Reduce(p.Samples, options.Statistic), p.Samples,
+                IsHeldOut(p.Index, prompts.Length, options.HeldOutEvery))).ToList(),
+            points.Where(p => !p.IsPrefill).Select(p => new DecodeStepMeasurement(p.Length, p.Layers, Reduce(p.Samples, options.Statistic), p.Samples,
+                IsHeldOut(p.Index, kvs.Length, options.HeldOutEvery))).ToList(),
+            options.Statistic,
+            batch);
 
         progress?.Report(new ProfilingProgress(ProfilingPhase.Fitting, done, total, "fitting"));
         var fit = ExecutionTimeFitter.Fit(measurements);
@@ -109,6 +127,114 @@ public sealed class ExecutionTimeProfiler
         return new ExecutionTimeProfile(ExecutionTimeProfile.CurrentFormatVersion, key, fit, measurements,
             DateTimeOffset.UtcNow, _clock.GetElapsedTime(started).TotalSeconds);
     }
+
+    /// <summary>
+    /// Untimed warm-up rounds, at least <see cref="ExecutionTimeProfilerOptions.WarmUpRounds"/> and, when there are any,
+    /// until <see cref="ExecutionTimeProfilerOptions.WarmUpTime"/> has passed (<paramref name="extraRound"/> is told before
+    /// each round beyond the minimum): a short and a medium prefill, and a run of steps at <paramref name="kv"/> at every
+    /// depth, so the JIT has promoted the managed kernels to optimised code before anything is measured. Returns the
+    /// median full-depth step of the last round (NaN without warm-up), which sizes the decode batches.
+    /// </summary>
+    private double WarmUp(IProfilingTarget target, ExecutionTimeProfilerOptions options, int shortPrompt, int mediumPrompt, int kv,
+        int[] depths, Action<ProfilingPhase, string> report, Action extraRound, CancellationToken cancellationToken)
+    {
+        var fullSteps = new List<double>();
+        long started = _clock.GetTimestamp();
+        for (int r = 0; r < options.WarmUpRounds || (options.WarmUpRounds > 0 && _clock.GetElapsedTime(started) < options.WarmUpTime); r++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (r >= options.WarmUpRounds) extraRound();
+            target.Prefill(shortPrompt);
+            report(ProfilingPhase.WarmUp, $"prefill {shortPrompt}");
+            target.Prefill(mediumPrompt);
+            report(ProfilingPhase.WarmUp, $"prefill {mediumPrompt}");
+            fullSteps.Clear();
+            foreach (int l in depths)
+            {
+                for (int s = 0; s < options.WarmUpSteps; s++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    target.PrepareDecodeStep(kv);
+                    long t0 = _clock.GetTimestamp();
+                    target.DecodeStep(kv, l);
+                    if (l == target.LayerCount) fullSteps.Add(MillisecondsSince(t0));
+                    report(ProfilingPhase.WarmUp, $"step kv={kv} layers={l}");
+                }
+            }
+        }
+        return fullSteps.Count > 0 ? Statistics.Median(fullSteps) : double.NaN;
+    }
+
+    /// <summary>One prefill sample: its milliseconds.</summary>
+    private double TimePrefill(IProfilingTarget target, int promptLength)
+    {
+        long t0 = _clock.GetTimestamp();
+        target.Prefill(promptLength);
+        return MillisecondsSince(t0);
+    }
+
+    /// <summary>
+    /// One decode sample: <paramref name="times"/>.Length back-to-back steps at the point's KV length, each prepared
+    /// (untimed) and timed on its own, reduced by <paramref name="statistic"/>.
+    /// </summary>
+    private double TimeSteps(IProfilingTarget target, GridPoint point, double[] times, SampleStatistic statistic, CancellationToken cancellationToken)
+    {
+        for (int s = 0; s < times.Length; s++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            target.PrepareDecodeStep(point.Length);
+            long t0 = _clock.GetTimestamp();
+            target.DecodeStep(point.Length, point.Layers);
+            times[s] = MillisecondsSince(t0);
+        }
+        return Reduce(times, statistic);
+    }
+
+    /// <summary>One point of the grid and its samples. <see cref="Layers"/> is 0 for a prefill.</summary>
+    private sealed class GridPoint(int length, int layers, int index, int planned)
+    {
+        public int Length { get; } = length;
+        public int Layers { get; } = layers;
+        /// <summary>The index of the length on its grid (decides held-out).</summary>
+        public int Index { get; } = index;
+        public bool IsPrefill => Layers == 0;
+        /// <summary>Samples this point will take.</summary>
+        public int Planned { get; set; } = planned;
+        /// <summary>Its repetitions before any extra samples for an unsettled median (fewer for a long call).</summary>
+        public int Repetitions { get; set; } = planned;
+        public List<double> Samples { get; } = [];
+        /// <summary>Wall milliseconds of the point's last sample, preparation included: the estimate of the next one.</summary>
+        public double Cost { get; set; }
+    }
+
+    /// <summary>
+    /// The points of a round that fit in <paramref name="millisecondsLeft"/>, cheapest first; the others stop at the
+    /// samples they have.
+    /// </summary>
+    private static List<GridPoint> WithinBudget(List<GridPoint> due, double millisecondsLeft)
+    {
+        var taken = new List<GridPoint>();
+        double spent = 0;
+        foreach (var point in due.OrderBy(p => p.Cost))
+        {
+            if (spent + point.Cost <= millisecondsLeft)
+            {
+                spent += point.Cost;
+                taken.Add(point);
+            }
+            else point.Planned = point.Samples.Count;
+        }
+        return taken;
+    }
+
+    /// <summary>
+    /// The automatic number of steps per decode sample: enough for about 4 ms at the warm-up's
+    /// <paramref name="fullStepMilliseconds"/>, from 3 to 15.
+    /// </summary>
+    private static int AutoStepsPerSample(double fullStepMilliseconds) =>
+        double.IsFinite(fullStepMilliseconds) && fullStepMilliseconds > 0
+            ? (int)Math.Clamp(Math.Ceiling(AutoSampleMilliseconds / fullStepMilliseconds), AutoMinStepsPerSample, AutoMaxStepsPerSample)
+            : AutoMinStepsPerSample;
 
     /// <summary>
     /// <paramref name="count"/> distinct integers from <paramref name="min"/> to <paramref name="max"/>, denser at the short
@@ -142,13 +268,10 @@ public sealed class ExecutionTimeProfiler
     internal static bool IsHeldOut(int index, int count, int every) =>
         index > 0 && index < count - 1 && index % every == every / 2;
 
-    private static (int Index, int Length, int Layers)[] Repeat(IEnumerable<(int Index, int Length, int Layers)> points, int repetitions) =>
-        points.SelectMany(p => Enumerable.Repeat(p, repetitions)).ToArray();
-
     /// <summary>Elapsed milliseconds from raw timestamps (a <see cref="TimeSpan"/> would round to 100 ns).</summary>
     private double MillisecondsSince(long start) => (_clock.GetTimestamp() - start) * 1000.0 / _clock.TimestampFrequency;
 
-    private static double Reduce(List<double> samples, SampleStatistic statistic) => statistic switch
+    private static double Reduce(IReadOnlyList<double> samples, SampleStatistic statistic) => statistic switch
     {
         SampleStatistic.Minimum => samples.Min(),
         _ => Statistics.Median(samples),

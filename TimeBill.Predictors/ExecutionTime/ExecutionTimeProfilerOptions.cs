@@ -1,6 +1,10 @@
 namespace TimeBill.Predictors.ExecutionTime;
 
-/// <summary>The grids and repetitions of a profiling run. The defaults keep a 135M-parameter model under ten minutes on two cores.</summary>
+/// <summary>
+/// The grids and repetitions of a profiling run. The defaults hold out a third of each grid (at least five points per
+/// curve) and, with a <see cref="TimeBudget"/> of eight minutes, keep a 135M-parameter model profiled to 2,048-token
+/// prompts under ten minutes on two cores.
+/// </summary>
 public sealed record ExecutionTimeProfilerOptions
 {
     /// <summary>Longest prompt to prefill; <c>null</c>: the model's context, capped at 2,048.</summary>
@@ -15,8 +19,8 @@ public sealed record ExecutionTimeProfilerOptions
     /// <summary>Number of prompt lengths on the prefill grid (default 16).</summary>
     public int PrefillGridPoints { get; init; } = 16;
 
-    /// <summary>Number of KV lengths on the decode grid (default 12).</summary>
-    public int KvGridPoints { get; init; } = 12;
+    /// <summary>Number of KV lengths on the decode grid (default 16).</summary>
+    public int KvGridPoints { get; init; } = 16;
 
     /// <summary>Number of depths ℓ on the decode grid, always including 1 and L (default 4).</summary>
     public int LayerGridPoints { get; init; } = 4;
@@ -24,8 +28,32 @@ public sealed record ExecutionTimeProfilerOptions
     /// <summary>Timed repetitions of each prefill point, reduced by <see cref="Statistic"/> (default 5).</summary>
     public int PrefillRepetitions { get; init; } = 5;
 
-    /// <summary>Timed repetitions of each decode point, reduced by <see cref="Statistic"/> (default 9).</summary>
+    /// <summary>Timed repetitions (batches of steps) of each decode point, reduced by <see cref="Statistic"/> (default 9).</summary>
     public int DecodeRepetitions { get; init; } = 9;
+
+    /// <summary>
+    /// Back-to-back decode steps at the point's KV length per repetition; each step is timed and the repetition counts as
+    /// their <see cref="Statistic"/> (the median step by default). <c>null</c> (default): enough steps for about 4 ms, from 3 to 15, after the warm-up's full-depth step.
+    /// </summary>
+    public int? StepsPerSample { get; init; }
+
+    /// <summary>
+    /// A point whose median exceeds its fastest sample by more than this share after its repetitions is unsettled (noise
+    /// from a neighbour, preemption) and gets two more samples at a time, up to twice its repetitions (default 0.1).
+    /// </summary>
+    public double UnsettledTolerance { get; init; } = 0.1;
+
+    /// <summary>A point whose first sample takes longer than this many milliseconds gets only <see cref="LongCallRepetitions"/> samples (default 2,000).</summary>
+    public double LongCallMilliseconds { get; init; } = 2000;
+
+    /// <summary>Repetitions of a point whose first sample is long (default 3: a median of three).</summary>
+    public int LongCallRepetitions { get; init; } = 3;
+
+    /// <summary>
+    /// Wall time the run may take; <c>null</c> (default): no limit. Every point gets one sample whatever the budget; a
+    /// later round takes only the points whose previous sample fits in the time left, cheapest first.
+    /// </summary>
+    public TimeSpan? TimeBudget { get; init; }
 
     /// <summary>How a point's repetitions become its time (default <see cref="SampleStatistic.Median"/>).</summary>
     public SampleStatistic Statistic { get; init; } = SampleStatistic.Median;
@@ -33,8 +61,19 @@ public sealed record ExecutionTimeProfilerOptions
     /// <summary>Untimed warm-up rounds before measuring (default 3).</summary>
     public int WarmUpRounds { get; init; } = 3;
 
-    /// <summary>Every n-th grid point (by length, never an end point) is held out of the fit to measure its quality (default 4).</summary>
-    public int HeldOutEvery { get; init; } = 4;
+    /// <summary>
+    /// Warm-up goes on round after round until this much time has passed, when <see cref="WarmUpRounds"/> is above 0
+    /// (default 3 s: .NET promotes hot methods to optimised code only after a quiet 100 ms and a background compile, and a
+    /// freshly started host keeps a core busy compiling for its first seconds; with 1 s the first measured round of a
+    /// CLI run still came out several times slower).
+    /// </summary>
+    public TimeSpan WarmUpTime { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Decode steps at each depth in a warm-up round (default 32: the JIT optimises a managed kernel after about 30 calls).</summary>
+    public int WarmUpSteps { get; init; } = 32;
+
+    /// <summary>Every n-th grid point (by length, never an end point) is held out of the fit to measure its quality (default 3).</summary>
+    public int HeldOutEvery { get; init; } = 3;
 
     /// <summary>Seed of the random measuring order (default 20260).</summary>
     public int Seed { get; init; } = 20260;
@@ -54,6 +93,17 @@ public sealed record ExecutionTimeProfilerOptions
         AtLeast(PrefillRepetitions, 1, nameof(PrefillRepetitions));
         AtLeast(DecodeRepetitions, 1, nameof(DecodeRepetitions));
         AtLeast(WarmUpRounds, 0, nameof(WarmUpRounds));
+        AtLeast(WarmUpSteps, 1, nameof(WarmUpSteps));
+        if (WarmUpTime < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(WarmUpTime), WarmUpTime, $"{nameof(WarmUpTime)} must not be negative.");
+        if (StepsPerSample is { } steps) AtLeast(steps, 1, nameof(StepsPerSample));
+        if (!(LongCallMilliseconds > 0))
+            throw new ArgumentOutOfRangeException(nameof(LongCallMilliseconds), LongCallMilliseconds, $"{nameof(LongCallMilliseconds)} must be > 0.");
+        AtLeast(LongCallRepetitions, 1, nameof(LongCallRepetitions));
+        if (!(UnsettledTolerance >= 0))
+            throw new ArgumentOutOfRangeException(nameof(UnsettledTolerance), UnsettledTolerance, $"{nameof(UnsettledTolerance)} must be ≥ 0.");
+        if (TimeBudget is { } budget && budget <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(TimeBudget), budget, $"{nameof(TimeBudget)} must be positive.");
         AtLeast(HeldOutEvery, 3, nameof(HeldOutEvery));
     }
 }

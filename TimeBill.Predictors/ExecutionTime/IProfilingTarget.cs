@@ -29,7 +29,8 @@ public interface IProfilingTarget
     /// <summary>
     /// Untimed: puts the target in the state for <see cref="DecodeStep"/>: a KV cache holding exactly
     /// <paramref name="kvLength"/> entries in every layer. Called before every timed decode step, since each step
-    /// appends an entry.
+    /// appends an entry; the profiler times several steps at one length in a row, so a target should make the repeat
+    /// cheap (drop the entry the previous step appended instead of refilling).
     /// </summary>
     void PrepareDecodeStep(int kvLength);
 

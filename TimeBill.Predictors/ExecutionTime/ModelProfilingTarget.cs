@@ -12,12 +12,14 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <list type="bullet">
 /// <item>A prefill runs <c>Nx</c> random token ids through the whole model into an emptied KV cache (one cache is
 /// reused and reset, as a long-running host does; allocating its memory is not part of a prefill).</item>
-/// <item>A decode step runs one token through the first ℓ layers and the head; every skipped layer still computes
+/// <item>A decode step runs one token through the first ℓ layers and the head on the model's active decode path (the
+/// same path at every depth, so the layer-aware fit sees one consistent cost); every skipped layer still computes
 /// and caches the token's keys and values from the exited hidden state (the predictive-exit design), which is why
 /// a skipped layer is cheap but not free. The form <c>ℓ·(p1·Nkv + q1) + h</c> still holds: the skipped layers'
 /// projections cost <c>(L − ℓ)·k</c>, linear in ℓ.</item>
 /// <item><see cref="PrepareDecodeStep"/> refills a second cache with <c>Nkv</c> random (already rotated) keys and
-/// values at positions 0..Nkv−1; attention time does not depend on the values.</item>
+/// values at positions 0..Nkv−1 (attention time does not depend on the values), or, asked for the same length right
+/// after a step, rolls that step's token back.</item>
 /// </list>
 /// Times depend on the shape, not on the weights, so <see cref="ModelIdentity"/> is the architecture and a shape hash
 /// (<see cref="IdentityOf"/>).
@@ -31,6 +33,7 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
     private readonly Tensor _randomKeys;
     private readonly Tensor _randomValues;
     private readonly int _maxKv;
+    private int _prepared = -1; // the KV length the decode cache was last filled to
     private bool _disposed;
 
     /// <summary>Wraps <paramref name="model"/> for profiling prompts up to <paramref name="maxPromptLength"/> and KV lengths up to <paramref name="maxKvLength"/>.</summary>
@@ -104,12 +107,18 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfLessThan(kvLength, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(kvLength, _maxKv);
+        if (_decodeCache.NextPosition == kvLength + 1 && _decodeCache.Length(0) == kvLength + 1 && _prepared == kvLength)
+        {
+            _decodeCache.Rollback(1); // the same length again: undo the previous step's token instead of refilling
+            return;
+        }
         using var scope = NewDisposeScope();
         _decodeCache.Reset();
         var keys = _randomKeys.narrow(1, 0, kvLength);
         var values = _randomValues.narrow(1, 0, kvLength);
         for (int layer = 0; layer < _model.Config.LayerCount; layer++) _decodeCache.Append(layer, keys, values);
         _decodeCache.Advance(kvLength);
+        _prepared = kvLength;
     }
 
     /// <inheritdoc />
@@ -121,22 +130,11 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         if (_decodeCache.Length(0) != kvLength)
             throw new InvalidOperationException($"The decode cache holds {_decodeCache.Length(0)} entries, not {kvLength}: call PrepareDecodeStep({kvLength}) first.");
 
-        ReadOnlySpan<int> token = [_tokens[kvLength % _tokens.Length]];
-        if (layers == LayerCount)
-        {
-            // A full-depth step runs exactly as generation runs it: through the model's active decode path.
-            _model.ForwardLast(token, _decodeCache);
-            return;
-        }
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        var hidden = _model.Embed(token, _decodeCache);
-        for (int layer = 0; layer < layers; layer++) hidden = _model.ForwardLayer(layer, hidden, _decodeCache);
-        _model.AppendKeyValuesFrom(layers, hidden, _decodeCache); // as ExitingDecoder fills skipped layers (one fused projection)
-        _decodeCache.Advance(1);
-        var logits = _model.Head(hidden);
-        // Reading one value forces the computation to finish inside the timed call on any backend.
-        _ = logits[0, 0].item<float>();
+        int token = _tokens[kvLength % _tokens.Length];
+        // Every depth runs exactly as generation runs it: through the model's active decode path (a shallow step is
+        // what a token that exits early costs there, skipped layers' keys and values included).
+        if (layers == LayerCount) _model.ForwardLast([token], _decodeCache);
+        else _model.ForwardLastLayers(token, _decodeCache, layers);
     }
 
     /// <summary>Frees the caches and random tensors (the model stays with its owner).</summary>

@@ -7,7 +7,7 @@ public enum ProfilingPhase
     WarmUp,
     /// <summary>Timing prefills over the prompt-length grid.</summary>
     Prefill,
-    /// <summary>Timing single decode steps over the KV-length × depth grid.</summary>
+    /// <summary>Timing batches of decode steps over the KV-length × depth grid.</summary>
     DecodeStep,
     /// <summary>Fitting the curves to the measurements.</summary>
     Fitting,

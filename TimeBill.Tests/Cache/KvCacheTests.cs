@@ -41,6 +41,38 @@ public sealed class KvCacheTests(ModelFixture models)
     }
 
     [Fact]
+    public void RollbackUndoesTheLastTokensEvenAfterCompaction()
+    {
+        var model = models.Get("stories260K");
+        using var cache = model.CreateCache(64);
+        using var reference = model.CreateCache(64);
+        int[] prompt = Enumerable.Range(3, 10).ToArray();
+        model.ForwardLast(prompt, cache);
+        model.ForwardLast(prompt, reference);
+        long[,] keep = new long[cache.KvHeadCount, 4];
+        for (int h = 0; h < cache.KvHeadCount; h++) for (int j = 0; j < 4; j++) keep[h, j] = h + 2 * j;
+        using var keepTensor = tensor(keep);
+        cache.Compact(1, keepTensor);
+        reference.Compact(1, keepTensor);
+
+        float[] expected = model.ForwardLast([7], reference);
+        model.ForwardLast([9], cache);
+        model.ForwardLast([11], cache);
+        cache.Rollback(2);
+        Assert.Equal(10, cache.NextPosition);
+        Assert.Equal(4, cache.Length(1));
+        Assert.Equal(10, cache.Length(0));
+        Assert.Equal(expected, model.ForwardLast([7], cache)); // as if the two tokens never ran
+        for (int layer = 0; layer < cache.LayerCount; layer++)
+            Assert.Equal(reference.PositionsOf(layer, 1), cache.PositionsOf(layer, 1));
+
+        cache.Rollback(0);
+        Assert.Equal(11, cache.NextPosition);
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.Rollback(12));
+        Assert.Throws<ArgumentOutOfRangeException>(() => cache.Rollback(-1));
+    }
+
+    [Fact]
     public void OverflowAndBadCompactionAreRejectedClearly()
     {
         var model = models.Get("stories260K");

@@ -38,6 +38,60 @@ public sealed class FastDecodeTests(ModelFixture models)
     public void BFloat16KernelStepsStayCloseAndKeepTheArgmax(string name, bool evict) => AssertParity(name, evict, bfloat16: true);
 
     [Theory]
+    [MemberData(nameof(Cases))]
+    public void ShallowKernelStepsMatchShallowTorchSteps(string name, bool evict)
+    {
+        // Each step runs a different depth ℓ; the layers above ℓ get K/V projected from the exited hidden state.
+        using var model = CausalLanguageModel.Load(SharedAssets.Model(name));
+        model.UseDecodePath(DecodePath.Torch);
+        var decoder = new KernelDecoder(model);
+        int layers = model.Config.LayerCount;
+        int[] ids = SharedAssets.Reference(name).GetProperty("cases")[1].Ints("input_ids");
+        using var torchCache = model.CreateCache(ids.Length + Steps);
+        using var kernelCache = model.CreateCache(ids.Length + Steps);
+        using (model.Forward(ids, torchCache)) { }
+        using (model.Forward(ids, kernelCache)) { }
+        if (evict)
+        {
+            Compact(torchCache, ids.Length);
+            Compact(kernelCache, ids.Length);
+        }
+        int token = ids[^1];
+        var logits = new float[model.Config.VocabSize];
+        for (int step = 0; step < Steps; step++)
+        {
+            int depth = 1 + step % layers;
+            float[] expected = model.ForwardLastLayers(token, torchCache, depth);
+            decoder.Step(token, kernelCache, logits, depth);
+            double worst = expected.Zip(logits, (e, a) => Math.Abs(e - a)).Max();
+            Assert.True(worst <= Float32Tolerance, $"step {step} (ℓ = {depth}): max |Δlogit| = {worst:E3} exceeds {Float32Tolerance:E1}");
+            token = Array.IndexOf(expected, expected.Max());
+        }
+        Assert.Equal(torchCache.NextPosition, kernelCache.NextPosition);
+        for (int layer = 0; layer < layers; layer++)
+        {
+            Assert.Equal(torchCache.Length(layer), kernelCache.Length(layer));
+            Assert.True(torchCache.Keys(layer).allclose(kernelCache.Keys(layer), 1e-4, 1e-5), $"keys of layer {layer}");
+            Assert.True(torchCache.Values(layer).allclose(kernelCache.Values(layer), 1e-4, 1e-5), $"values of layer {layer}");
+        }
+    }
+
+    [Fact]
+    public void AFullDepthShallowStepIsTheFullStep()
+    {
+        var model = models.Get("stories260K");
+        var decoder = new KernelDecoder(model);
+        using var a = model.CreateCache(4);
+        using var b = model.CreateCache(4);
+        var shallow = new float[model.Config.VocabSize];
+        decoder.Step(5, a, shallow, model.Config.LayerCount);
+        Assert.Equal(decoder.Step(5, b), shallow);
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Step(5, a, shallow, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Step(5, a, shallow, model.Config.LayerCount + 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.ForwardLastLayers(5, a, 0));
+    }
+
+    [Theory]
     [InlineData("stories260K", 0)]
     [InlineData("stories260K", 1)]
     [InlineData("stories260K", 3)]

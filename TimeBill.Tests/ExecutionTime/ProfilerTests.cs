@@ -7,7 +7,7 @@ public class ProfilerTests
     private static readonly ExecutionTimeProfilerOptions Small = new()
     {
         MaxPromptLength = 512, PrefillGridPoints = 12, KvGridPoints = 8, LayerGridPoints = 3,
-        PrefillRepetitions = 3, DecodeRepetitions = 3, WarmUpRounds = 2,
+        PrefillRepetitions = 3, DecodeRepetitions = 3, WarmUpRounds = 2, WarmUpSteps = 1,
     };
 
     [Fact]
@@ -102,6 +102,110 @@ public class ProfilerTests
         target.OnCall = () => { if (target.Calls.Count == 20) cts.Cancel(); };
         Assert.ThrowsAny<OperationCanceledException>(() => new ExecutionTimeProfiler(clock).Run(target, Small, null, cts.Token));
         Assert.Equal(20, target.Calls.Count);
+    }
+
+    [Fact]
+    public void DecodeSamplesAreBatchesOfStepsAtOneLengthAndPrefillsAndStepsInterleave()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small);
+
+        // The warm-up's full step takes ~1.6 ms on the fake, so ~4 ms of steps is a batch of 3.
+        Assert.Equal(3, profile.Measurements.StepsPerSample);
+        var measured = target.Calls.Skip(Small.WarmUpRounds * (2 + 3)).ToList();
+        Assert.All(profile.Measurements.DecodeSteps, m =>
+            Assert.Equal(3 * Small.DecodeRepetitions, measured.Count(c => c == ("step", m.KvLength, m.Layers))));
+        int lastPrefill = measured.FindLastIndex(c => c.Kind == "prefill");
+        int firstStep = measured.FindIndex(c => c.Kind == "step");
+        Assert.True(firstStep < lastPrefill, "prefill and decode samples should be measured in one shuffled sequence");
+
+        var single = new FakeProfilingTarget(clock);
+        var one = new ExecutionTimeProfiler(clock).Run(single, Small with { StepsPerSample = 1 });
+        Assert.Equal(1, one.Measurements.StepsPerSample);
+        Assert.Equal(one.Measurements.DecodeSteps.Count * Small.DecodeRepetitions,
+            single.Calls.Skip(Small.WarmUpRounds * (2 + 3)).Count(c => c.Kind == "step"));
+    }
+
+    [Fact]
+    public void TheDefaultGridsHoldOutAtLeastFivePointsPerCurveThatTheFitNeverSees()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        var profile = new ExecutionTimeProfiler(clock).Run(target, new ExecutionTimeProfilerOptions { MaxPromptLength = 512, WarmUpRounds = 1 });
+        Assert.True(profile.Fit.Prefill.HeldOutPoints >= 5, $"{profile.Fit.Prefill.HeldOutPoints} held-out prefill points");
+        Assert.True(profile.Fit.Step.HeldOutPoints >= 5, $"{profile.Fit.Step.HeldOutPoints} held-out step points");
+        Assert.True(profile.Fit.LayeredStep.HeldOutPoints >= 5);
+        // Held-out points lie between fitted ones, never at the ends of a grid.
+        var prefill = profile.Measurements.Prefill;
+        Assert.False(prefill[0].HeldOut || prefill[^1].HeldOut);
+        Assert.All(prefill.Select((m, i) => (m, i)).Where(p => p.m.HeldOut), p => Assert.False(prefill[p.i - 1].HeldOut || prefill[p.i + 1].HeldOut));
+
+        // Moving only the held-out points does not move the fit: they never enter it.
+        var moved = profile.Measurements with
+        {
+            Prefill = prefill.Select(m => m.HeldOut ? m with { Milliseconds = m.Milliseconds * 3 } : m).ToList(),
+            DecodeSteps = profile.Measurements.DecodeSteps.Select(m => m.HeldOut ? m with { Milliseconds = m.Milliseconds * 3 } : m).ToList(),
+        };
+        Assert.Equal(profile.Coefficients, ExecutionTimeFitter.Fit(moved).Coefficients);
+    }
+
+    [Fact]
+    public void LongCallsGetAMedianOfThreeAndUnsettledPointsGetMoreSamples()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock) { A = 0.02 }; // prefills of 512 tokens take ~5 s
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small with { PrefillRepetitions = 5, LongCallMilliseconds = 2000 });
+        Assert.All(profile.Measurements.Prefill, m =>
+            Assert.Equal(m.SamplesMilliseconds[0] > 2000 ? 3 : 5, m.SamplesMilliseconds.Count));
+        Assert.Contains(profile.Measurements.Prefill, m => m.SamplesMilliseconds.Count == 3);
+
+        // A neighbour slows the first three prefills of 8 tokens by 40 ms: after five samples the median is still
+        // slowed, so the point takes two more at a time (up to twice its repetitions) until the median is clean.
+        var noisyClock = new ManualClock();
+        var noisy = new FakeProfilingTarget(noisyClock);
+        int slowed = 0;
+        noisy.OnCall = () => { if (noisy.Calls[^1] is ("prefill", 8, _) && noisy.Calls.Count > 10 && slowed++ < 3) noisyClock.Advance(40); };
+        var settled = new ExecutionTimeProfiler(noisyClock).Run(noisy, Small with { PrefillRepetitions = 5 });
+        var shortest = settled.Measurements.Prefill[0];
+        Assert.Equal(7, shortest.SamplesMilliseconds.Count);
+        Assert.Equal(noisy.A * 64 + noisy.B * 8 + noisy.C, shortest.Milliseconds, 1e-6);
+        Assert.All(settled.Measurements.Prefill.Skip(1), m => Assert.Equal(5, m.SamplesMilliseconds.Count));
+    }
+
+    [Fact]
+    public void ATimeBudgetCutsLaterRepetitionsCheapestFirstButEveryPointIsMeasured()
+    {
+        var clock = new ManualClock();
+        var unlimited = new ExecutionTimeProfiler(clock).Run(new FakeProfilingTarget(clock), Small);
+        var budget = TimeSpan.FromSeconds(unlimited.ProfilingSeconds / 2);
+        var limitedClock = new ManualClock();
+        var profile = new ExecutionTimeProfiler(limitedClock).Run(new FakeProfilingTarget(limitedClock), Small with { TimeBudget = budget });
+
+        Assert.True(profile.ProfilingSeconds <= budget.TotalSeconds, $"{profile.ProfilingSeconds} s > {budget.TotalSeconds} s");
+        var counts = profile.Measurements.Prefill.Select(m => m.SamplesMilliseconds.Count)
+            .Concat(profile.Measurements.DecodeSteps.Select(m => m.SamplesMilliseconds.Count)).ToList();
+        Assert.All(counts, c => Assert.InRange(c, 1, 3));
+        Assert.Contains(counts, c => c < 3);
+        // Prefills are cheap next to preparing a fake cache (a second), so they keep all their repetitions.
+        Assert.All(profile.Measurements.Prefill, m => Assert.Equal(3, m.SamplesMilliseconds.Count));
+    }
+
+    [Fact]
+    public void WarmUpLastsAtLeastItsTimeAndTheProgressTotalFollows()
+    {
+        // A fake round (two prefills, three steps each behind a one-second cache fill) takes about 3.8 s: two rounds are
+        // not 10 s yet, so a third runs; then measuring starts.
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        var reports = new List<ProfilingProgress>();
+        new ExecutionTimeProfiler(clock).Run(target, Small with { WarmUpTime = TimeSpan.FromSeconds(10) }, new SyncProgress(reports.Add));
+        var warmUp = reports.Where(r => r.Phase == ProfilingPhase.WarmUp).ToList();
+        Assert.Equal(3 * (2 + 3), warmUp.Count);
+        Assert.Equal(3, target.Calls.Take(warmUp.Count).Count(c => c == ("prefill", 8, 6)));
+        var timed = reports.Where(r => r.Phase != ProfilingPhase.Fitting).ToList();
+        Assert.Equal(timed.Count, timed[^1].Total);
+        Assert.Equal(Enumerable.Range(1, timed.Count), timed.Select(r => r.Completed));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using TimeBill.Core.Cache;
+using TimeBill.Core.Decoding;
 using TimeBill.Core.Exit;
 using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
@@ -37,37 +38,86 @@ public sealed class ExitTests(ModelFixture models)
 
     private int[] Prompt => models.StoriesTokenizer.EncodePrompt("Once upon a time, there was a little dog");
 
-    [Theory]
-    [InlineData(ExitStrategy.Classic, ExitFallback.FullDepth)]
-    [InlineData(ExitStrategy.Predictive, ExitFallback.NextHead)]
-    [InlineData(ExitStrategy.Predictive, ExitFallback.FullDepth)]
-    public void NeverExitingReproducesFullDepthLogitsExactly(ExitStrategy strategy, ExitFallback fallback)
+    /// <summary>A fresh stories260K whose single-token steps run on <paramref name="path"/> (the shared one decides by timing).</summary>
+    private static CausalLanguageModel OnPath(DecodePath path)
     {
+        var model = CausalLanguageModel.Load(SharedAssets.Model("stories260K"));
+        model.UseDecodePath(path);
+        return model;
+    }
+
+    [Theory]
+    [InlineData(ExitStrategy.Classic, ExitFallback.FullDepth, DecodePath.Torch)]
+    [InlineData(ExitStrategy.Predictive, ExitFallback.NextHead, DecodePath.Torch)]
+    [InlineData(ExitStrategy.Predictive, ExitFallback.FullDepth, DecodePath.Torch)]
+    [InlineData(ExitStrategy.Classic, ExitFallback.FullDepth, DecodePath.Kernels)]
+    [InlineData(ExitStrategy.Predictive, ExitFallback.NextHead, DecodePath.Kernels)]
+    [InlineData(ExitStrategy.Predictive, ExitFallback.FullDepth, DecodePath.Kernels)]
+    public void NeverExitingReproducesFullDepthLogitsExactly(ExitStrategy strategy, ExitFallback fallback, DecodePath path)
+    {
+        using var model = OnPath(path);
         var policy = new ExitPolicy { Threshold = double.PositiveInfinity, Strategy = strategy, Fallback = fallback };
-        using var fullCache = Model.CreateCache();
-        using var exitCache = Model.CreateCache();
-        var decoder = new ExitingDecoder(Model, Heads, policy);
-        // The reference is libtorch's full-depth forward (Forward never takes the kernel decode path), which the
-        // exiting layer loop must reproduce bit for bit.
-        float[] FullDepth(ReadOnlySpan<int> tokens)
-        {
-            using var logits = Model.Forward(tokens, fullCache);
-            return logits.data<float>().ToArray();
-        }
-        float[] full = FullDepth(Prompt);
+        using var fullCache = model.CreateCache();
+        using var exitCache = model.CreateCache();
+        var decoder = new ExitingDecoder(model, Heads, policy);
+        // The reference is the model's own full-depth step on the same path: libtorch's Forward on the Torch path, the
+        // kernel decoder's step on the Kernels path (prefill is libtorch on both). The exiting layer loop, which
+        // evaluates heads between the layers, must reproduce it bit for bit.
+        float[] full = model.ForwardLast(Prompt, fullCache);
         float[] exited = decoder.Prefill(Prompt, exitCache);
         Assert.Equal(full, exited);
         for (int step = 0; step < 24; step++)
         {
             int next = TimeBill.Core.Sampling.TokenSampler.ArgMax(full);
-            full = FullDepth([next]);
+            full = model.ForwardLast([next], fullCache);
             var result = decoder.Step(next, exitCache);
             Assert.Equal(full, result.Logits);
-            Assert.Equal(Model.Config.LayerCount, result.LayersRun);
+            Assert.Equal(model.Config.LayerCount, result.LayersRun);
         }
         if (strategy == ExitStrategy.Classic) Assert.Equal(Heads.ExitLayers.Count, decoder.AverageHeadsPerToken);
-        for (int layer = 0; layer < Model.Config.LayerCount; layer++)
+        for (int layer = 0; layer < model.Config.LayerCount; layer++)
             Assert.True(fullCache.Keys(layer).eq(exitCache.Keys(layer)).all().item<bool>(), $"keys of layer {layer} differ");
+    }
+
+    [Theory]
+    [InlineData(ExitStrategy.Classic, 0.0)]
+    [InlineData(ExitStrategy.Predictive, 0.0)]
+    [InlineData(ExitStrategy.Classic, 0.4)]
+    [InlineData(ExitStrategy.Predictive, 0.4)]
+    public void TheKernelPathExitsWhereTheTorchPathExitsWithTheSameLogitsAndCache(ExitStrategy strategy, double threshold)
+    {
+        using var torchModel = OnPath(DecodePath.Torch);
+        using var kernelModel = OnPath(DecodePath.Kernels);
+        var policy = ExitPolicy.AtThreshold(threshold, strategy);
+        var torchDecoder = new ExitingDecoder(torchModel, Heads, policy);
+        var kernelDecoder = new ExitingDecoder(kernelModel, Heads, policy);
+        using var torchCache = torchModel.CreateCache();
+        using var kernelCache = kernelModel.CreateCache();
+        float[] logits = torchDecoder.Prefill(Prompt, torchCache);
+        kernelDecoder.Prefill(Prompt, kernelCache);
+        var depths = new HashSet<int>();
+        for (int step = 0; step < 30; step++)
+        {
+            // Both decode the torch path's greedy tokens, so one rounding-level difference cannot fork the sequences.
+            int next = TimeBill.Core.Sampling.TokenSampler.ArgMax(logits);
+            var expected = torchDecoder.Step(next, torchCache);
+            var actual = kernelDecoder.Step(next, kernelCache);
+            Assert.Equal(expected.LayersRun, actual.LayersRun);
+            Assert.Equal(expected.HeadsEvaluated, actual.HeadsEvaluated);
+            double worst = expected.Logits.Zip(actual.Logits, (e, a) => Math.Abs(e - a)).Max();
+            Assert.True(worst <= 1e-4, $"step {step}: max |Δlogit| = {worst:E3}");
+            Assert.Equal(expected.Confidence, actual.Confidence, 1e-5);
+            depths.Add(actual.LayersRun);
+            logits = expected.Logits;
+        }
+        Assert.Contains(depths, d => d < kernelModel.Config.LayerCount); // the test exercised exits
+        Assert.Equal(torchCache.NextPosition, kernelCache.NextPosition);
+        for (int layer = 0; layer < torchModel.Config.LayerCount; layer++)
+        {
+            Assert.Equal(torchCache.Length(layer), kernelCache.Length(layer));
+            Assert.True(torchCache.Keys(layer).allclose(kernelCache.Keys(layer), 1e-4, 1e-5), $"keys of layer {layer}");
+            Assert.True(torchCache.Values(layer).allclose(kernelCache.Values(layer), 1e-4, 1e-5), $"values of layer {layer}");
+        }
     }
 
     [Theory]
