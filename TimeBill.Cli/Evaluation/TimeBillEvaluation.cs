@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TimeBill.Predictors.Evaluation;
 using TimeBill.Core.Budget;
 using TimeBill.Core.Exit;
@@ -19,7 +20,9 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
 {
     /// <summary>All rows: every method × budget × strategy, then the k sweep at the median budget.</summary>
     public sealed record Report(IReadOnlyList<BudgetEvaluationRow> Rows, IReadOnlyList<BudgetEvaluationRow> PessimismSweep,
-        IReadOnlyDictionary<string, double> Budgets, double VanillaMeanLength, int Prompts);
+        IReadOnlyDictionary<string, double> Budgets, double VanillaMeanLength, int Prompts, IReadOnlyList<BudgetEvaluationJob> Jobs);
+
+    private readonly List<BudgetEvaluationJob> _jobs = [];
 
     private sealed record Reference(int[] Prompt, IReadOnlyList<int> Response, double LatencyMs);
 
@@ -57,7 +60,7 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
             progress?.Report($"k sweep at {medianLabel}: k = {k}");
             sweep.Add(await RunCell(references, BudgetEvaluationMethod.TimeBill(k) with { Name = $"timebill k={k:0.#}" }, OverrunStrategy.Kill, medianLabel, budgets[medianLabel], cancellationToken));
         }
-        return new Report(rows, sweep, budgets, references.Average(r => r.Response.Count), prompts.Count);
+        return new Report(rows, sweep, budgets, references.Average(r => r.Response.Count), prompts.Count, _jobs);
     }
 
     private async Task<BudgetEvaluationRow> RunCell(IReadOnlyList<Reference> references, BudgetEvaluationMethod method, OverrunStrategy strategy,
@@ -66,17 +69,30 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
         var budget = TimeSpan.FromMilliseconds(budgetMs);
         var requests = references.Select(r => Request(r.Prompt, budget, strategy, method)).ToList();
         IReadOnlyList<BudgetedResult> results;
+        var returned = new List<TimeSpan>();
         if (strategy == OverrunStrategy.SkipNext)
+        {
+            // The runner measures each job from its release to the moment its result came back.
             results = await new JobStreamRunner(generator).RunAsync(StreamJob.Periodic(requests, budget), cancellationToken: cancellationToken);
+            returned.AddRange(results.Select(r => r.TotalTime));
+        }
         else
         {
             var list = new List<BudgetedResult>();
-            foreach (var request in requests) list.Add(await generator.GenerateAsync(request, cancellationToken));
+            foreach (var request in requests)
+            {
+                long called = Stopwatch.GetTimestamp();
+                list.Add(await generator.GenerateAsync(request, cancellationToken));
+                returned.Add(Stopwatch.GetElapsedTime(called));
+            }
             results = list;
         }
+        string strategyName = strategy == OverrunStrategy.Kill ? "kill" : "skip-next";
+        var jobs = results.Select((r, i) => BudgetEvaluationJob.From(method.Name, strategyName, label, budgetMs, i, r, returned[i])).ToList();
+        _jobs.AddRange(jobs);
         var partial = results.Select((r, i) => SequenceMetrics.RougeLF1(references[i].Response, r.Ids)).ToArray();
         var strict = results.Select((r, i) => r.Status == BudgetStatus.Completed ? partial[i] : 0).ToArray();
-        return BudgetEvaluationRow.From(method.Name, strategy, label, budgetMs, results, strict, partial);
+        return BudgetEvaluationRow.From(method.Name, strategyName, label, budgetMs, results, jobs, strict, partial);
     }
 
     private BudgetedRequest Request(int[] prompt, TimeSpan budget, OverrunStrategy strategy, BudgetEvaluationMethod method) => new()

@@ -145,6 +145,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         using (BudgetTelemetry.Activities.StartActivity("timebill.prefill"))
             logits = Model.ForwardLast(prompt, cache, ForwardObservers.Combine(capture, probe));
         var prefillTime = _time.GetElapsedTime(prefillStart);
+        var firstToken = _time.GetElapsedTime(start);
         (Estimator as IExecutionTimeObserver)?.ObservePrefill(prompt.Length, prefillTime.TotalMilliseconds);
         var (prediction, predictorTime) = predicting?.GetAwaiter().GetResult() ?? (null, TimeSpan.Zero);
         if (probing is not null)
@@ -165,6 +166,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         {
             Plan = plan,
             PrefillTime = prefillTime,
+            TimeToFirstToken = firstToken,
             PredictorTime = predictorTime,
             PlannerTime = plannerTime,
             PredictedDecodeTime = TimeSpan.FromMilliseconds(plan.PredictedDecodeMilliseconds),

@@ -32,6 +32,8 @@ public sealed record BudgetedResult
     public TimeSpan PredictedPrefillTime { get; init; }
     /// <summary>Measured prefill time.</summary>
     public TimeSpan PrefillTime { get; init; }
+    /// <summary>Time from the call to the end of prefill, which yields the first token (queueing included).</summary>
+    public TimeSpan TimeToFirstToken { get; init; }
     /// <summary>Estimated decode time of the worst-case length with the chosen α.</summary>
     public TimeSpan PredictedDecodeTime { get; init; }
     /// <summary>Measured decode time.</summary>
