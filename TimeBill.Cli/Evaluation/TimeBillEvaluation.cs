@@ -29,6 +29,8 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
     public async Task<Report> RunAsync(CancellationToken cancellationToken)
     {
         var prompts = BuildPrompts(generator.Model, settings);
+        progress?.Report("warming up");
+        generator.WarmUp(cancellationToken: cancellationToken);
         progress?.Report($"vanilla responses for {prompts.Count} prompts");
         var references = new List<Reference>();
         foreach (var prompt in prompts)

@@ -28,6 +28,16 @@ public sealed record BudgetedResult
     public TimeSpan PlannerTime { get; init; }
     /// <summary>Time of scoring and compacting the KV cache.</summary>
     public TimeSpan EvictionTime { get; init; }
+    /// <summary>
+    /// The plan evicted, but under Kill the eviction and one step after it no longer fitted before the deadline, so the
+    /// cache was kept whole (decoding went on while steps fitted).
+    /// </summary>
+    public bool EvictionSkipped { get; init; }
+    /// <summary>
+    /// Under Kill, the self-probe's length prediction no longer fitted before the deadline after prefill; the plan
+    /// assumed the token cap.
+    /// </summary>
+    public bool ProbeSkipped { get; init; }
     /// <summary>Estimated prefill time.</summary>
     public TimeSpan PredictedPrefillTime { get; init; }
     /// <summary>Measured prefill time.</summary>
@@ -38,7 +48,7 @@ public sealed record BudgetedResult
     public TimeSpan PredictedDecodeTime { get; init; }
     /// <summary>Measured decode time.</summary>
     public TimeSpan DecodeTime { get; init; }
-    /// <summary>Measured time from the call to the end (queueing included).</summary>
+    /// <summary>Measured time from the call to the moment the result was complete (queueing included).</summary>
     public TimeSpan TotalTime { get; init; }
 
     /// <summary>Tokens actually generated.</summary>
