@@ -17,8 +17,8 @@ namespace TimeBill.Core.Budget;
 /// another thread (a self-probe predictor instead reads the prefill's hidden states and answers right after it); plan α
 /// from the time left (<see cref="BudgetPlanner"/>, with layer skipping added past the quality-safe α when an exit
 /// policy is on, and the eviction's own measured cost taken from the time left); evict once; decode. Under Kill every
-/// piece of work after prefill must fit before the deadline together with finishing the result: the self-probe and
-/// the eviction are skipped when they no longer fit, and before every step the estimator's step time must still fit,
+/// piece of work after prefill must fit before the deadline together with finishing the result: waiting for the length
+/// prediction, the self-probe and the eviction are skipped when they no longer fit, and before every step the estimator's step time must still fit,
 /// so Kill stops at the last step that fits. Skip-Next finishes. A plan that even α_max cannot make fit still runs at
 /// α_max (the worst case is pessimistic, so such jobs often finish); when it does miss, its status is
 /// <see cref="BudgetStatus.Infeasible"/>, as the planner said before decoding. Call <see cref="WarmUp"/> once before
@@ -32,6 +32,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     private readonly IDisposable[] _owned;
     private KvCache? _cache;
     private readonly PhaseCost _eviction = new(), _probe = new(), _finish = new();
+    private Task? _pendingPrediction;
 
     /// <summary>Wires a generator from loaded parts (TimeBill.Predictors' <c>BudgetedGeneratorBuilder</c> loads them from files).</summary>
     /// <param name="model">The target model (not owned).</param>
@@ -181,11 +182,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         int needed = prompt.Length + maxNew;
         var cache = Model.RentCache(ref _cache, needed, Math.Min(Model.Config.MaxPositions, Math.Max(needed, 256)));
         var probing = LengthPredictor as IPrefillProbingLengthPredictor;
-        Task<(ResponseLengthPrediction? Prediction, TimeSpan Time)>? predicting = LengthPredictor is null || probing is not null ? null : Task.Run(() =>
-        {
-            var clock = Stopwatch.StartNew();
-            return ((ResponseLengthPrediction?)LengthPredictor.Predict(prompt), clock.Elapsed);
-        }, CancellationToken.None);
+        var predicting = LengthPredictor is null || probing is not null ? null : new ConcurrentLengthPrediction(LengthPredictor, prompt, _pendingPrediction);
+        _pendingPrediction = predicting?.Task; // until taken: whatever happens to this job, the next prediction waits for it
         bool mayEvict = planner.Eviction is not NoEvictionPolicy;
         using var capture = mayEvict ? planner.Eviction.CreateCapture(Model.Config) : null;
         var probe = probing?.CreateProbe();
@@ -196,16 +194,26 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         var prefillTime = _time.GetElapsedTime(prefillStart);
         var firstToken = _time.GetElapsedTime(start);
         observer?.ObservePrefill(prompt.Length, prefillTime.TotalMilliseconds);
-        var (prediction, predictorTime) = predicting?.GetAwaiter().GetResult() ?? (null, TimeSpan.Zero);
+        // The length prediction, unless waiting for it (or running the self-probe's head) would leave no step before the deadline.
+        ResponseLengthPrediction? prediction = null;
+        var predictorTime = TimeSpan.Zero;
+        bool predictionSkipped = false;
         double fullStep = Estimator.DecodeStepMilliseconds(prompt.Length);
-        bool probed = false;
-        if (probing is not null && Fits(_probe.Upper(1) + fullStep, 1))
+        if (predicting is not null)
         {
-            long probeStart = _time.GetTimestamp();
-            prediction = probing.PredictFromProbe(probe!, prompt.Length);
-            predictorTime = _time.GetElapsedTime(probeStart);
-            if (observePhases) _probe.Observe(1, predictorTime.TotalMilliseconds);
-            probed = true;
+            predictionSkipped = !predicting.TryTake(() => Fits(fullStep, 1), out prediction, out predictorTime);
+            if (!predictionSkipped) _pendingPrediction = null;
+        }
+        else if (probing is not null)
+        {
+            predictionSkipped = !Fits(_probe.Upper(1) + fullStep, 1);
+            if (!predictionSkipped)
+            {
+                long probeStart = _time.GetTimestamp();
+                prediction = probing.PredictFromProbe(probe!, prompt.Length);
+                predictorTime = _time.GetElapsedTime(probeStart);
+                if (observePhases) _probe.Observe(1, predictorTime.TotalMilliseconds);
+            }
         }
         cancellationToken.ThrowIfCancellationRequested();
 
@@ -224,7 +232,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             PredictorTime = predictorTime,
             PlannerTime = plannerTime,
             PredictedDecodeTime = TimeSpan.FromMilliseconds(plan.PredictedDecodeMilliseconds),
-            ProbeSkipped = probing is not null && !probed,
+            LengthPredictionSkipped = predictionSkipped,
         };
 
         // Evict once, if the eviction and then one step still fit; otherwise decode with the whole cache.
@@ -332,6 +340,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     /// <summary>Frees the cache and whatever the generator was handed to own.</summary>
     public void Dispose()
     {
+        // A prediction a job went on without may still be running on the predictor this generator may own.
+        if (_pendingPrediction is { } pending) ((IAsyncResult)pending).AsyncWaitHandle.WaitOne();
         _cache?.Dispose();
         _gate.Dispose();
         foreach (var resource in _owned) resource.Dispose();

@@ -34,10 +34,11 @@ public sealed record BudgetedResult
     /// </summary>
     public bool EvictionSkipped { get; init; }
     /// <summary>
-    /// Under Kill, the self-probe's length prediction no longer fitted before the deadline after prefill; the plan
-    /// assumed the token cap.
+    /// Under Kill, the length prediction did not come in time: the concurrent predictor was still running (or the
+    /// self-probe's head no longer fitted) when waiting longer would have left no decode step before the deadline.
+    /// The plan assumed the token cap.
     /// </summary>
-    public bool ProbeSkipped { get; init; }
+    public bool LengthPredictionSkipped { get; init; }
     /// <summary>Estimated prefill time.</summary>
     public TimeSpan PredictedPrefillTime { get; init; }
     /// <summary>Measured prefill time.</summary>

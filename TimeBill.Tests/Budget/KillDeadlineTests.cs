@@ -30,14 +30,6 @@ public sealed class KillDeadlineTests(ModelFixture models)
     /// <summary>200 tokens, long enough for eviction to change a step's price.</summary>
     private static readonly int[] LongPrompt = [1, .. Enumerable.Range(0, 199).Select(i => 3 + i * 7 % 500)];
 
-    /// <summary>Always predicts <paramref name="length"/> tokens.</summary>
-    private sealed class FixedLengthPredictor(string identity, int length) : IResponseLengthPredictor
-    {
-        public string ModelIdentity => identity;
-        public LengthBuckets Buckets { get; } = new(8, 512);
-        public ResponseLengthPrediction Predict(IReadOnlyList<int> promptIds) => ResponseLengthPrediction.PointMass(Buckets, length);
-    }
-
     /// <summary>A self-probe whose prefill takes <paramref name="prefillMs"/> and whose head takes <paramref name="probeMs"/>.</summary>
     private sealed class ClockedProbe(string identity, ManualClock clock, double prefillMs, double probeMs) : IPrefillProbingLengthPredictor
     {
@@ -81,7 +73,8 @@ public sealed class KillDeadlineTests(ModelFixture models)
     private BudgetedGenerator Create(ManualClock clock, IResponseLengthPredictor? predictor = null, IExecutionTimeEstimator? estimator = null)
     {
         var model = models.Get("stories260K");
-        return new(model, models.StoriesTokenizer, estimator ?? Estimator, predictor ?? new FixedLengthPredictor(model.Identity, 2), time: clock);
+        // A self-probe by default: its answer comes on the test's clock (a predictor on the thread pool would not).
+        return new(model, models.StoriesTokenizer, estimator ?? Estimator, predictor ?? new ClockedProbe(model.Identity, clock, 0, 0), time: clock);
     }
 
     private static BudgetedRequest Request(double budgetMs, EvictionPolicy? eviction = null, double? fixedAlpha = null, int[]? prompt = null) => new()
@@ -144,7 +137,7 @@ public sealed class KillDeadlineTests(ModelFixture models)
 
         Assert.Single(result.Ids);
         Assert.Equal(0, probe.Predictions);
-        Assert.True(result.ProbeSkipped);
+        Assert.True(result.LengthPredictionSkipped);
         Assert.Equal(0, eviction.Evictions);
         Assert.True(result.EvictionSkipped);
         Assert.Equal(50, result.TimeToFirstToken.TotalMilliseconds, 6);
@@ -158,13 +151,13 @@ public sealed class KillDeadlineTests(ModelFixture models)
         var probe = new ClockedProbe(models.Get("stories260K").Identity, clock, prefillMs: PrefillMs, probeMs: 3);
         using var generator = Create(clock, probe);
         var first = generator.Run(Request(1000), clock.GetTimestamp(), null, default); // measures the probe: 3 ms
-        Assert.False(first.ProbeSkipped);
+        Assert.False(first.LengthPredictionSkipped);
         Assert.Equal(3, first.PredictorTime.TotalMilliseconds, 6);
 
         // After a 5 ms prefill, 3 ms of probe + a 1.x ms step do not fit in 8.5 ms: the probe is skipped, a step still runs.
         double step = Estimator.DecodeStepMilliseconds(Prompt.Length);
         var tight = generator.Run(Request(PrefillMs + 3 + step - 0.01), clock.GetTimestamp(), Charge(clock, Prompt.Length, prefillMs: 0), default);
-        Assert.True(tight.ProbeSkipped);
+        Assert.True(tight.LengthPredictionSkipped);
         Assert.Equal(1, probe.Predictions);
         Assert.True(tight.Ids.Count >= 2);
         Assert.True(tight.Overshoot <= TimeSpan.Zero);
