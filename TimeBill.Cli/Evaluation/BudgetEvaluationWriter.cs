@@ -34,6 +34,10 @@ internal static class BudgetEvaluationWriter
         text.AppendLine($"{report.Prompts} prompts; vanilla responses average {report.VanillaMeanLength:F1} tokens; budgets = percentiles of vanilla end-to-end latency: "
             + string.Join(", ", report.Budgets.Select(b => $"{b.Key} = {b.Value:F0} ms")) + ".");
         text.AppendLine();
+        text.AppendLine(FormattableString.Invariant($"TimeBill's pessimism factor k = {report.Pessimism:0.##} ({report.PessimismSource}). ")
+            + "Overshoot = the time the result came back − the deadline, over jobs whose prefill ended in time; "
+            + "\"prefill > T\" counts the jobs whose prefill alone ended past the deadline (nothing left to stop), with their worst overshoot.");
+        text.AppendLine();
         text.AppendLine(Table(report.Rows));
         text.AppendLine("Pessimism factor sweep (Kill):");
         text.AppendLine();

@@ -20,7 +20,8 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
 {
     /// <summary>All rows: every method × budget × strategy, then the k sweep at the median budget.</summary>
     public sealed record Report(IReadOnlyList<BudgetEvaluationRow> Rows, IReadOnlyList<BudgetEvaluationRow> PessimismSweep,
-        IReadOnlyDictionary<string, double> Budgets, double VanillaMeanLength, int Prompts, IReadOnlyList<BudgetEvaluationJob> Jobs);
+        IReadOnlyDictionary<string, double> Budgets, double VanillaMeanLength, int Prompts, IReadOnlyList<BudgetEvaluationJob> Jobs,
+        double Pessimism, string PessimismSource);
 
     private readonly List<BudgetEvaluationJob> _jobs = [];
 
@@ -43,8 +44,8 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
         var budgets = settings.Percentiles.ToDictionary(p => $"p{p:0}", p => BudgetEvaluationRow.Percentile(latencies, p / 100));
         var methods = new List<BudgetEvaluationMethod> { BudgetEvaluationMethod.Fixed(0) };
         methods.AddRange(settings.FixedAlphas.Select(BudgetEvaluationMethod.Fixed));
-        methods.Add(BudgetEvaluationMethod.TimeBill(WorstCaseResponseLength.DefaultPessimism));
-        if (generator.Exits is not null) methods.Add(BudgetEvaluationMethod.TimeBillWithExit(WorstCaseResponseLength.DefaultPessimism, settings.Exit));
+        methods.Add(BudgetEvaluationMethod.TimeBill(settings.Pessimism));
+        if (generator.Exits is not null) methods.Add(BudgetEvaluationMethod.TimeBillWithExit(settings.Pessimism, settings.Exit));
 
         var rows = new List<BudgetEvaluationRow>();
         foreach (var (label, budgetMs) in budgets)
@@ -60,9 +61,9 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
         foreach (double k in settings.PessimismSweep)
         {
             progress?.Report($"k sweep at {medianLabel}: k = {k}");
-            sweep.Add(await RunCell(references, BudgetEvaluationMethod.TimeBill(k) with { Name = $"timebill k={k:0.#}" }, OverrunStrategy.Kill, medianLabel, budgets[medianLabel], cancellationToken));
+            sweep.Add(await RunCell(references, BudgetEvaluationMethod.TimeBill(k, $"timebill k={k:0.#}"), OverrunStrategy.Kill, medianLabel, budgets[medianLabel], cancellationToken));
         }
-        return new Report(rows, sweep, budgets, references.Average(r => r.Response.Count), prompts.Count, _jobs);
+        return new Report(rows, sweep, budgets, references.Average(r => r.Response.Count), prompts.Count, _jobs, settings.Pessimism, settings.PessimismSource);
     }
 
     private async Task<BudgetEvaluationRow> RunCell(IReadOnlyList<Reference> references, BudgetEvaluationMethod method, OverrunStrategy strategy,
@@ -161,5 +162,9 @@ internal sealed record EvaluationSettings
     public IReadOnlyList<double> Percentiles { get; init; } = [90, 75, 50, 25, 10];
     public IReadOnlyList<double> FixedAlphas { get; init; } = [0.25, 0.5, 0.75, 0.95];
     public IReadOnlyList<double> PessimismSweep { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
+    /// <summary>k of the TimeBill methods.</summary>
+    public double Pessimism { get; init; } = WorstCaseResponseLength.DefaultPessimism;
+    /// <summary>How k was chosen, for the report.</summary>
+    public string PessimismSource { get; init; } = "the library default";
     public ExitPolicy Exit { get; init; } = ExitPolicy.AtThreshold(0.9);
 }
