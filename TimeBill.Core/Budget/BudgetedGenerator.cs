@@ -36,18 +36,19 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
 
     /// <summary>Wires a generator from loaded parts (TimeBill.Predictors' <c>BudgetedGeneratorBuilder</c> loads them from files).</summary>
     /// <param name="model">The target model (not owned).</param>
-    /// <param name="tokenizer">Its tokenizer.</param>
+    /// <param name="tokenizer">Its tokenizer; null for a generator that takes prompts as ids and returns ids only (no text), as timing
+    /// work on a random-weight model shape does.</param>
     /// <param name="estimator">The execution-time estimator fitted for this model on this machine.</param>
     /// <param name="lengthPredictor">The response-length predictor; null budgets for the token cap.</param>
     /// <param name="exits">Trained exit heads; null disables layer skipping.</param>
     /// <param name="time">The clock (tests inject one); the system clock by default.</param>
     /// <param name="owned">Resources disposed with the generator (the builder hands over the model it loaded).</param>
-    public BudgetedGenerator(CausalLanguageModel model, TextTokenizer tokenizer, IExecutionTimeEstimator estimator,
+    public BudgetedGenerator(CausalLanguageModel model, TextTokenizer? tokenizer, IExecutionTimeEstimator estimator,
         IResponseLengthPredictor? lengthPredictor = null, IExitModel? exits = null, TimeProvider? time = null, IEnumerable<IDisposable>? owned = null)
     {
         _owned = owned?.ToArray() ?? [];
         Model = model ?? throw new ArgumentNullException(nameof(model));
-        Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
+        Tokenizer = tokenizer;
         Estimator = estimator ?? throw new ArgumentNullException(nameof(estimator));
         if (lengthPredictor is not null && lengthPredictor.ModelIdentity != model.Identity)
             throw new ArgumentException($"the length predictor was trained for '{lengthPredictor.ModelIdentity}', not '{model.Identity}'.", nameof(lengthPredictor));
@@ -58,8 +59,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
 
     /// <summary>The target model.</summary>
     public CausalLanguageModel Model { get; }
-    /// <summary>Its tokenizer.</summary>
-    public TextTokenizer Tokenizer { get; }
+    /// <summary>Its tokenizer; null when the generator works on ids only.</summary>
+    public TextTokenizer? Tokenizer { get; }
     /// <summary>The execution-time estimator.</summary>
     public IExecutionTimeEstimator Estimator { get; }
     /// <summary>The response-length predictor, if any.</summary>
@@ -101,7 +102,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     /// <summary>Runs a request synchronously on the calling thread; <paramref name="start"/> is when the budget began.</summary>
     internal BudgetedResult Run(BudgetedRequest request, long start, Action<GeneratedToken>? onToken, CancellationToken cancellationToken)
     {
-        int[] prompt = request.PromptIds?.ToArray() ?? Tokenizer.EncodePrompt(request.Prompt!);
+        int[] prompt = request.PromptIds?.ToArray() ?? Tokenizer?.EncodePrompt(request.Prompt!)
+            ?? throw new ArgumentException("this generator has no tokenizer: give the prompt as PromptIds.", nameof(request));
         int context = Model.Config.MaxPositions;
         if (prompt.Length >= context)
             throw new ArgumentException($"the prompt has {prompt.Length} tokens; the model's context holds {context} (one more is needed to answer).", nameof(request));
@@ -256,7 +258,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         var decoder = new ExitingDecoder(Model, skipLayers ? Exits : null, skipLayers ? planner.Exit : ExitPolicy.Off);
         var stops = request.StopTokenIds ?? Model.GenerationConfig.StopTokenIds;
         var sampler = new TokenSampler(request.Sampling);
-        var text = Tokenizer.CreateStreamingDecoder();
+        var text = Tokenizer?.CreateStreamingDecoder();
         var generated = new List<int>();
         long decodeStart = _time.GetTimestamp();
         StopReason? reason = null;
@@ -267,7 +269,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             {
                 if (stops.Contains(next)) { reason = Generation.StopReason.StopToken; break; }
                 generated.Add(next);
-                onToken?.Invoke(new GeneratedToken(next, text.Push(next), generated.Count - 1));
+                onToken?.Invoke(new GeneratedToken(next, text?.Push(next) ?? "", generated.Count - 1));
                 if (generated.Count >= maxNew) { reason = Generation.StopReason.MaxTokens; break; }
                 cancellationToken.ThrowIfCancellationRequested();
 
@@ -284,12 +286,12 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
 
         // Finish: the rest of the text, then the result; the total is read when it is complete.
         long finishStart = _time.GetTimestamp();
-        string tail = text.Flush();
+        string tail = text?.Flush() ?? "";
         if (tail.Length > 0) onToken?.Invoke(new GeneratedToken(-1, tail, generated.Count));
         result = result with
         {
             Ids = generated,
-            Text = Tokenizer.Decode(generated),
+            Text = Tokenizer?.Decode(generated) ?? "",
             StopReason = reason,
             EvictionTime = eviction,
             EvictionSkipped = evictionSkipped,

@@ -133,6 +133,18 @@ public sealed class BudgetedGeneratorTests(ModelFixture models)
         Assert.Equal(items[^1].Result!.Ids, items.Where(i => !i.IsFinal && i.Token.Id >= 0).Select(i => i.Token.Id));
     }
 
+    [Fact]
+    public async Task AGeneratorWithoutATokenizerWorksOnIdsAndRefusesText()
+    {
+        var model = models.Get("stories260K");
+        using var generator = new BudgetedGenerator(model, tokenizer: null, Estimator);
+        var result = await generator.GenerateAsync(Request(600_000, maxNew: 12));
+        Assert.Equal(SharedAssets.Reference("stories260K").GetProperty("cases")[0].Ints("greedy_continuation_ids")[..12], result.Ids);
+        Assert.Equal("", result.Text);
+        var error = await Assert.ThrowsAnyAsync<ArgumentException>(() => generator.GenerateAsync(Request(1000) with { PromptIds = null, Prompt = "Once" }));
+        Assert.Contains("PromptIds", error.Message);
+    }
+
     public static TheoryData<string, Func<BudgetedRequest, BudgetedRequest>> BadRequests() => new()
     {
         { "budget zero", r => r with { Budget = TimeSpan.Zero } },
