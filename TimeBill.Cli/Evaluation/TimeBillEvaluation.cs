@@ -127,29 +127,6 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
         }
         return prompts;
     }
-
-    /// <summary>Plain sampling over the model for prompt construction.</summary>
-    private sealed class StorySampler(CausalLanguageModel model) : IDisposable
-    {
-        private readonly Core.Cache.KvCache _cache = model.CreateCache(256);
-
-        public IReadOnlyList<int> Sample(int[] prefix, int maxTokens, int seed)
-        {
-            _cache.Reset();
-            var sampler = new TokenSampler(new SamplingOptions { Temperature = 1, TopP = 0.9f, Seed = seed });
-            var stops = model.GenerationConfig.StopTokenIds;
-            var tokens = new List<int>();
-            int next = sampler.Sample(model.ForwardLast(prefix, _cache));
-            while (!stops.Contains(next) && tokens.Count < maxTokens)
-            {
-                tokens.Add(next);
-                next = sampler.Sample(model.ForwardLast([next], _cache));
-            }
-            return tokens;
-        }
-
-        public void Dispose() => _cache.Dispose();
-    }
 }
 
 /// <summary>Workload of the TimeBill evaluation.</summary>
