@@ -31,7 +31,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     private readonly TimeProvider _time;
     private readonly IDisposable[] _owned;
     private KvCache? _cache;
-    private readonly PhaseCost _eviction = new(), _probe = new(), _finish = new();
+    private readonly PhaseCost _probe = new(), _finish = new();
+    private readonly Dictionary<string, PhaseCost> _evictions = []; // per eviction policy
     private Task? _pendingPrediction;
 
     /// <summary>Wires a generator from loaded parts (TimeBill.Predictors' <c>BudgetedGeneratorBuilder</c> loads them from files).</summary>
@@ -155,6 +156,12 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         finally { _gate.Release(); }
     }
 
+    private PhaseCost EvictionCost(EvictionPolicy policy)
+    {
+        if (!_evictions.TryGetValue(policy.Name, out var cost)) _evictions[policy.Name] = cost = new PhaseCost();
+        return cost;
+    }
+
     private double ElapsedMs(long start) => _time.GetElapsedTime(start).TotalMilliseconds;
 
     /// <summary>
@@ -224,7 +231,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         BudgetPlan plan;
         using (BudgetTelemetry.Activities.StartActivity("timebill.plan"))
             plan = PlanFor(planner, prompt.Length, prediction?.Length ?? maxNew, maxNew, budgetMs - ElapsedMs(start) - _finish.Mean(maxNew),
-                mayEvict ? _eviction.Mean(prompt.Length) : 0);
+                mayEvict ? EvictionCost(planner.Eviction).Mean(prompt.Length) : 0);
         var plannerTime = _time.GetElapsedTime(planStart);
         result = result with
         {
@@ -243,12 +250,12 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         if (plan.EvictionRatio > 0 && mayEvict)
         {
             double evictedStep = Estimator.DecodeStepMilliseconds((1 - plan.EvictionRatio) * prompt.Length, plan.LayersPerToken);
-            if (Fits(_eviction.Upper(prompt.Length) + evictedStep, 1))
+            if (Fits(EvictionCost(planner.Eviction).Upper(prompt.Length) + evictedStep, 1))
             {
                 long evictionStart = _time.GetTimestamp();
                 planner.Eviction.Evict(cache, plan.EvictionRatio, capture);
                 eviction = _time.GetElapsedTime(evictionStart);
-                if (observePhases) _eviction.Observe(prompt.Length, eviction.TotalMilliseconds);
+                if (observePhases) EvictionCost(planner.Eviction).Observe(prompt.Length, eviction.TotalMilliseconds);
             }
             else evictionSkipped = true;
         }
