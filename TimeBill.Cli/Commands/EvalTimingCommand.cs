@@ -78,7 +78,7 @@ internal static class EvalTimingCommand
             });
             var files = TimingEvaluationWriter.Write(report, parse.GetValue(output)!);
             if (asJson)
-                JsonOutput.Write(new { report.ModelIdentity, report.Budgets, report.PromptLengths, report.ResponseLengths, report.Rows, Files = files, Seconds = clock.Elapsed.TotalSeconds });
+                JsonOutput.Write(new { report.ModelIdentity, report.Budgets, report.PromptLengths, report.ResponseLengths, report.VanillaLatenciesMs, report.Rows, Files = files, Seconds = clock.Elapsed.TotalSeconds });
             else
             {
                 console.WriteLine(TimingEvaluationWriter.Markdown(report));

@@ -10,14 +10,15 @@ namespace TimeBill.Cli.Evaluation;
 /// of random ids and response lengths drawn from a real model's distribution, given to the run as exact lengths (the
 /// planner's N̂, with k = 1, and the token cap, with no stop token). Random weights carry no quality, so this reports
 /// timing only: completion rate, overshoot (result returned − deadline), prefill overruns, and how far measured
-/// prefill and decode times were from the estimator's predictions. Budgets are percentiles of the estimator's predicted
-/// vanilla end-to-end times of the jobs, so no reference pass is needed.
+/// prefill and decode times were from the estimator's predictions. Budgets are percentiles of the jobs' measured vanilla
+/// end-to-end latencies in an unconstrained reference pass, as in the TimeBill evaluation.
 /// </summary>
 internal sealed class TimingEvaluation(BudgetedGenerator generator, ExactLengthPredictor lengths, TimingSettings settings, IProgress<string>? progress = null)
 {
     /// <summary>The result: per-cell rows, every job, the budgets and the workload.</summary>
     public sealed record Report(IReadOnlyList<TimingEvaluationRow> Rows, IReadOnlyList<BudgetEvaluationJob> Jobs,
-        IReadOnlyDictionary<string, double> Budgets, IReadOnlyList<int> PromptLengths, IReadOnlyList<int> ResponseLengths, string ModelIdentity);
+        IReadOnlyDictionary<string, double> Budgets, IReadOnlyList<int> PromptLengths, IReadOnlyList<int> ResponseLengths,
+        IReadOnlyList<double> VanillaLatenciesMs, string ModelIdentity);
 
     public async Task<Report> RunAsync(IReadOnlyList<int> responseLengthPool, CancellationToken cancellationToken)
     {
@@ -39,14 +40,23 @@ internal sealed class TimingEvaluation(BudgetedGenerator generator, ExactLengthP
         progress?.Report("warming up");
         generator.WarmUp(new PlannerOptions { Eviction = new SnapKvPolicy() }, cancellationToken);
 
-        var estimator = generator.Estimator;
-        var predictedVanilla = prompts.Select((p, i) => estimator.PrefillMilliseconds(p.Length) + estimator.DecodeMilliseconds(p.Length, 0, responses[i] - 1))
-            .Order().ToArray();
-        var budgets = settings.Percentiles.ToDictionary(p => $"p{p:0}", p => BudgetEvaluationRow.Percentile(predictedVanilla, p / 100));
+        // Reference pass: every job unconstrained, as vanilla. Its latencies set the budgets (as in the TimeBill
+        // evaluation), and its prefills and steps let a recalibrating estimator catch up with the machine as it is now.
+        var vanilla = new PlannerOptions { Pessimism = 1, FixedEvictionRatio = 0, Eviction = new NoEvictionPolicy() };
+        var latencies = new List<double>();
+        for (int i = 0; i < prompts.Count; i++)
+        {
+            progress?.Report($"reference pass: job {i + 1}/{prompts.Count} ({prompts[i].Length} → {responses[i]} tokens)");
+            long called = Stopwatch.GetTimestamp();
+            await generator.GenerateAsync(Request(prompts[i], responses[i], TimeSpan.FromHours(1), OverrunStrategy.SkipNext, vanilla), cancellationToken);
+            latencies.Add(Stopwatch.GetElapsedTime(called).TotalMilliseconds);
+        }
+        var sorted = latencies.Order().ToArray();
+        var budgets = settings.Percentiles.ToDictionary(p => $"p{p:0}", p => BudgetEvaluationRow.Percentile(sorted, p / 100));
 
         var methods = new (string Name, PlannerOptions Planner)[]
         {
-            ("vanilla", new PlannerOptions { Pessimism = 1, FixedEvictionRatio = 0, Eviction = new NoEvictionPolicy() }),
+            ("vanilla", vanilla),
             ($"fixed α={settings.FixedAlpha:0.##}", new PlannerOptions { Pessimism = 1, FixedEvictionRatio = settings.FixedAlpha }),
             ("timebill", new PlannerOptions { Pessimism = 1 }),
         };
@@ -62,15 +72,7 @@ internal sealed class TimingEvaluation(BudgetedGenerator generator, ExactLengthP
                 for (int i = 0; i < prompts.Count; i++)
                 {
                     progress?.Report($"cell {cell}/{cells}: {label} ({budgetMs / 1000:F1} s) · {name} · job {i + 1}/{prompts.Count} ({prompts[i].Length} → {responses[i]} tokens)");
-                    var request = new BudgetedRequest
-                    {
-                        PromptIds = prompts[i],
-                        Budget = TimeSpan.FromMilliseconds(budgetMs),
-                        Overrun = OverrunStrategy.Kill,
-                        MaxNewTokens = responses[i],
-                        StopTokenIds = [],
-                        Planner = planner,
-                    };
+                    var request = Request(prompts[i], responses[i], TimeSpan.FromMilliseconds(budgetMs), OverrunStrategy.Kill, planner);
                     long called = Stopwatch.GetTimestamp();
                     var result = await generator.GenerateAsync(request, cancellationToken);
                     var returned = Stopwatch.GetElapsedTime(called);
@@ -80,8 +82,19 @@ internal sealed class TimingEvaluation(BudgetedGenerator generator, ExactLengthP
                 jobs.AddRange(cellJobs);
                 rows.Add(TimingEvaluationRow.From(name, label, budgetMs, results, cellJobs));
             }
-        return new Report(rows, jobs, budgets, prompts.Select(p => p.Length).ToList(), responses, model.Identity);
+        return new Report(rows, jobs, budgets, prompts.Select(p => p.Length).ToList(), responses, latencies, model.Identity);
     }
+
+    /// <summary>A job that runs to exactly <paramref name="length"/> tokens (no stop token) unless the deadline cuts it.</summary>
+    private static BudgetedRequest Request(int[] prompt, int length, TimeSpan budget, OverrunStrategy overrun, PlannerOptions planner) => new()
+    {
+        PromptIds = prompt,
+        Budget = budget,
+        Overrun = overrun,
+        MaxNewTokens = length,
+        StopTokenIds = [],
+        Planner = planner,
+    };
 }
 
 /// <summary>Workload of the timing evaluation.</summary>

@@ -30,7 +30,9 @@ internal static class TimingEvaluationWriter
         text.AppendLine(FormattableString.Invariant(
             $"Timing only ({report.ModelIdentity}, random weights: no quality is measured). {report.PromptLengths.Count} jobs, Kill; prompts of ")
             + string.Join(", ", report.PromptLengths) + " random tokens; exact response lengths " + string.Join(", ", report.ResponseLengths)
-            + " tokens (drawn from the length source, given to the planner as N̂ with k = 1, no stop token). Budgets = percentiles of the estimator's predicted vanilla end-to-end time: "
+            + " tokens (drawn from the length source, given to the planner as N̂ with k = 1, no stop token). Measured vanilla latencies: "
+            + string.Join(", ", report.VanillaLatenciesMs.Select(l => FormattableString.Invariant($"{l / 1000:F1} s")))
+            + "; budgets = their percentiles: "
             + string.Join(", ", report.Budgets.Select(b => FormattableString.Invariant($"{b.Key} = {b.Value / 1000:F1} s"))) + ".");
         text.AppendLine();
         text.AppendLine("| budget | method | completion | mean α | evictions skipped | overshoot p50 ms | overshoot p99 ms | overshoot max ms | prefill > T (max ms) | mean step ms | prefill vs ETE | decode vs ETE |");
