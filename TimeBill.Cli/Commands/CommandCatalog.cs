@@ -11,6 +11,7 @@ internal static class CommandCatalog
         ForwardCommand.Create(),
         BenchCommand.Create(),
         EvalCommand.Create(),
+        EvalTimingCommand.Create(),
         ProfileCommand.Create(),
         EvalEvictionCommand.Create(),
         TrainExitCommand.Create(),

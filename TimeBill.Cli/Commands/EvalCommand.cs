@@ -25,12 +25,17 @@ internal static class EvalCommand
         var prompts = new Option<int>("--prompts") { Description = "Held-out prompts per cell.", DefaultValueFactory = _ => 12 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Cap on generated tokens.", DefaultValueFactory = _ => 256 };
         var seed = new Option<int>("--seed") { Description = "Seed of the prompt construction.", DefaultValueFactory = _ => 7001 };
+        var pessimism = new Option<double?>("--pessimism") { Description = "k of the TimeBill methods (default: calibrated from --dataset, else the library default)." };
+        var dataset = new Option<string?>("--dataset")
+        {
+            Description = "Distillation dataset (timebill distill): k is calibrated on its validation split as the smallest k with at most 5 % of responses longer than k·N̂.",
+        };
         var output = new Option<string>("--out") { Description = "Results folder.", DefaultValueFactory = _ => "results/eval" };
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var command = new Command("eval", "Reproduce the TimeBill evaluation: completion rate and score vs budget for vanilla, fixed α, TimeBill and TimeBill + exit.")
         {
-            model, profile, rlp, exit, prompts, maxTokens, seed, output, threads, json,
+            model, profile, rlp, exit, prompts, maxTokens, seed, pessimism, dataset, output, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -61,7 +66,11 @@ internal static class EvalCommand
             using var exits = parse.GetValue(exit) is string exitPath ? ExitModel.Load(exitPath, lm) : null;
             using var generator = new BudgetedGenerator(lm, tokenizer, estimator, lengths, exits);
 
-            var settings = new EvaluationSettings { Prompts = parse.GetValue(prompts), MaxNewTokens = parse.GetValue(maxTokens), Seed = parse.GetValue(seed) };
+            var (k, kSource) = ChoosePessimism(parse.GetValue(pessimism), parse.GetValue(dataset), lengths, console);
+            var settings = new EvaluationSettings
+            {
+                Prompts = parse.GetValue(prompts), MaxNewTokens = parse.GetValue(maxTokens), Seed = parse.GetValue(seed), Pessimism = k, PessimismSource = kSource,
+            };
             TimeBillEvaluation.Report report = null!;
             await console.Status().StartAsync("evaluating", async context =>
             {
@@ -70,7 +79,7 @@ internal static class EvalCommand
             });
             var files = BudgetEvaluationWriter.Write(report, parse.GetValue(output)!);
             if (asJson)
-                JsonOutput.Write(new { report.Prompts, report.Budgets, report.VanillaMeanLength, Rows = report.Rows, PessimismSweep = report.PessimismSweep, Files = files, Seconds = clock.Elapsed.TotalSeconds });
+                JsonOutput.Write(new { report.Prompts, report.Budgets, report.VanillaMeanLength, report.Pessimism, report.PessimismSource, Rows = report.Rows, PessimismSweep = report.PessimismSweep, Files = files, Seconds = clock.Elapsed.TotalSeconds });
             else
             {
                 console.WriteLine(BudgetEvaluationWriter.Markdown(report));
@@ -79,5 +88,26 @@ internal static class EvalCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// k: given; or the smallest k with at most 5 % of the validation split's responses longer than k·N̂ under this
+    /// predictor (<see cref="PessimismCalibration"/>); or the library default.
+    /// </summary>
+    private static (double K, string Source) ChoosePessimism(double? given, string? datasetPath, IResponseLengthPredictor? lengths, IAnsiConsole console)
+    {
+        if (given is double k)
+        {
+            if (!(k >= 1)) throw new ArgumentException($"--pessimism must be ≥ 1, not {k}.");
+            return (k, "given");
+        }
+        if (datasetPath is null || lengths is null) return (WorstCaseResponseLength.DefaultPessimism, "the library default");
+        console.MarkupLine("[grey]calibrating k on the dataset's validation split…[/]");
+        var (_, _, validation, _) = RlpDataOptions.Load(datasetPath, 0);
+        double[] predicted = validation.Select(r => lengths.Predict(r.PromptIds).Length).ToArray();
+        int[] actual = validation.Select(r => r.ResponseLength).ToArray();
+        double calibrated = PessimismCalibration.FromExceedance(predicted, actual);
+        return (calibrated, FormattableString.Invariant(
+            $"calibrated: the smallest k with ≤ {PessimismCalibration.DefaultExceedance:P0} of {validation.Count} validation responses longer than k·N̂"));
     }
 }

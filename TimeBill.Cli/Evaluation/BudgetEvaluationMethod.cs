@@ -12,8 +12,7 @@ internal sealed record BudgetEvaluationMethod(string Name, PlannerOptions Planne
     public static BudgetEvaluationMethod Fixed(double alpha) => new(alpha == 0 ? "vanilla" : $"fixed α={alpha:0.##}",
         new PlannerOptions { FixedEvictionRatio = alpha, Eviction = alpha == 0 ? new NoEvictionPolicy() : new SnapKvPolicy() });
 
-    public static BudgetEvaluationMethod TimeBill(double k) => new(k == WorstCaseResponseLength.DefaultPessimism ? "timebill" : $"timebill k={k:0.#}",
-        new PlannerOptions { Pessimism = k });
+    public static BudgetEvaluationMethod TimeBill(double k, string name = "timebill") => new(name, new PlannerOptions { Pessimism = k });
 
     public static BudgetEvaluationMethod TimeBillWithExit(double k, ExitPolicy exit) => new("timebill+exit",
         new PlannerOptions { Pessimism = k, Exit = exit });

@@ -2,7 +2,12 @@ using TimeBill.Core.Budget;
 
 namespace TimeBill.Cli.Evaluation;
 
-/// <summary>Aggregated outcome of one method at one budget under one overrun strategy.</summary>
+/// <summary>
+/// Aggregated outcome of one method at one budget under one overrun strategy. Overshoot = the time the result came
+/// back − the deadline, over the jobs that ran and whose prefill ended within the budget; jobs whose prefill alone
+/// ended past the deadline (nothing left to stop) are counted in <see cref="PrefillOverruns"/> instead, with their
+/// worst overshoot in <see cref="PrefillOverrunMaxMs"/>.
+/// </summary>
 internal sealed record BudgetEvaluationRow(
     string Method,
     string Strategy,
@@ -16,17 +21,21 @@ internal sealed record BudgetEvaluationRow(
     double MeanLayersPerToken,
     double OvershootP50Ms,
     double OvershootP99Ms,
+    int PrefillOverruns,
+    double PrefillOverrunMaxMs,
     double MeanPlannerMicroseconds,
     double MeanPredictorMs)
 {
-    public static BudgetEvaluationRow From(string method, OverrunStrategy strategy, string label, double budgetMs,
-        IReadOnlyList<BudgetedResult> results, IReadOnlyList<double> scores, IReadOnlyList<double> partialScores)
+    public static BudgetEvaluationRow From(string method, string strategy, string label, double budgetMs,
+        IReadOnlyList<BudgetedResult> results, IReadOnlyList<BudgetEvaluationJob> jobs, IReadOnlyList<double> scores, IReadOnlyList<double> partialScores)
     {
         var ran = results.Where(r => r.Status is not BudgetStatus.Skipped and not BudgetStatus.Infeasible || r.Ids.Count > 0).ToList();
-        var overshoots = results.Where(r => r.Status != BudgetStatus.Skipped).Select(r => r.Overshoot.TotalMilliseconds).Order().ToArray();
+        var timed = jobs.Where(j => j.Status != nameof(BudgetStatus.Skipped)).ToList();
+        var overshoots = timed.Where(j => !j.PrefillOverran).Select(j => j.OvershootMs).Order().ToArray();
+        var overruns = timed.Where(j => j.PrefillOverran).ToList();
         return new BudgetEvaluationRow(
             method,
-            strategy == OverrunStrategy.Kill ? "kill" : "skip-next",
+            strategy,
             label,
             budgetMs,
             results.Count,
@@ -37,6 +46,8 @@ internal sealed record BudgetEvaluationRow(
             ran.Select(r => r.LayersPerToken).DefaultIfEmpty(0).Average(),
             Percentile(overshoots, 0.50),
             Percentile(overshoots, 0.99),
+            overruns.Count,
+            overruns.Select(j => j.OvershootMs).DefaultIfEmpty(double.NaN).Max(),
             results.Select(r => r.PlannerTime.TotalMicroseconds).Average(),
             results.Select(r => r.PredictorTime.TotalMilliseconds).Average());
     }

@@ -15,6 +15,7 @@ internal static class BudgetEvaluationWriter
         {
             WriteCsv(report.Rows, Path.Combine(folder, "timebill-eval.csv")),
             WriteCsv(report.PessimismSweep, Path.Combine(folder, "timebill-k-sweep.csv")),
+            WriteCsv(report.Jobs, Path.Combine(folder, "timebill-eval-jobs.csv")),
         };
         string markdown = Path.Combine(folder, "timebill-eval.md");
         File.WriteAllText(markdown, Markdown(report));
@@ -33,6 +34,10 @@ internal static class BudgetEvaluationWriter
         text.AppendLine($"{report.Prompts} prompts; vanilla responses average {report.VanillaMeanLength:F1} tokens; budgets = percentiles of vanilla end-to-end latency: "
             + string.Join(", ", report.Budgets.Select(b => $"{b.Key} = {b.Value:F0} ms")) + ".");
         text.AppendLine();
+        text.AppendLine(FormattableString.Invariant($"TimeBill's pessimism factor k = {report.Pessimism:0.##} ({report.PessimismSource}). ")
+            + "Overshoot = the time the result came back − the deadline, over jobs whose prefill ended in time; "
+            + "\"prefill > T\" counts the jobs whose prefill alone ended past the deadline (nothing left to stop), with their worst overshoot.");
+        text.AppendLine();
         text.AppendLine(Table(report.Rows));
         text.AppendLine("Pessimism factor sweep (Kill):");
         text.AppendLine();
@@ -43,15 +48,15 @@ internal static class BudgetEvaluationWriter
     private static string Table(IEnumerable<BudgetEvaluationRow> rows)
     {
         var text = new StringBuilder();
-        text.AppendLine("| budget | strategy | method | completion | score | partial score | mean α | layers/token | overshoot p50 ms | overshoot p99 ms | planner µs |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| budget | strategy | method | completion | score | partial score | mean α | layers/token | overshoot p50 ms | overshoot p99 ms | prefill > T (max ms) | planner µs |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in rows)
             text.AppendLine(FormattableString.Invariant(
-                $"| {r.BudgetLabel} ({r.BudgetMs:F0} ms) | {r.Strategy} | {r.Method} | {r.CompletionRate:P0} | {r.Score:F3} | {r.PartialScore:F3} | {r.MeanAlpha:F2} | {r.MeanLayersPerToken:F2} | {r.OvershootP50Ms:F1} | {r.OvershootP99Ms:F1} | {r.MeanPlannerMicroseconds:F1} |"));
+                $"| {r.BudgetLabel} ({r.BudgetMs:F0} ms) | {r.Strategy} | {r.Method} | {r.CompletionRate:P0} | {r.Score:F3} | {r.PartialScore:F3} | {r.MeanAlpha:F2} | {r.MeanLayersPerToken:F2} | {r.OvershootP50Ms:F1} | {r.OvershootP99Ms:F1} | {(r.PrefillOverruns == 0 ? "0" : $"{r.PrefillOverruns} ({r.PrefillOverrunMaxMs:F1})")} | {r.MeanPlannerMicroseconds:F1} |"));
         return text.ToString();
     }
 
-    private static string WriteCsv(IEnumerable<BudgetEvaluationRow> rows, string path)
+    private static string WriteCsv<T>(IEnumerable<T> rows, string path)
     {
         using var writer = new StreamWriter(path);
         using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);

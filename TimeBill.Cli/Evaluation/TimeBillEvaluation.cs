@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using TimeBill.Predictors.Evaluation;
 using TimeBill.Core.Budget;
 using TimeBill.Core.Exit;
@@ -19,13 +20,18 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
 {
     /// <summary>All rows: every method × budget × strategy, then the k sweep at the median budget.</summary>
     public sealed record Report(IReadOnlyList<BudgetEvaluationRow> Rows, IReadOnlyList<BudgetEvaluationRow> PessimismSweep,
-        IReadOnlyDictionary<string, double> Budgets, double VanillaMeanLength, int Prompts);
+        IReadOnlyDictionary<string, double> Budgets, double VanillaMeanLength, int Prompts, IReadOnlyList<BudgetEvaluationJob> Jobs,
+        double Pessimism, string PessimismSource);
+
+    private readonly List<BudgetEvaluationJob> _jobs = [];
 
     private sealed record Reference(int[] Prompt, IReadOnlyList<int> Response, double LatencyMs);
 
     public async Task<Report> RunAsync(CancellationToken cancellationToken)
     {
         var prompts = BuildPrompts(generator.Model, settings);
+        progress?.Report("warming up");
+        generator.WarmUp(cancellationToken: cancellationToken);
         progress?.Report($"vanilla responses for {prompts.Count} prompts");
         var references = new List<Reference>();
         foreach (var prompt in prompts)
@@ -38,8 +44,8 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
         var budgets = settings.Percentiles.ToDictionary(p => $"p{p:0}", p => BudgetEvaluationRow.Percentile(latencies, p / 100));
         var methods = new List<BudgetEvaluationMethod> { BudgetEvaluationMethod.Fixed(0) };
         methods.AddRange(settings.FixedAlphas.Select(BudgetEvaluationMethod.Fixed));
-        methods.Add(BudgetEvaluationMethod.TimeBill(WorstCaseResponseLength.DefaultPessimism));
-        if (generator.Exits is not null) methods.Add(BudgetEvaluationMethod.TimeBillWithExit(WorstCaseResponseLength.DefaultPessimism, settings.Exit));
+        methods.Add(BudgetEvaluationMethod.TimeBill(settings.Pessimism));
+        if (generator.Exits is not null) methods.Add(BudgetEvaluationMethod.TimeBillWithExit(settings.Pessimism, settings.Exit));
 
         var rows = new List<BudgetEvaluationRow>();
         foreach (var (label, budgetMs) in budgets)
@@ -55,9 +61,9 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
         foreach (double k in settings.PessimismSweep)
         {
             progress?.Report($"k sweep at {medianLabel}: k = {k}");
-            sweep.Add(await RunCell(references, BudgetEvaluationMethod.TimeBill(k) with { Name = $"timebill k={k:0.#}" }, OverrunStrategy.Kill, medianLabel, budgets[medianLabel], cancellationToken));
+            sweep.Add(await RunCell(references, BudgetEvaluationMethod.TimeBill(k, $"timebill k={k:0.#}"), OverrunStrategy.Kill, medianLabel, budgets[medianLabel], cancellationToken));
         }
-        return new Report(rows, sweep, budgets, references.Average(r => r.Response.Count), prompts.Count);
+        return new Report(rows, sweep, budgets, references.Average(r => r.Response.Count), prompts.Count, _jobs, settings.Pessimism, settings.PessimismSource);
     }
 
     private async Task<BudgetEvaluationRow> RunCell(IReadOnlyList<Reference> references, BudgetEvaluationMethod method, OverrunStrategy strategy,
@@ -66,17 +72,30 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
         var budget = TimeSpan.FromMilliseconds(budgetMs);
         var requests = references.Select(r => Request(r.Prompt, budget, strategy, method)).ToList();
         IReadOnlyList<BudgetedResult> results;
+        var returned = new List<TimeSpan>();
         if (strategy == OverrunStrategy.SkipNext)
+        {
+            // The runner measures each job from its release to the moment its result came back.
             results = await new JobStreamRunner(generator).RunAsync(StreamJob.Periodic(requests, budget), cancellationToken: cancellationToken);
+            returned.AddRange(results.Select(r => r.TotalTime));
+        }
         else
         {
             var list = new List<BudgetedResult>();
-            foreach (var request in requests) list.Add(await generator.GenerateAsync(request, cancellationToken));
+            foreach (var request in requests)
+            {
+                long called = Stopwatch.GetTimestamp();
+                list.Add(await generator.GenerateAsync(request, cancellationToken));
+                returned.Add(Stopwatch.GetElapsedTime(called));
+            }
             results = list;
         }
+        string strategyName = strategy == OverrunStrategy.Kill ? "kill" : "skip-next";
+        var jobs = results.Select((r, i) => BudgetEvaluationJob.From(method.Name, strategyName, label, budgetMs, i, r, returned[i])).ToList();
+        _jobs.AddRange(jobs);
         var partial = results.Select((r, i) => SequenceMetrics.RougeLF1(references[i].Response, r.Ids)).ToArray();
         var strict = results.Select((r, i) => r.Status == BudgetStatus.Completed ? partial[i] : 0).ToArray();
-        return BudgetEvaluationRow.From(method.Name, strategy, label, budgetMs, results, strict, partial);
+        return BudgetEvaluationRow.From(method.Name, strategyName, label, budgetMs, results, jobs, strict, partial);
     }
 
     private BudgetedRequest Request(int[] prompt, TimeSpan budget, OverrunStrategy strategy, BudgetEvaluationMethod method) => new()
@@ -108,29 +127,6 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
         }
         return prompts;
     }
-
-    /// <summary>Plain sampling over the model for prompt construction.</summary>
-    private sealed class StorySampler(CausalLanguageModel model) : IDisposable
-    {
-        private readonly Core.Cache.KvCache _cache = model.CreateCache(256);
-
-        public IReadOnlyList<int> Sample(int[] prefix, int maxTokens, int seed)
-        {
-            _cache.Reset();
-            var sampler = new TokenSampler(new SamplingOptions { Temperature = 1, TopP = 0.9f, Seed = seed });
-            var stops = model.GenerationConfig.StopTokenIds;
-            var tokens = new List<int>();
-            int next = sampler.Sample(model.ForwardLast(prefix, _cache));
-            while (!stops.Contains(next) && tokens.Count < maxTokens)
-            {
-                tokens.Add(next);
-                next = sampler.Sample(model.ForwardLast([next], _cache));
-            }
-            return tokens;
-        }
-
-        public void Dispose() => _cache.Dispose();
-    }
 }
 
 /// <summary>Workload of the TimeBill evaluation.</summary>
@@ -143,5 +139,9 @@ internal sealed record EvaluationSettings
     public IReadOnlyList<double> Percentiles { get; init; } = [90, 75, 50, 25, 10];
     public IReadOnlyList<double> FixedAlphas { get; init; } = [0.25, 0.5, 0.75, 0.95];
     public IReadOnlyList<double> PessimismSweep { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
+    /// <summary>k of the TimeBill methods.</summary>
+    public double Pessimism { get; init; } = WorstCaseResponseLength.DefaultPessimism;
+    /// <summary>How k was chosen, for the report.</summary>
+    public string PessimismSource { get; init; } = "the library default";
     public ExitPolicy Exit { get; init; } = ExitPolicy.AtThreshold(0.9);
 }

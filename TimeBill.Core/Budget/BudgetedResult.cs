@@ -28,15 +28,28 @@ public sealed record BudgetedResult
     public TimeSpan PlannerTime { get; init; }
     /// <summary>Time of scoring and compacting the KV cache.</summary>
     public TimeSpan EvictionTime { get; init; }
+    /// <summary>
+    /// The plan evicted, but under Kill the eviction and one step after it no longer fitted before the deadline, so the
+    /// cache was kept whole (decoding went on while steps fitted).
+    /// </summary>
+    public bool EvictionSkipped { get; init; }
+    /// <summary>
+    /// Under Kill, the length prediction did not come in time: the concurrent predictor was still running (or the
+    /// self-probe's head no longer fitted) when waiting longer would have left no decode step before the deadline.
+    /// The plan assumed the token cap.
+    /// </summary>
+    public bool LengthPredictionSkipped { get; init; }
     /// <summary>Estimated prefill time.</summary>
     public TimeSpan PredictedPrefillTime { get; init; }
     /// <summary>Measured prefill time.</summary>
     public TimeSpan PrefillTime { get; init; }
+    /// <summary>Time from the call to the end of prefill, which yields the first token (queueing included).</summary>
+    public TimeSpan TimeToFirstToken { get; init; }
     /// <summary>Estimated decode time of the worst-case length with the chosen α.</summary>
     public TimeSpan PredictedDecodeTime { get; init; }
     /// <summary>Measured decode time.</summary>
     public TimeSpan DecodeTime { get; init; }
-    /// <summary>Measured time from the call to the end (queueing included).</summary>
+    /// <summary>Measured time from the call to the moment the result was complete (queueing included).</summary>
     public TimeSpan TotalTime { get; init; }
 
     /// <summary>Tokens actually generated.</summary>

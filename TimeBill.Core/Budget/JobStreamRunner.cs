@@ -44,7 +44,8 @@ public sealed class JobStreamRunner
             BudgetedResult result = remaining <= TimeSpan.Zero
                 ? new BudgetedResult { Status = job.Request.Overrun == OverrunStrategy.Kill ? BudgetStatus.Infeasible : BudgetStatus.Skipped, Budget = job.Request.Budget, TotalTime = waited }
                 : await _generator.GenerateAsync(job.Request with { Budget = remaining }, cancellationToken);
-            result = result with { Budget = job.Request.Budget, TotalTime = result.TotalTime + waited };
+            // Total: from the release to the moment the result came back, so the runner's own hand-over counts too.
+            result = result with { Budget = job.Request.Budget, TotalTime = _time.GetElapsedTime(start) - job.Release };
             results.Add(result);
             progress?.Report(results.Count);
 

@@ -6,7 +6,12 @@ namespace TimeBill.Core.Planning;
 /// <summary>How the planner trades work for time.</summary>
 public sealed record PlannerOptions
 {
-    /// <summary>Pessimism factor k of the worst-case length <c>N_W = min(k·N̂, N_max)</c> (≥ 1; paper default 5).</summary>
+    /// <summary>
+    /// Pessimism factor k of the worst-case length <c>N_W = min(k·N̂, N_max)</c> (≥ 1; default
+    /// <see cref="WorstCaseResponseLength.DefaultPessimism"/> = 3, the paper's 5 being
+    /// <see cref="WorstCaseResponseLength.PaperPessimism"/>). Calibrate it for a predictor with
+    /// <see cref="PessimismCalibration.FromExceedance"/>.
+    /// </summary>
     public double Pessimism { get; init; } = WorstCaseResponseLength.DefaultPessimism;
 
     /// <summary>Largest eviction ratio α the planner may choose, in (0, 1) (paper: 0.95).</summary>

@@ -29,6 +29,7 @@ public sealed class BudgetedGeneratorBuilder
     private string? _exitHeads;
     private int _threads = 2;
     private bool _recalibrate = true;
+    private bool _warmUp = true;
 
     /// <summary>Starts from a Hugging Face model folder.</summary>
     public BudgetedGeneratorBuilder(string modelFolder)
@@ -57,7 +58,13 @@ public sealed class BudgetedGeneratorBuilder
     /// <summary>Whether the estimator follows observed times (default true) or keeps the profile's coefficients.</summary>
     public BudgetedGeneratorBuilder WithRecalibration(bool enabled) { _recalibrate = enabled; return this; }
 
-    /// <summary>Loads everything and returns the generator.</summary>
+    /// <summary>
+    /// Whether <see cref="Build"/> runs <see cref="BudgetedGenerator.WarmUp"/> (default true), so first-call costs do not
+    /// land in the first jobs with a deadline.
+    /// </summary>
+    public BudgetedGeneratorBuilder WithWarmUp(bool enabled) { _warmUp = enabled; return this; }
+
+    /// <summary>Loads everything and returns the generator (warmed up unless <see cref="WithWarmUp"/> said no).</summary>
     /// <exception cref="InvalidOperationException">No profile was given.</exception>
     /// <exception cref="ProfileMismatchException">The profile was measured for another model, thread count or machine.</exception>
     /// <exception cref="ModelIdentityMismatchException">The length predictor belongs to another model.</exception>
@@ -68,6 +75,7 @@ public sealed class BudgetedGeneratorBuilder
         TorchSharp.torch.set_num_threads(_threads);
         var model = CausalLanguageModel.Load(_modelFolder);
         var owned = new List<IDisposable> { model };
+        BudgetedGenerator generator;
         try
         {
             var tokenizer = TextTokenizer.Load(_modelFolder, model.GenerationConfig.BosTokenId);
@@ -78,12 +86,20 @@ public sealed class BudgetedGeneratorBuilder
             if (lengths is IDisposable disposableLengths) owned.Add(disposableLengths);
             var exits = _exitHeads is null ? null : ExitModel.Load(_exitHeads, model);
             if (exits is not null) owned.Add(exits);
-            return new BudgetedGenerator(model, tokenizer, estimator, lengths, exits, owned: owned);
+            generator = new BudgetedGenerator(model, tokenizer, estimator, lengths, exits, owned: owned);
         }
         catch
         {
             foreach (var resource in owned) resource.Dispose();
             throw;
         }
+        if (!_warmUp) return generator;
+        try { generator.WarmUp(); }
+        catch
+        {
+            generator.Dispose();
+            throw;
+        }
+        return generator;
     }
 }

@@ -99,12 +99,15 @@ public sealed class BudgetedGeneratorTests(ModelFixture models)
     public async Task CancellationWinsAndLeavesTheGeneratorReusable()
     {
         using var generator = Create();
+        // Cancelled at the third token from inside the decode loop: a consumer of the stream cancelling after reading
+        // three items raced the producer, which often finished all 200 tokens first.
         using var cancel = new CancellationTokenSource();
-        int tokens = 0;
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            generator.Run(Request(600_000, maxNew: 200), TimeProvider.System.GetTimestamp(), token => { if (token.Index == 2) cancel.Cancel(); }, cancel.Token));
+        // The stream surfaces a cancellation too.
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
         {
-            await foreach (var item in generator.StreamAsync(Request(600_000, maxNew: 200), cancel.Token))
-                if (++tokens == 3) cancel.Cancel();
+            await foreach (var item in generator.StreamAsync(Request(600_000, maxNew: 200), cancel.Token)) { }
         });
         var after = await generator.GenerateAsync(Request(600_000, maxNew: 10));
         Assert.Equal(BudgetStatus.Completed, after.Status);
@@ -128,6 +131,18 @@ public sealed class BudgetedGeneratorTests(ModelFixture models)
         await foreach (var item in generator.StreamAsync(Request(600_000, maxNew: 20))) items.Add(item);
         Assert.True(items[^1].IsFinal);
         Assert.Equal(items[^1].Result!.Ids, items.Where(i => !i.IsFinal && i.Token.Id >= 0).Select(i => i.Token.Id));
+    }
+
+    [Fact]
+    public async Task AGeneratorWithoutATokenizerWorksOnIdsAndRefusesText()
+    {
+        var model = models.Get("stories260K");
+        using var generator = new BudgetedGenerator(model, tokenizer: null, Estimator);
+        var result = await generator.GenerateAsync(Request(600_000, maxNew: 12));
+        Assert.Equal(SharedAssets.Reference("stories260K").GetProperty("cases")[0].Ints("greedy_continuation_ids")[..12], result.Ids);
+        Assert.Equal("", result.Text);
+        var error = await Assert.ThrowsAnyAsync<ArgumentException>(() => generator.GenerateAsync(Request(1000) with { PromptIds = null, Prompt = "Once" }));
+        Assert.Contains("PromptIds", error.Message);
     }
 
     public static TheoryData<string, Func<BudgetedRequest, BudgetedRequest>> BadRequests() => new()
