@@ -183,6 +183,7 @@ public sealed unsafe class KvCache : IDisposable
     /// in row-major order, each head's strictly ascending: entries move forward in place (no temporary tensors).
     /// </summary>
     /// <exception cref="ArgumentException">A wrong length, an index outside the layer, or a head's indices not strictly ascending.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // runs once per request: no tier-0 loops
     public void Compact(int layer, ReadOnlySpan<int> keep, int count)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -208,14 +209,19 @@ public sealed unsafe class KvCache : IDisposable
         {
             var row = keep.Slice(head * count, count);
             int baseEntry = head * Capacity;
-            for (int target = 0; target < count; target++)
+            for (int target = 0; target < count;)
             {
-                int source = row[target];
-                if (source == target) continue; // ascending indices never move an entry backwards
-                int from = (baseEntry + source) * HeadDim, to = (baseEntry + target) * HeadDim;
-                keys.Slice(from, HeadDim).CopyTo(keys.Slice(to, HeadDim));
-                values.Slice(from, HeadDim).CopyTo(values.Slice(to, HeadDim));
-                positions[baseEntry + target] = positions[baseEntry + source];
+                // Move a run of consecutive kept entries at once; ascending indices never move an entry backwards.
+                int source = row[target], run = 1;
+                while (target + run < count && row[target + run] == source + run) run++;
+                if (source != target)
+                {
+                    int from = (baseEntry + source) * HeadDim, to = (baseEntry + target) * HeadDim, width = run * HeadDim;
+                    keys.Slice(from, width).CopyTo(keys.Slice(to, width));
+                    values.Slice(from, width).CopyTo(values.Slice(to, width));
+                    positions.Slice(baseEntry + source, run).CopyTo(positions.Slice(baseEntry + target, run));
+                }
+                target += run;
             }
         }
         _lengths[layer] = count;

@@ -56,20 +56,7 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
             bool[]? protectedFlags = null;
             int protectedCount = 0;
             if (ProtectedPositions(cache) is var (from, to))
-            {
-                protectedFlags = new bool[kvHeads * length];
-                var positions = cache.PositionStorage(layer);
-                for (int head = 0; head < kvHeads; head++)
-                {
-                    int count = 0;
-                    for (int entry = 0; entry < length; entry++)
-                    {
-                        long position = positions[head * cache.Capacity + entry];
-                        if (position >= from && position < to) { protectedFlags[head * length + entry] = true; count++; }
-                    }
-                    protectedCount = Math.Max(protectedCount, count);
-                }
-            }
+                protectedCount = FlagPositions(cache, layer, from, to, protectedFlags = new bool[kvHeads * length]);
             int keep = Math.Min(length, Math.Max(budgets[layer], protectedCount));
             if (keep == length) continue;
             var scores = Score(layer, cache, capture).to(ScalarType.Float32).contiguous();
@@ -77,6 +64,25 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
             TopK.Select(MemoryMarshal.Cast<byte, float>(scores.bytes), kvHeads, length, keep, kept, protectedFlags, selection);
             cache.Compact(layer, kept, keep);
         }
+    }
+
+    /// <summary>Sets <paramref name="flags"/> [kvHeads, length] where an entry's position is in [from, to); returns the most flags of one head.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per request: no tier-0 loop
+    private static int FlagPositions(KvCache cache, int layer, long from, long to, bool[] flags)
+    {
+        var positions = cache.PositionStorage(layer);
+        int length = cache.Length(layer), most = 0;
+        for (int head = 0; head < cache.KvHeadCount; head++)
+        {
+            int count = 0;
+            for (int entry = 0; entry < length; entry++)
+            {
+                long position = positions[head * cache.Capacity + entry];
+                if (position >= from && position < to) { flags[head * length + entry] = true; count++; }
+            }
+            most = Math.Max(most, count);
+        }
+        return most;
     }
 
     /// <summary>The selection variant the tuning table chose (read once per process).</summary>

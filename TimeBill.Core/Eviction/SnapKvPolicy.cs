@@ -1,7 +1,8 @@
+using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Model;
+using TimeBill.Kernels;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace TimeBill.Core.Eviction;
 
@@ -19,7 +20,7 @@ public enum SnapKvPooling
 /// <see cref="WindowSize"/> prompt tokens form an observation window whose attention already shows what generation
 /// will attend to. Each prefix entry is scored by the attention the window's queries pay it, softmax per query,
 /// summed over the window and over the query heads that share the KV head, then smoothed with 1-D pooling of
-/// <see cref="KernelSize"/> so that clustered neighbours of important tokens are kept with them. The window itself
+/// <see cref="KernelSize"/> (the <see cref="EvictionScores"/> kernels) so that clustered neighbours of important tokens are kept with them. The window itself
 /// is always kept. The window's attention is recorded during prefill by a <see cref="WindowAttentionCapture"/>.
 /// </summary>
 public class SnapKvPolicy : ScoringEvictionPolicy
@@ -58,13 +59,19 @@ public class SnapKvPolicy : ScoringEvictionPolicy
     /// <inheritdoc />
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
     {
-        var attention = RequireCapture<WindowAttentionCapture>(capture).Statistic(layer, cache);
+        var attention = RequireCapture<WindowAttentionCapture>(capture).Statistic(layer, cache).to(ScalarType.Float32).contiguous();
+        int kvHeads = cache.KvHeadCount, length = cache.Length(layer);
         // SnapKV pools the prefix only: zero the (protected, always kept) window so its large near-diagonal
         // attention does not leak into the prefix entries next to it; zeros are also what the padding adds.
-        var prefix = attention.masked_fill(ProtectedMask(layer, cache), 0f).unsqueeze(1); // [kvh, 1, L]
-        var pooled = Pooling == SnapKvPooling.Max
-            ? F.max_pool1d(prefix, KernelSize, stride: 1, padding: KernelSize / 2)
-            : F.avg_pool1d(prefix, KernelSize, stride: 1, padding: KernelSize / 2);
-        return pooled.squeeze(1);
+        var prefix = MemoryMarshal.Cast<byte, float>(attention.bytes).ToArray();
+        var positions = cache.PositionStorage(layer);
+        long windowStart = cache.NextPosition - WindowSize;
+        for (int head = 0; head < kvHeads; head++)
+            for (int entry = 0; entry < length; entry++)
+                if (positions[head * cache.Capacity + entry] >= windowStart) prefix[head * length + entry] = 0f;
+        var pooled = new float[prefix.Length];
+        if (Pooling == SnapKvPooling.Max) EvictionScores.MaxPool(prefix, kvHeads, length, KernelSize, pooled);
+        else EvictionScores.AveragePool(prefix, kvHeads, length, KernelSize, pooled);
+        return tensor(pooled, [kvHeads, length]);
     }
 }

@@ -28,6 +28,7 @@ public static class EvictionScores
     /// <paramref name="window"/> positions (clipped at the row ends), so neighbours of a strong key survive with it.
     /// </summary>
     /// <exception cref="ArgumentException">A span or dimension does not fit the others, or the window is even or not positive.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void MaxPool(ReadOnlySpan<float> scores, int rows, int length, int window, Span<float> pooled)
     {
         if (window < 1 || window % 2 == 0) throw new ArgumentOutOfRangeException(nameof(window), window, "Must be a positive odd number.");
@@ -42,6 +43,31 @@ public static class EvictionScores
             {
                 int lo = Math.Max(0, i - radius), hi = Math.Min(length, i + radius + 1);
                 pooled[r * length + i] = TensorPrimitives.Max(row[lo..hi]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Average-pools each row of <paramref name="scores"/> [rows, length] over a centred window of
+    /// <paramref name="window"/> positions with zero padding at the row ends, always dividing by the window (as
+    /// <c>avg_pool1d</c> with <c>count_include_pad</c>, SnapKV's smoothing).
+    /// </summary>
+    /// <exception cref="ArgumentException">A span or dimension does not fit the others, or the window is even or not positive.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void AveragePool(ReadOnlySpan<float> scores, int rows, int length, int window, Span<float> pooled)
+    {
+        if (window < 1 || window % 2 == 0) throw new ArgumentOutOfRangeException(nameof(window), window, "Must be a positive odd number.");
+        if (scores.Length != (long)rows * length) throw new ArgumentException($"scores hold {scores.Length} elements; [{rows}, {length}] needs {(long)rows * length}.", nameof(scores));
+        if (pooled.Length != scores.Length) throw new ArgumentException($"pooled holds {pooled.Length} elements, scores {scores.Length}.", nameof(pooled));
+        if (pooled.Overlaps(scores)) throw new ArgumentException("pooled must not overlap scores.", nameof(pooled));
+        int radius = window / 2;
+        for (int r = 0; r < rows; r++)
+        {
+            var row = scores.Slice(r * length, length);
+            for (int i = 0; i < length; i++)
+            {
+                int lo = Math.Max(0, i - radius), hi = Math.Min(length, i + radius + 1);
+                pooled[r * length + i] = TensorPrimitives.Sum(row[lo..hi]) / window;
             }
         }
     }

@@ -67,5 +67,9 @@ public class TopKTests
         var pooled = new float[6];
         EvictionScores.MaxPool([1, 5, 2, 0, 0, 3], 2, 3, 3, pooled);
         Assert.Equal([5, 5, 5, 0, 3, 3], pooled);
+        // Zero padding, always divided by the window: avg_pool1d(kernel 3, padding 1) with count_include_pad.
+        EvictionScores.AveragePool([3, 6, 9, 0, 0, 3], 2, 3, 3, pooled);
+        Assert.Equal([3, 6, 5, 0, 1, 1], pooled);
+        Assert.Throws<ArgumentOutOfRangeException>(() => EvictionScores.AveragePool(new float[3], 1, 3, 2, new float[3]));
     }
 }
