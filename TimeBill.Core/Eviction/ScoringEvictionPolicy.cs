@@ -23,15 +23,21 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
 
     /// <summary>
     /// The positions [From, To) whose entries are always kept (attention sinks, an observation window), or
-    /// <c>null</c> for none. <see cref="ProtectedMask"/> gives the same entries as a mask for scoring.
+    /// <c>null</c> for none. <see cref="ProtectedFlags"/> gives the same entries as flags for scoring.
     /// </summary>
     protected virtual (long From, long To)? ProtectedPositions(KvCache cache) => null;
 
-    /// <summary>A <c>[kvHeads, length]</c> mask of the entries of <paramref name="layer"/> that <see cref="ProtectedPositions"/> keeps (all false when none).</summary>
-    protected Tensor ProtectedMask(int layer, KvCache cache) =>
-        ProtectedPositions(cache) is var (from, to)
-            ? PositionsBetween(layer, cache, from, to)
-            : zeros(new long[] { cache.KvHeadCount, cache.Length(layer) }, dtype: ScalarType.Bool);
+    /// <summary>
+    /// Flags <c>[kvHeads, length]</c> (row-major) of the entries of <paramref name="layer"/> that
+    /// <see cref="ProtectedPositions"/> keeps, or <c>null</c> when it keeps none.
+    /// </summary>
+    protected bool[]? ProtectedFlags(int layer, KvCache cache)
+    {
+        if (ProtectedPositions(cache) is not var (from, to)) return null;
+        var flags = new bool[cache.KvHeadCount * cache.Length(layer)];
+        FlagPositions(cache, layer, from, to, flags);
+        return flags;
+    }
 
     /// <summary>Throws unless <paramref name="capture"/> came from this policy.</summary>
     /// <exception cref="ArgumentException">No capture, or another policy's.</exception>
@@ -87,11 +93,4 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
 
     /// <summary>The selection variant the tuning table chose (read once per process).</summary>
     private static readonly Lazy<KernelVariant> TopKVariant = new(() => KernelTuningTable.Load().Choose(KernelNames.TopK, ShapeClasses.Any));
-
-    /// <summary>A <c>[kvHeads, length]</c> mask of the entries whose position is in [<paramref name="from"/>, <paramref name="to"/>).</summary>
-    protected static Tensor PositionsBetween(int layer, KvCache cache, long from, long to)
-    {
-        var positions = cache.Positions(layer);
-        return (positions >= from).logical_and(positions < to);
-    }
 }

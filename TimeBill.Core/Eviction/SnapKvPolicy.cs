@@ -64,11 +64,9 @@ public class SnapKvPolicy : ScoringEvictionPolicy
         // SnapKV pools the prefix only: zero the (protected, always kept) window so its large near-diagonal
         // attention does not leak into the prefix entries next to it; zeros are also what the padding adds.
         var prefix = MemoryMarshal.Cast<byte, float>(attention.bytes).ToArray();
-        var positions = cache.PositionStorage(layer);
-        long windowStart = cache.NextPosition - WindowSize;
-        for (int head = 0; head < kvHeads; head++)
-            for (int entry = 0; entry < length; entry++)
-                if (positions[head * cache.Capacity + entry] >= windowStart) prefix[head * length + entry] = 0f;
+        var window = ProtectedFlags(layer, cache)!;
+        for (int i = 0; i < prefix.Length; i++)
+            if (window[i]) prefix[i] = 0f;
         var pooled = new float[prefix.Length];
         if (Pooling == SnapKvPooling.Max) EvictionScores.MaxPool(prefix, kvHeads, length, KernelSize, pooled);
         else EvictionScores.AveragePool(prefix, kvHeads, length, KernelSize, pooled);
