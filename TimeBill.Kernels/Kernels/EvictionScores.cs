@@ -28,24 +28,8 @@ public static class EvictionScores
     /// <paramref name="window"/> positions (clipped at the row ends), so neighbours of a strong key survive with it.
     /// </summary>
     /// <exception cref="ArgumentException">A span or dimension does not fit the others, or the window is even or not positive.</exception>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void MaxPool(ReadOnlySpan<float> scores, int rows, int length, int window, Span<float> pooled)
-    {
-        if (window < 1 || window % 2 == 0) throw new ArgumentOutOfRangeException(nameof(window), window, "Must be a positive odd number.");
-        if (scores.Length != (long)rows * length) throw new ArgumentException($"scores hold {scores.Length} elements; [{rows}, {length}] needs {(long)rows * length}.", nameof(scores));
-        if (pooled.Length != scores.Length) throw new ArgumentException($"pooled holds {pooled.Length} elements, scores {scores.Length}.", nameof(pooled));
-        if (pooled.Overlaps(scores)) throw new ArgumentException("pooled must not overlap scores.", nameof(pooled));
-        int radius = window / 2;
-        for (int r = 0; r < rows; r++)
-        {
-            var row = scores.Slice(r * length, length);
-            for (int i = 0; i < length; i++)
-            {
-                int lo = Math.Max(0, i - radius), hi = Math.Min(length, i + radius + 1);
-                pooled[r * length + i] = TensorPrimitives.Max(row[lo..hi]);
-            }
-        }
-    }
+    public static void MaxPool(ReadOnlySpan<float> scores, int rows, int length, int window, Span<float> pooled) =>
+        Pool(scores, rows, length, window, pooled, average: false);
 
     /// <summary>
     /// Average-pools each row of <paramref name="scores"/> [rows, length] over a centred window of
@@ -53,8 +37,12 @@ public static class EvictionScores
     /// <c>avg_pool1d</c> with <c>count_include_pad</c>, SnapKV's smoothing).
     /// </summary>
     /// <exception cref="ArgumentException">A span or dimension does not fit the others, or the window is even or not positive.</exception>
+    public static void AveragePool(ReadOnlySpan<float> scores, int rows, int length, int window, Span<float> pooled) =>
+        Pool(scores, rows, length, window, pooled, average: true);
+
+    /// <summary>Each output is the max, or the sum ÷ window, of the row's values within the centred window.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    public static void AveragePool(ReadOnlySpan<float> scores, int rows, int length, int window, Span<float> pooled)
+    private static void Pool(ReadOnlySpan<float> scores, int rows, int length, int window, Span<float> pooled, bool average)
     {
         if (window < 1 || window % 2 == 0) throw new ArgumentOutOfRangeException(nameof(window), window, "Must be a positive odd number.");
         if (scores.Length != (long)rows * length) throw new ArgumentException($"scores hold {scores.Length} elements; [{rows}, {length}] needs {(long)rows * length}.", nameof(scores));
@@ -67,7 +55,8 @@ public static class EvictionScores
             for (int i = 0; i < length; i++)
             {
                 int lo = Math.Max(0, i - radius), hi = Math.Min(length, i + radius + 1);
-                pooled[r * length + i] = TensorPrimitives.Sum(row[lo..hi]) / window;
+                var span = row[lo..hi];
+                pooled[r * length + i] = average ? TensorPrimitives.Sum(span) / window : TensorPrimitives.Max(span);
             }
         }
     }
