@@ -1,7 +1,8 @@
-using System.Globalization;
 using System.Text;
-using CsvHelper;
-using ScottPlot;
+
+using TimeBill.Cli.Output;
+
+using TimeBill.Cli.Plots;
 
 namespace TimeBill.Cli.Evaluation;
 
@@ -13,9 +14,9 @@ internal static class BudgetEvaluationWriter
         Directory.CreateDirectory(folder);
         var files = new List<string>
         {
-            WriteCsv(report.Rows, Path.Combine(folder, "timebill-eval.csv")),
-            WriteCsv(report.PessimismSweep, Path.Combine(folder, "timebill-k-sweep.csv")),
-            WriteCsv(report.Jobs, Path.Combine(folder, "timebill-eval-jobs.csv")),
+            CsvFile.Write(report.Rows, Path.Combine(folder, "timebill-eval.csv")),
+            CsvFile.Write(report.PessimismSweep, Path.Combine(folder, "timebill-k-sweep.csv")),
+            CsvFile.Write(report.Jobs, Path.Combine(folder, "timebill-eval-jobs.csv")),
         };
         string markdown = Path.Combine(folder, "timebill-eval.md");
         File.WriteAllText(markdown, Markdown(report));
@@ -56,28 +57,12 @@ internal static class BudgetEvaluationWriter
         return text.ToString();
     }
 
-    private static string WriteCsv<T>(IEnumerable<T> rows, string path)
-    {
-        using var writer = new StreamWriter(path);
-        using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);
-        csv.WriteRecords(rows);
-        return path;
-    }
-
-    private static string Plot(TimeBillEvaluation.Report report, string strategy, Func<BudgetEvaluationRow, double> metric, string label, string path)
-    {
-        var plot = new Plot();
-        foreach (var method in report.Rows.Select(r => r.Method).Distinct())
-        {
-            var points = report.Rows.Where(r => r.Method == method && r.Strategy == strategy).OrderBy(r => r.BudgetMs).ToArray();
-            var line = plot.Add.Scatter(points.Select(p => p.BudgetMs).ToArray(), points.Select(metric).ToArray());
-            line.LegendText = method;
-        }
-        plot.XLabel("time budget (ms)");
-        plot.YLabel(label);
-        plot.Title($"TimeBill evaluation ({strategy})");
-        plot.ShowLegend();
-        plot.SavePng(path, 900, 560);
-        return path;
-    }
+    private static string Plot(TimeBillEvaluation.Report report, string strategy, Func<BudgetEvaluationRow, double> metric, string label, string path) =>
+        MethodLinePlot.Save(
+            report.Rows.Select(r => r.Method).Distinct().Select(method =>
+            {
+                var points = report.Rows.Where(r => r.Method == method && r.Strategy == strategy).OrderBy(r => r.BudgetMs).ToArray();
+                return (method, points.Select(p => p.BudgetMs).ToArray(), points.Select(metric).ToArray());
+            }),
+            "time budget (ms)", label, $"TimeBill evaluation ({strategy})", path);
 }

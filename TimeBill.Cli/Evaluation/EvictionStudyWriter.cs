@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using CsvHelper;
-using CsvHelper.Configuration;
+
+using TimeBill.Cli.Output;
 
 namespace TimeBill.Cli.Evaluation;
 
@@ -43,20 +43,12 @@ internal static class EvictionStudyWriter
         string markdown = Path.Combine(folder, "eviction-quality.md");
         File.WriteAllText(markdown, Markdown(report, modelName, seed));
         paths.Add(markdown);
-        paths.Add(WriteCsv(Path.Combine(folder, "eviction-quality.csv"), report.Summary));
-        paths.Add(WriteCsv(Path.Combine(folder, "eviction-quality-samples.csv"), report.Samples));
+        paths.Add(CsvFile.Write(report.Summary, Path.Combine(folder, "eviction-quality.csv")));
+        paths.Add(CsvFile.Write(report.Samples, Path.Combine(folder, "eviction-quality-samples.csv")));
         paths.Add(Plot(report, Path.Combine(folder, "eviction-kl.png"), "Mean KL(full ‖ evicted), 32 steps", s => s.MeanKl, logScale: false));
         paths.Add(Plot(report, Path.Combine(folder, "eviction-agreement.png"), "Greedy agreement with full cache, 64 steps", s => s.GreedyAgreement, logScale: false));
         paths.Add(Plot(report, Path.Combine(folder, "eviction-rouge-l.png"), "ROUGE-L F1 of 128-token continuation", s => s.RougeLF1, logScale: false));
         return paths;
-    }
-
-    private static string WriteCsv<T>(string path, IEnumerable<T> rows)
-    {
-        using var writer = new StreamWriter(path);
-        using var csv = new CsvWriter(writer, new CsvConfiguration(CultureInfo.InvariantCulture));
-        csv.WriteRecords(rows);
-        return path;
     }
 
     private static string Plot(EvictionStudyReport report, string path, string title, Func<EvictionSummary, double> metric, bool logScale)

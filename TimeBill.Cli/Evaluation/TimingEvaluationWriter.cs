@@ -1,7 +1,8 @@
-using System.Globalization;
 using System.Text;
-using CsvHelper;
-using ScottPlot;
+
+using TimeBill.Cli.Output;
+
+using TimeBill.Cli.Plots;
 
 namespace TimeBill.Cli.Evaluation;
 
@@ -13,8 +14,8 @@ internal static class TimingEvaluationWriter
         Directory.CreateDirectory(folder);
         var files = new List<string>
         {
-            WriteCsv(report.Rows, Path.Combine(folder, "timing-eval.csv")),
-            WriteCsv(report.Jobs, Path.Combine(folder, "timing-eval-jobs.csv")),
+            CsvFile.Write(report.Rows, Path.Combine(folder, "timing-eval.csv")),
+            CsvFile.Write(report.Jobs, Path.Combine(folder, "timing-eval-jobs.csv")),
         };
         string markdown = Path.Combine(folder, "timing-eval.md");
         File.WriteAllText(markdown, Markdown(report));
@@ -43,28 +44,12 @@ internal static class TimingEvaluationWriter
         return text.ToString();
     }
 
-    private static string WriteCsv<T>(IEnumerable<T> rows, string path)
-    {
-        using var writer = new StreamWriter(path);
-        using var csv = new CsvWriter(writer, CultureInfo.InvariantCulture);
-        csv.WriteRecords(rows);
-        return path;
-    }
-
-    private static string Plot(TimingEvaluation.Report report, Func<TimingEvaluationRow, double> metric, string label, string path)
-    {
-        var plot = new Plot();
-        foreach (var method in report.Rows.Select(r => r.Method).Distinct())
-        {
-            var points = report.Rows.Where(r => r.Method == method).OrderBy(r => r.BudgetMs).ToArray();
-            var line = plot.Add.Scatter(points.Select(p => p.BudgetMs / 1000).ToArray(), points.Select(metric).ToArray());
-            line.LegendText = method;
-        }
-        plot.XLabel("time budget (s)");
-        plot.YLabel(label);
-        plot.Title($"Timing evaluation, {report.ModelIdentity} (random weights, Kill)");
-        plot.ShowLegend();
-        plot.SavePng(path, 900, 560);
-        return path;
-    }
+    private static string Plot(TimingEvaluation.Report report, Func<TimingEvaluationRow, double> metric, string label, string path) =>
+        MethodLinePlot.Save(
+            report.Rows.GroupBy(r => r.Method).Select(g =>
+            {
+                var points = g.OrderBy(r => r.BudgetMs).ToArray();
+                return (g.Key, points.Select(p => p.BudgetMs / 1000).ToArray(), points.Select(metric).ToArray());
+            }),
+            "time budget (s)", label, $"Timing evaluation, {report.ModelIdentity} (random weights, Kill)", path);
 }
