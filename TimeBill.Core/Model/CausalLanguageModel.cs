@@ -342,13 +342,7 @@ public sealed class CausalLanguageModel : IDisposable
         int h = Config.HeadCount, kvh = Config.KvHeadCount, g = Config.GroupSize, t = (int)q.shape[1], hd = Config.HeadDim;
         var keys = cache.Keys(layer);
         var values = cache.Values(layer);
-        if (t > 1 && cache.Length(layer) == t)
-        {
-            // Fresh prefill: positions are consecutive, so the fused causal kernel applies.
-            var k = g == 1 ? keys : keys.repeat_interleave(g, dim: 0);
-            var v = g == 1 ? values : values.repeat_interleave(g, dim: 0);
-            return F.scaled_dot_product_attention(q, k, v, is_casual: true);
-        }
+        if (t > 1 && cache.Length(layer) == t) return BlockCausalAttention(q, keys, values);
 
         var grouped = q.reshape(kvh, g * t, hd);
         var scores = grouped.matmul(keys.transpose(1, 2)) * _attentionScale; // [kvh, g·T, L]
@@ -362,6 +356,33 @@ public sealed class CausalLanguageModel : IDisposable
         }
         return scores.softmax(-1).matmul(values).view(h, t, hd);
     }
+
+    /// <summary>
+    /// Causal attention of a fresh prefill (positions 0..T−1 in order) in blocks of <see cref="PrefillQueryBlock"/>
+    /// queries: each block multiplies only against the keys up to its own end and masks the diagonal square, so the
+    /// masked-out half of the score matrix is never computed and a block's scores stay small enough for the caches.
+    /// libtorch's fused causal kernel on this CPU runs 4–5× slower at 2,048 tokens, and its cost bent away from the
+    /// quadratic the execution-time estimator fits. Queries sharing a KV head are stacked, so keys are never repeated.
+    /// </summary>
+    private Tensor BlockCausalAttention(Tensor q, Tensor keys, Tensor values)
+    {
+        int h = Config.HeadCount, kvh = Config.KvHeadCount, g = Config.GroupSize, t = (int)q.shape[1], hd = Config.HeadDim;
+        var grouped = q.reshape(kvh, g, t, hd);
+        var blocks = new Tensor[(t + PrefillQueryBlock - 1) / PrefillQueryBlock];
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            int start = i * PrefillQueryBlock, size = Math.Min(PrefillQueryBlock, t - start), end = start + size;
+            var scores = grouped.narrow(2, start, size).reshape(kvh, g * size, hd)
+                .matmul(keys.narrow(1, 0, end).transpose(1, 2)).mul_(_attentionScale); // [kvh, g·size, end]
+            using var future = full(size, size, float.NegativeInfinity).triu(1);
+            scores.view(kvh, g, size, end).narrow(3, start, size).add_(future);
+            blocks[i] = scores.softmax(-1).matmul(values.narrow(1, 0, end)).view(kvh, g, size, hd);
+        }
+        return cat(blocks, 2).view(h, t, hd);
+    }
+
+    /// <summary>Queries per block of <see cref="BlockCausalAttention"/> (fastest of 64–512 measured at 1,024–2,048 tokens).</summary>
+    private const int PrefillQueryBlock = 128;
 
     private Tensor RmsNorm(Tensor x, Tensor weight) =>
         x * (x.square().mean([-1L], keepdim: true) + Config.RmsNormEps).rsqrt() * weight;
