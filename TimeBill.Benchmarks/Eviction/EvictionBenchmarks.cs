@@ -60,6 +60,14 @@ internal sealed class SharedPrefill : IForwardObserver
         foreach (var (_, capture) in Policies.Values) capture?.OnAttention(layer, queries, cache);
     }
 
+    public int PrefillAttentionQueries => Policies.Values.Max(p => p.Capture?.PrefillAttentionQueries ?? 0);
+
+    public void OnPrefillAttention(int layer, PrefillAttention attention)
+    {
+        foreach (var (_, capture) in Policies.Values)
+            if (capture?.PrefillAttentionQueries > 0) capture.OnPrefillAttention(layer, attention);
+    }
+
     /// <summary>Fills <paramref name="target"/> with the prefilled prompt (same entries, same positions).</summary>
     public void CopyTo(KvCache target)
     {

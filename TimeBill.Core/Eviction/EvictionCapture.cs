@@ -22,6 +22,12 @@ public abstract class EvictionCapture : IForwardObserver, IDisposable
     /// <inheritdoc />
     public abstract void OnAttention(int layer, Tensor queries, KvCache cache);
 
+    /// <inheritdoc />
+    public virtual int PrefillAttentionQueries => 0;
+
+    /// <inheritdoc />
+    public virtual void OnPrefillAttention(int layer, PrefillAttention attention) { }
+
     /// <summary>
     /// The per-entry statistic recorded for <paramref name="layer"/>, <c>[kvHeads, length]</c> aligned with the cache's
     /// current entries.

@@ -1,4 +1,5 @@
 using TimeBill.Core.Cache;
+using TimeBill.Core.Model;
 using static TorchSharp.torch;
 
 namespace TimeBill.Core.Eviction;
@@ -49,10 +50,22 @@ public sealed class WindowAttentionCapture : EvictionCapture
             windowQueries = windowQueries.narrow(1, n - keep, keep);
             windowPositions = windowPositions.narrow(0, n - keep, keep);
         }
-        var attention = SummedAttention(windowQueries, windowPositions, cache, layer);
         Replace(_queries, layer, windowQueries.contiguous());
         Replace(_positions, layer, windowPositions.contiguous());
-        Replace(_attention, layer, attention);
+        // A fresh prefill hands over the window's probabilities it computed itself (OnPrefillAttention); a later
+        // chunk attends through the cache, so the window's attention is recomputed over every entry.
+        if (cache.Length(layer) != t) Replace(_attention, layer, SummedAttention(windowQueries, windowPositions, cache, layer));
+    }
+
+    /// <inheritdoc />
+    public override int PrefillAttentionQueries => WindowSize;
+
+    /// <inheritdoc />
+    public override void OnPrefillAttention(int layer, PrefillAttention attention)
+    {
+        ArgumentNullException.ThrowIfNull(attention);
+        using var scope = NewDisposeScope();
+        Replace(_attention, layer, attention.SummedOverLastQueries(Math.Min(WindowSize, attention.QueryCount)));
     }
 
     private static void Replace(Tensor?[] slots, int layer, Tensor value)

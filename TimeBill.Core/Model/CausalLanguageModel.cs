@@ -264,7 +264,16 @@ public sealed class CausalLanguageModel : IDisposable
         var (q, k, v) = ProjectQkv(w, RmsNorm(hidden, w.AttentionNorm), cache.NextPosition);
         cache.Append(layer, k, v);
         observer?.OnAttention(layer, q, cache);
-        var attention = Attend(q, cache, layer);
+        Tensor attention;
+        if (cache.Length(layer) == t)
+        {
+            // Fresh prefill: positions 0..T−1 in order.
+            int wanted = observer?.PrefillAttentionQueries ?? 0;
+            var retained = wanted > 0 ? new PrefillAttention(t, wanted) : null;
+            attention = BlockCausalAttention(q, cache.Keys(layer), cache.Values(layer), retained);
+            if (retained is not null) observer!.OnPrefillAttention(layer, retained);
+        }
+        else attention = Attend(q, cache, layer);
         hidden = hidden + F.linear(attention.transpose(0, 1).reshape(t, -1), w.Output);
         var gateUp = F.linear(RmsNorm(hidden, w.MlpNorm), w.GateUp).chunk(2, dim: -1);
         return hidden + F.linear(F.silu(gateUp[0]) * gateUp[1], w.Down);
@@ -342,7 +351,6 @@ public sealed class CausalLanguageModel : IDisposable
         int h = Config.HeadCount, kvh = Config.KvHeadCount, g = Config.GroupSize, t = (int)q.shape[1], hd = Config.HeadDim;
         var keys = cache.Keys(layer);
         var values = cache.Values(layer);
-        if (t > 1 && cache.Length(layer) == t) return BlockCausalAttention(q, keys, values);
 
         var grouped = q.reshape(kvh, g * t, hd);
         var scores = grouped.matmul(keys.transpose(1, 2)) * _attentionScale; // [kvh, g·T, L]
@@ -363,8 +371,9 @@ public sealed class CausalLanguageModel : IDisposable
     /// masked-out half of the score matrix is never computed and a block's scores stay small enough for the caches.
     /// libtorch's fused causal kernel on this CPU runs 4–5× slower at 2,048 tokens, and its cost bent away from the
     /// quadratic the execution-time estimator fits. Queries sharing a KV head are stacked, so keys are never repeated.
+    /// The probabilities of the blocks that hold <paramref name="retained"/>'s queries are kept for the observer.
     /// </summary>
-    private Tensor BlockCausalAttention(Tensor q, Tensor keys, Tensor values)
+    private Tensor BlockCausalAttention(Tensor q, Tensor keys, Tensor values, PrefillAttention? retained)
     {
         int h = Config.HeadCount, kvh = Config.KvHeadCount, g = Config.GroupSize, t = (int)q.shape[1], hd = Config.HeadDim;
         var grouped = q.reshape(kvh, g, t, hd);
@@ -376,7 +385,9 @@ public sealed class CausalLanguageModel : IDisposable
                 .matmul(keys.narrow(1, 0, end).transpose(1, 2)).mul_(_attentionScale); // [kvh, g·size, end]
             using var future = full(size, size, float.NegativeInfinity).triu(1);
             scores.view(kvh, g, size, end).narrow(3, start, size).add_(future);
-            blocks[i] = scores.softmax(-1).matmul(values.narrow(1, 0, end)).view(kvh, g, size, hd);
+            var probabilities = scores.softmax(-1);
+            if (retained is not null && end > retained.FirstRetained) retained.Add(probabilities.view(kvh, g, size, end), start);
+            blocks[i] = probabilities.matmul(values.narrow(1, 0, end)).view(kvh, g, size, hd);
         }
         return cat(blocks, 2).view(h, t, hd);
     }

@@ -20,6 +20,14 @@ public static class ForwardObservers
             foreach (var observer in observers) observer.OnAttention(layer, queries, cache);
         }
 
+        public int PrefillAttentionQueries => observers.Max(o => o.PrefillAttentionQueries);
+
+        public void OnPrefillAttention(int layer, PrefillAttention attention)
+        {
+            foreach (var observer in observers)
+                if (observer.PrefillAttentionQueries > 0) observer.OnPrefillAttention(layer, attention);
+        }
+
         public void OnHiddenState(int layer, Tensor hidden)
         {
             foreach (var observer in observers) observer.OnHiddenState(layer, hidden);

@@ -18,6 +18,19 @@ public interface IForwardObserver
     /// </summary>
     void OnAttention(int layer, Tensor queries, KvCache cache) { }
 
+    /// <summary>
+    /// How many of a fresh prefill's last queries this observer wants the attention probabilities of, through
+    /// <see cref="OnPrefillAttention"/> (0, the default: none, and the prefill keeps nothing for it).
+    /// </summary>
+    int PrefillAttentionQueries => 0;
+
+    /// <summary>
+    /// Called in every layer of a fresh prefill (the cache held nothing before the pass) after attention, with the
+    /// probabilities of the last <see cref="PrefillAttentionQueries"/> queries (or all, when the prompt is shorter).
+    /// A prefill in several chunks calls it only for the first chunk.
+    /// </summary>
+    void OnPrefillAttention(int layer, PrefillAttention attention) { }
+
     /// <summary>Called with the residual stream <c>[T, hidden]</c> after <paramref name="layer"/> (0-based).</summary>
     void OnHiddenState(int layer, Tensor hidden) { }
 }

@@ -281,6 +281,35 @@ public sealed class EvictionPropertyTests(ModelFixture models)
         Assert.Equal(onePass, chunked);
     }
 
+    [Theory]
+    [InlineData(150)] // the window of 32 straddles the prefill's query blocks of 128
+    [InlineData(20)]  // a prompt shorter than the window
+    public void WindowAttentionHandedOverByPrefillEqualsTheRecomputedOne(int length)
+    {
+        // One pass hands the window's probabilities over from the prefill's own attention; a prefill whose last
+        // chunk is a single token recomputes them over the cache. Both must give the same statistic.
+        int[] prompt = Enumerable.Range(0, length).Select(i => Story()[i % Story().Length]).ToArray();
+        var policy = new SnapKvPolicy();
+        float[] Statistic(int[] chunks)
+        {
+            using var cache = Model.CreateCache(length);
+            using var capture = policy.CreateCapture(Model.Config);
+            int start = 0;
+            foreach (int chunk in chunks)
+            {
+                Model.Forward(prompt.AsSpan(start, chunk), cache, observer: capture).Dispose();
+                start += chunk;
+            }
+            return Enumerable.Range(0, cache.LayerCount).SelectMany(l => capture.Statistic(l, cache).data<float>().ToArray()).ToArray();
+        }
+        float[] handedOver = Statistic([length]), recomputed = Statistic([length - 1, 1]);
+        Assert.Equal(recomputed.Length, handedOver.Length);
+        Assert.All(handedOver.Zip(recomputed), pair => Assert.Equal(pair.Second, pair.First, 1e-4f));
+        // The window's queries each spread a mass of 1 per query head: group · min(w, T) per KV head and layer.
+        int group = Model.Config.HeadCount / Model.Config.KvHeadCount;
+        Assert.Equal(Model.Config.LayerCount * Model.Config.KvHeadCount * group * Math.Min(32, length), handedOver.Sum(), 0.05);
+    }
+
     [Fact]
     public void H2OAccumulatesTheSameMassWhateverTheQueryChunk()
     {
