@@ -32,6 +32,9 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     private readonly IDisposable[] _owned;
     private KvCache? _cache;
     private readonly PhaseCost _probe = new(), _finish = new();
+    // Actual decode-step time against the estimator's prediction (size = predicted ms), over the last ~100 steps: its
+    // Upper is the step time the Kill check charges, so steps that jitter past the estimate do not carry jobs past T.
+    private readonly PhaseCost _step = new(forgetting: 0.99);
     private readonly Dictionary<string, PhaseCost> _evictions = []; // per eviction policy
     private Task? _pendingPrediction;
 
@@ -167,7 +170,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     /// <summary>
     /// One job. Under Kill every piece of work after prefill is checked against the deadline before it starts, with
     /// the time it is expected to take plus what finishing the result costs: the self-probe and eviction with their
-    /// measured costs (<see cref="PhaseCost.Upper"/>), every decode step with the estimator's step time. A piece that
+    /// measured costs (<see cref="PhaseCost.Upper"/>), every decode step with the estimator's step time or, when recent
+    /// steps ran longer than their estimates, with the upper bound learned from those misses. A piece that
     /// does not fit is not started: no probe (N̂ = the cap), no eviction (the cache stays whole), no step (the job
     /// ends). The total is read when the result is complete, so it is the time the caller gets it.
     /// </summary>
@@ -281,11 +285,14 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
 
                 int kv = cache.Length(Model.Config.LayerCount - 1);
-                if (!Fits(Estimator.DecodeStepMilliseconds(kv, plan.LayersPerToken), generated.Count + 1))
+                double predictedStep = Estimator.DecodeStepMilliseconds(kv, plan.LayersPerToken);
+                if (!Fits(Math.Max(predictedStep, _step.Upper(predictedStep)), generated.Count + 1))
                     break; // the next step would end past the deadline
                 long stepStart = _time.GetTimestamp();
                 var step = decoder.Step(next, cache);
-                observer?.ObserveDecodeStep(kv, skipLayers ? step.LayersRun : null, _time.GetElapsedTime(stepStart).TotalMilliseconds);
+                double stepMs = _time.GetElapsedTime(stepStart).TotalMilliseconds;
+                observer?.ObserveDecodeStep(kv, skipLayers ? step.LayersRun : null, stepMs);
+                if (observePhases) _step.Observe(predictedStep, stepMs);
                 next = sampler.Sample(step.Logits);
             }
         }

@@ -127,6 +127,28 @@ public sealed class KillDeadlineTests(ModelFixture models)
     }
 
     [Fact]
+    public void StepsSlowerThanTheEstimateAreLearnedSoLaterJobsEndByTheDeadline()
+    {
+        // Every step takes 1.5× the estimator's price (the machine got slower than its profile). Charged at the
+        // estimator's price, the last step would end up to half a step past T; the generator learns the misses.
+        var clock = new ManualClock();
+        using var generator = Create(clock);
+        Action<GeneratedToken> slowSteps = token =>
+        {
+            if (token.Id < 0) return;
+            clock.Advance(token.Index == 0 ? PrefillMs : 1.5 * Estimator.DecodeStepMilliseconds(Prompt.Length + token.Index - 1));
+        };
+        generator.Run(Request(120), clock.GetTimestamp(), slowSteps, default);
+        for (int job = 0; job < 3; job++)
+        {
+            var result = generator.Run(Request(120), clock.GetTimestamp(), slowSteps, default);
+            Assert.Equal(BudgetStatus.DeadlineExceeded, result.Status);
+            double step = 1.5 * Estimator.DecodeStepMilliseconds(Prompt.Length + result.Ids.Count - 1);
+            Assert.InRange(result.Overshoot.TotalMilliseconds, -2 * step, 0);
+        }
+    }
+
+    [Fact]
     public void APrefillThatOverrunsTheDeadlineEndsTheJobWithItsTokenAndNothingElse()
     {
         var clock = new ManualClock();
