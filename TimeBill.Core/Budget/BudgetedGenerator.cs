@@ -32,9 +32,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     private readonly IDisposable[] _owned;
     private KvCache? _cache;
     private readonly PhaseCost _probe = new(), _finish = new();
-    // Actual decode-step time against the estimator's prediction (size = predicted ms), over the last ~100 steps: its
-    // Upper is the step time the Kill check charges, so steps that jitter past the estimate do not carry jobs past T.
-    private readonly PhaseCost _step = new(forgetting: 0.99);
+    // How far steps (from one deadline check to the next) ran past their estimates, over the last ~100 steps.
+    private readonly StepOverrun _stepOverrun = new();
     private readonly Dictionary<string, PhaseCost> _evictions = []; // per eviction policy
     private Task? _pendingPrediction;
 
@@ -170,8 +169,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     /// <summary>
     /// One job. Under Kill every piece of work after prefill is checked against the deadline before it starts, with
     /// the time it is expected to take plus what finishing the result costs: the self-probe and eviction with their
-    /// measured costs (<see cref="PhaseCost.Upper"/>), every decode step with the estimator's step time or, when recent
-    /// steps ran longer than their estimates, with the upper bound learned from those misses. A piece that
+    /// measured costs (<see cref="PhaseCost.Upper"/>), every decode step with the estimator's step time, raised by how far
+    /// recent steps ran past their estimates (<see cref="StepOverrun"/>). A piece that
     /// does not fit is not started: no probe (N̂ = the cap), no eviction (the cache stays whole), no step (the job
     /// ends). The total is read when the result is complete, so it is the time the caller gets it.
     /// </summary>
@@ -273,6 +272,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         var generated = new List<int>();
         long decodeStart = _time.GetTimestamp();
         StopReason? reason = null;
+        long? previousStepStart = null;
+        double previousEstimate = 0;
         using (BudgetTelemetry.Activities.StartActivity("timebill.decode"))
         {
             int next = sampler.Sample(logits);
@@ -285,14 +286,16 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
                 cancellationToken.ThrowIfCancellationRequested();
 
                 int kv = cache.Length(Model.Config.LayerCount - 1);
+                // What the previous step cost from this check to the next (the step, sampling, the caller's
+                // token callback) against its estimate: the misses the next checks charge for.
+                if (observePhases && previousStepStart is { } previous) _stepOverrun.Observe(previousEstimate, ElapsedMs(previous));
                 double predictedStep = Estimator.DecodeStepMilliseconds(kv, plan.LayersPerToken);
-                if (!Fits(Math.Max(predictedStep, _step.Upper(predictedStep)), generated.Count + 1))
+                if (!Fits(_stepOverrun.Charge(predictedStep), generated.Count + 1))
                     break; // the next step would end past the deadline
                 long stepStart = _time.GetTimestamp();
+                (previousStepStart, previousEstimate) = (stepStart, predictedStep);
                 var step = decoder.Step(next, cache);
-                double stepMs = _time.GetElapsedTime(stepStart).TotalMilliseconds;
-                observer?.ObserveDecodeStep(kv, skipLayers ? step.LayersRun : null, stepMs);
-                if (observePhases) _step.Observe(predictedStep, stepMs);
+                observer?.ObserveDecodeStep(kv, skipLayers ? step.LayersRun : null, _time.GetElapsedTime(stepStart).TotalMilliseconds);
                 next = sampler.Sample(step.Logits);
             }
         }

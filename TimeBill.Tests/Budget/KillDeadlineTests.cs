@@ -139,9 +139,9 @@ public sealed class KillDeadlineTests(ModelFixture models)
             clock.Advance(token.Index == 0 ? PrefillMs : 1.5 * Estimator.DecodeStepMilliseconds(Prompt.Length + token.Index - 1));
         };
         generator.Run(Request(120), clock.GetTimestamp(), slowSteps, default);
-        for (int job = 0; job < 3; job++)
+        for (double budgetMs = 100; budgetMs < 140; budgetMs += 1.7) // budgets that end at every phase of a step
         {
-            var result = generator.Run(Request(120), clock.GetTimestamp(), slowSteps, default);
+            var result = generator.Run(Request(budgetMs), clock.GetTimestamp(), slowSteps, default);
             Assert.Equal(BudgetStatus.DeadlineExceeded, result.Status);
             double step = 1.5 * Estimator.DecodeStepMilliseconds(Prompt.Length + result.Ids.Count - 1);
             Assert.InRange(result.Overshoot.TotalMilliseconds, -2 * step, 0);
