@@ -233,8 +233,13 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         long planStart = _time.GetTimestamp();
         BudgetPlan plan;
         using (BudgetTelemetry.Activities.StartActivity("timebill.plan"))
-            plan = PlanFor(planner, prompt.Length, prediction?.Length ?? maxNew, maxNew, budgetMs - ElapsedMs(start) - _finish.Mean(maxNew),
-                mayEvict ? EvictionCost(planner.Eviction).Mean(prompt.Length) : 0);
+        {
+            // The planner prices steps with the estimator; when steps have been running past it, the time left is
+            // shrunk by the same factor (equivalently, every step is priced that much higher).
+            double stretch = _stepOverrun.MeanFactor;
+            plan = PlanFor(planner, prompt.Length, prediction?.Length ?? maxNew, maxNew, (budgetMs - ElapsedMs(start) - _finish.Mean(maxNew)) / stretch,
+                (mayEvict ? EvictionCost(planner.Eviction).Mean(prompt.Length) : 0) / stretch);
+        }
         var plannerTime = _time.GetElapsedTime(planStart);
         result = result with
         {

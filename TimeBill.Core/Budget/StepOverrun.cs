@@ -21,6 +21,12 @@ internal sealed class StepOverrun(double forgetting = 0.99)
         _wmm = forgetting * _wmm + miss * miss;
     }
 
+    /// <summary>
+    /// <c>1 + mean(m)</c>: what steps take on average per estimated millisecond, by which the planner stretches the
+    /// estimator's decode time (the two-deviation margin only matters for the last step, which the check covers).
+    /// </summary>
+    public double MeanFactor => _w == 0 ? 1 : 1 + _wm / _w;
+
     /// <summary>The time the deadline check charges a step estimated at <paramref name="estimatedMs"/>.</summary>
     public double Charge(double estimatedMs)
     {
