@@ -2,8 +2,7 @@ namespace TimeBill.Core.Budget;
 
 /// <summary>
 /// The measured cost of one of the generator's own phases that the execution-time estimator does not model (KV
-/// eviction, the self-probe's head, assembling the result after the last step, and how far decode steps run past
-/// the estimator's figure), learned from the phase's past runs:
+/// eviction, the self-probe's head, assembling the result after the last step), learned from the phase's past runs:
 /// <c>t(x) ≈ c0 + c1·x</c> by least squares with exponential forgetting (an observation's weight decays by λ per
 /// newer one), where x is the phase's size (prompt tokens for eviction, generated tokens for the result). While all
 /// observations share one size, the slope is unknown and the cost is taken as proportional to x (a larger job is priced
