@@ -255,6 +255,17 @@ public sealed class EvictionPropertyTests(ModelFixture models)
         Assert.Throws<InvalidOperationException>(() => policy.Evict(cache, 0.5, capture));
     }
 
+    /// <summary>Prefills <paramref name="prompt"/> into <paramref name="cache"/> in the given chunk lengths, observed by <paramref name="capture"/>.</summary>
+    private void PrefillInChunks(int[] prompt, int[] chunks, KvCache cache, EvictionCapture? capture)
+    {
+        int start = 0;
+        foreach (int chunk in chunks)
+        {
+            Model.Forward(prompt.AsSpan(start, chunk), cache, observer: capture).Dispose();
+            start += chunk;
+        }
+    }
+
     [Theory]
     [InlineData("snapkv")]
     [InlineData("h2o")]
@@ -267,12 +278,7 @@ public sealed class EvictionPropertyTests(ModelFixture models)
         {
             using var cache = Model.CreateCache(PromptLength);
             using var capture = policy.CreateCapture(Model.Config);
-            int start = 0;
-            foreach (int chunk in chunks)
-            {
-                Model.Forward(prompt.AsSpan(start, chunk), cache, observer: capture).Dispose();
-                start += chunk;
-            }
+            PrefillInChunks(prompt, chunks, cache, capture);
             policy.Evict(cache, 0.75, capture);
             return Enumerable.Range(0, cache.LayerCount).SelectMany(l => Enumerable.Range(0, cache.KvHeadCount).Select(h => cache.PositionsOf(l, h))).ToArray();
         }
@@ -294,12 +300,7 @@ public sealed class EvictionPropertyTests(ModelFixture models)
         {
             using var cache = Model.CreateCache(length);
             using var capture = policy.CreateCapture(Model.Config);
-            int start = 0;
-            foreach (int chunk in chunks)
-            {
-                Model.Forward(prompt.AsSpan(start, chunk), cache, observer: capture).Dispose();
-                start += chunk;
-            }
+            PrefillInChunks(prompt, chunks, cache, capture);
             return Enumerable.Range(0, cache.LayerCount).SelectMany(l => capture.Statistic(l, cache).data<float>().ToArray()).ToArray();
         }
         float[] handedOver = Statistic([length]), recomputed = Statistic([length - 1, 1]);
