@@ -33,7 +33,7 @@ internal static class Shapes
 /// One 2,048-token prefill of the SmolLM2-135M shape shared by every case (benchmarks run in-process), observed by
 /// the captures of all policies at once.
 /// </summary>
-internal sealed class SharedPrefill : IForwardObserver
+internal sealed class SharedPrefill
 {
     public const int PromptLength = 2048;
     private static readonly Lazy<SharedPrefill> Instance = new(() => new SharedPrefill());
@@ -52,20 +52,8 @@ internal sealed class SharedPrefill : IForwardObserver
             var policy = EvictionPolicies.Create(n);
             return (policy, policy.CreateCapture(Model.Config));
         });
-        Model.Forward(Shapes.RandomPrompt(PromptLength, Model.Config.VocabSize, 7), Cache, observer: this).Dispose();
-    }
-
-    public void OnAttention(int layer, TorchSharp.torch.Tensor queries, KvCache cache)
-    {
-        foreach (var (_, capture) in Policies.Values) capture?.OnAttention(layer, queries, cache);
-    }
-
-    public int PrefillAttentionQueries => Policies.Values.Max(p => p.Capture?.PrefillAttentionQueries ?? 0);
-
-    public void OnPrefillAttention(int layer, PrefillAttention attention)
-    {
-        foreach (var (_, capture) in Policies.Values)
-            if (capture?.PrefillAttentionQueries > 0) capture.OnPrefillAttention(layer, attention);
+        var captures = ForwardObservers.Combine(Policies.Values.Select(p => p.Capture).ToArray());
+        Model.Forward(Shapes.RandomPrompt(PromptLength, Model.Config.VocabSize, 7), Cache, observer: captures).Dispose();
     }
 
     /// <summary>Fills <paramref name="target"/> with the prefilled prompt (same entries, same positions).</summary>
