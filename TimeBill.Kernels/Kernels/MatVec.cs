@@ -122,7 +122,10 @@ public static unsafe class MatVec
             Block<TW, TF, TL, TV, One, TUnroll>(ref args, row);
     }
 
-    /// <summary>TRows consecutive rows; each x load is shared by the rows, TUnroll accumulators per row.</summary>
+    /// <summary>
+    /// TRows consecutive rows; each x load is shared by the rows. Per row, TUnroll steps are in flight, each with
+    /// its own pair of accumulators (see <see cref="IWeightFormat{TWeight}.Accumulate"/>).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Block<TW, TF, TL, TV, TRows, TUnroll>(ref Args args, int row)
         where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct
@@ -134,40 +137,43 @@ public static unsafe class MatVec
         ref TW w1 = ref Unsafe.Add(ref w0, TRows.Value > 1 ? cols : 0);
         ref TW w2 = ref Unsafe.Add(ref w0, TRows.Value > 2 ? 2 * cols : 0);
         ref TW w3 = ref Unsafe.Add(ref w0, TRows.Value > 2 ? 3 * cols : 0);
+        // a/b: the first step's pair of accumulators per row; c/d: the second step's when unrolled.
         TV a0 = TL.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+        TV c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;
         int c = 0;
         if (TUnroll.Value == 2)
         {
             for (; c + 2 * step <= cols; c += 2 * step)
             {
-                int d = c + step;
-                a0 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, c), ref Unsafe.Add(ref x, c), a0);
-                b0 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, d), ref Unsafe.Add(ref x, d), b0);
+                int e = c + step;
+                TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, c), ref Unsafe.Add(ref x, c), ref a0, ref b0);
+                TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, e), ref Unsafe.Add(ref x, e), ref c0, ref d0);
                 if (TRows.Value > 1)
                 {
-                    a1 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, c), ref Unsafe.Add(ref x, c), a1);
-                    b1 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, d), ref Unsafe.Add(ref x, d), b1);
+                    TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, c), ref Unsafe.Add(ref x, c), ref a1, ref b1);
+                    TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, e), ref Unsafe.Add(ref x, e), ref c1, ref d1);
                 }
                 if (TRows.Value > 2)
                 {
-                    a2 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w2, c), ref Unsafe.Add(ref x, c), a2);
-                    b2 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w2, d), ref Unsafe.Add(ref x, d), b2);
-                    a3 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w3, c), ref Unsafe.Add(ref x, c), a3);
-                    b3 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w3, d), ref Unsafe.Add(ref x, d), b3);
+                    TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w2, c), ref Unsafe.Add(ref x, c), ref a2, ref b2);
+                    TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w2, e), ref Unsafe.Add(ref x, e), ref c2, ref d2);
+                    TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w3, c), ref Unsafe.Add(ref x, c), ref a3, ref b3);
+                    TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w3, e), ref Unsafe.Add(ref x, e), ref c3, ref d3);
                 }
             }
         }
         for (; c + step <= cols; c += step)
         {
-            a0 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, c), ref Unsafe.Add(ref x, c), a0);
-            if (TRows.Value > 1) a1 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, c), ref Unsafe.Add(ref x, c), a1);
+            TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, c), ref Unsafe.Add(ref x, c), ref a0, ref b0);
+            if (TRows.Value > 1) TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, c), ref Unsafe.Add(ref x, c), ref a1, ref b1);
             if (TRows.Value > 2)
             {
-                a2 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w2, c), ref Unsafe.Add(ref x, c), a2);
-                a3 = TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w3, c), ref Unsafe.Add(ref x, c), a3);
+                TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w2, c), ref Unsafe.Add(ref x, c), ref a2, ref b2);
+                TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w3, c), ref Unsafe.Add(ref x, c), ref a3, ref b3);
             }
         }
-        float s0 = TL.Sum(TL.Add(a0, b0)), s1 = TL.Sum(TL.Add(a1, b1)), s2 = TL.Sum(TL.Add(a2, b2)), s3 = TL.Sum(TL.Add(a3, b3));
+        float s0 = TL.Sum(TL.Add(TL.Add(a0, b0), TL.Add(c0, d0))), s1 = TL.Sum(TL.Add(TL.Add(a1, b1), TL.Add(c1, d1)));
+        float s2 = TL.Sum(TL.Add(TL.Add(a2, b2), TL.Add(c2, d2))), s3 = TL.Sum(TL.Add(TL.Add(a3, b3), TL.Add(c3, d3)));
         for (; c < cols; c++)
         {
             float xc = Unsafe.Add(ref x, c);

@@ -8,8 +8,12 @@ internal interface IWeightFormat<TWeight> where TWeight : unmanaged
     /// <summary>Elements one accumulation step consumes at this width.</summary>
     static abstract int Step<TLanes, TVector>() where TLanes : IFloatLanes<TVector> where TVector : struct;
 
-    /// <summary>Adds w[0..Step) · x[0..Step) into the accumulator, lane-wise.</summary>
-    static abstract TVector Accumulate<TLanes, TVector>(ref TWeight w, ref float x, TVector accumulator)
+    /// <summary>
+    /// Adds w[0..Step) · x[0..Step) lane-wise into <paramref name="first"/> and, where one step takes two
+    /// multiply-adds, the second into <paramref name="second"/>: two independent chains, so neither waits on the
+    /// other's multiply-add latency. The row's result is the lane sum of both.
+    /// </summary>
+    static abstract void Accumulate<TLanes, TVector>(ref TWeight w, ref float x, ref TVector first, ref TVector second)
         where TLanes : IFloatLanes<TVector> where TVector : struct;
 
     static abstract float ToSingle(TWeight w);
@@ -24,9 +28,9 @@ internal readonly struct Float32Weights : IWeightFormat<float>
     public static int Step<TLanes, TVector>() where TLanes : IFloatLanes<TVector> where TVector : struct => TLanes.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Accumulate<TLanes, TVector>(ref float w, ref float x, TVector accumulator)
+    public static void Accumulate<TLanes, TVector>(ref float w, ref float x, ref TVector first, ref TVector second)
         where TLanes : IFloatLanes<TVector> where TVector : struct =>
-        TLanes.MultiplyAdd(TLanes.Load(ref w), TLanes.Load(ref x), accumulator);
+        first = TLanes.MultiplyAdd(TLanes.Load(ref w), TLanes.Load(ref x), first);
 
     public static float ToSingle(float w) => w;
 
@@ -42,12 +46,12 @@ internal readonly struct BFloat16Weights : IWeightFormat<ushort>
     public static int Step<TLanes, TVector>() where TLanes : IFloatLanes<TVector> where TVector : struct => 2 * TLanes.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static TVector Accumulate<TLanes, TVector>(ref ushort w, ref float x, TVector accumulator)
+    public static void Accumulate<TLanes, TVector>(ref ushort w, ref float x, ref TVector first, ref TVector second)
         where TLanes : IFloatLanes<TVector> where TVector : struct
     {
         TLanes.LoadBFloat16(ref w, out var lower, out var upper);
-        accumulator = TLanes.MultiplyAdd(lower, TLanes.Load(ref x), accumulator);
-        return TLanes.MultiplyAdd(upper, TLanes.Load(ref Unsafe.Add(ref x, TLanes.Count)), accumulator);
+        first = TLanes.MultiplyAdd(lower, TLanes.Load(ref x), first);
+        second = TLanes.MultiplyAdd(upper, TLanes.Load(ref Unsafe.Add(ref x, TLanes.Count)), second);
     }
 
     public static float ToSingle(ushort w) => BFloat16Bits.ToSingle(w);
