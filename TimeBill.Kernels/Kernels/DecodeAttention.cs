@@ -8,8 +8,14 @@ namespace TimeBill.Kernels;
 /// Attention of ONE query token over a compacted grouped-query KV cache. q is [heads, headDim]; keys and values
 /// are [kvHeads, capacity, headDim] of which the first <c>length</c> entries per KV head are valid; query head h
 /// reads KV head h / (heads / kvHeads). Scores are scaled by 1/√headDim and normalised by an online (streaming)
-/// softmax, so no score buffer is allocated. Output is [heads, headDim].
+/// softmax. Output is [heads, headDim].
 /// </summary>
+/// <remarks>
+/// The query heads that share a KV head are computed together, so each key and value row is loaded once per
+/// group, scored against four keys at a time (four independent multiply-add chains). When the KV heads do not
+/// split evenly across the threads, each KV head's keys are also split into one part per thread
+/// (flash-decoding); the parts' running maxima, denominators and unnormalised outputs are merged at the end.
+/// </remarks>
 public static unsafe class DecodeAttention
 {
     /// <summary>Largest <see cref="KernelVariant.BlockSize"/> honoured (scores of one block live on the stack).</summary>
@@ -17,6 +23,11 @@ public static unsafe class DecodeAttention
 
     /// <summary>The variant used when no tuning table says otherwise.</summary>
     public static KernelVariant DefaultVariant => new(KernelVariant.OnlineSoftmax, KernelVariant.WidestAcceleratedWidth, BlockSize: 32);
+
+    // Scores of one block for every head of a group live on the stack: at most this many floats.
+    private const int MaxStackScores = 4096;
+    // Below this many keys per part a split costs more in merging than it saves.
+    private const int MinKeysPerPart = 64;
 
     /// <summary>Computes the attention output of one query token.</summary>
     /// <exception cref="ArgumentException">A span or dimension does not fit the others.</exception>
@@ -34,85 +45,176 @@ public static unsafe class DecodeAttention
         if (values.Length != cache) throw new ArgumentException($"values hold {values.Length} elements; [{kvHeads}, {capacity}, {headDim}] needs {cache}.", nameof(values));
         if (output.Length != q.Length) throw new ArgumentException($"output holds {output.Length} elements, q {q.Length}.", nameof(output));
         var v = variant ?? DefaultVariant;
-        fixed (float* pq = q, pk = keys, pv = values, po = output)
+        int group = heads / kvHeads;
+        int threads = Math.Clamp(v.Threads, 1, KernelThreads.MaxThreads);
+        int parts = threads > 1 && kvHeads % threads != 0 ? Math.Clamp(length / MinKeysPerPart, 1, threads) : 1;
+        int block = Math.Clamp(v.BlockSize, 1, Math.Max(1, Math.Min(MaxBlockSize, MaxStackScores / group)));
+        // Per (part, head): running max, denominator, then headDim unnormalised output values.
+        int stride = headDim + 2, partials = parts * heads * stride;
+        float[]? rented = partials > MaxStackScores ? System.Buffers.ArrayPool<float>.Shared.Rent(partials) : null;
+        Span<float> partial = rented is null ? stackalloc float[partials] : rented.AsSpan(0, partials);
+        fixed (float* pq = q, pk = keys, pv = values, pp = partial)
         {
             var args = new Args
             {
-                Q = pq, K = pk, V = pv, Output = po, Group = heads / kvHeads, HeadDim = headDim,
-                Capacity = capacity, Length = length, BlockSize = Math.Clamp(v.BlockSize, 1, MaxBlockSize),
+                Q = pq, K = pk, V = pv, Partial = pp, Group = group, HeadDim = headDim, Heads = heads,
+                Capacity = capacity, Length = length, BlockSize = block, Parts = parts,
             };
             var body = v.VectorWidth switch
             {
-                128 => (delegate*<void*, int, int, void>)&Heads<Lanes128, Vector128<float>>,
-                512 => &Heads<Lanes512, Vector512<float>>,
-                _ => &Heads<Lanes256, Vector256<float>>,
+                128 => (delegate*<void*, int, int, void>)&Parts<Lanes128, Vector128<float>>,
+                512 => &Parts<Lanes512, Vector512<float>>,
+                _ => &Parts<Lanes256, Vector256<float>>,
             };
-            KernelThreads.For(heads, v.Threads, body, &args);
+            KernelThreads.For(kvHeads * parts, threads, body, &args);
         }
+        Merge(partial, heads, headDim, parts, output);
+        if (rented is not null) System.Buffers.ArrayPool<float>.Shared.Return(rented);
     }
 
     private struct Args
     {
-        public float* Q, K, V, Output;
-        public int Group, HeadDim, Capacity, Length, BlockSize;
+        public float* Q, K, V, Partial;
+        public int Group, HeadDim, Heads, Capacity, Length, BlockSize, Parts;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Heads<TL, TV>(void* state, int start, int end) where TL : IFloatLanes<TV> where TV : struct
+    /// <summary>output[h] = Σ_p e^(max_p − max) · out_p[h] / Σ_p e^(max_p − max) · den_p[h].</summary>
+    private static void Merge(ReadOnlySpan<float> partial, int heads, int d, int parts, Span<float> output)
     {
-        ref Args a = ref *(Args*)state;
-        int d = a.HeadDim;
-        float scale = 1f / MathF.Sqrt(d);
-        Span<float> scores = stackalloc float[a.BlockSize];
-        for (int h = start; h < end; h++)
+        int stride = d + 2;
+        for (int h = 0; h < heads; h++)
         {
-            float* q = a.Q + h * d, output = a.Output + h * d;
-            long head = (long)(h / a.Group) * a.Capacity * d;
-            float* keys = a.K + head, values = a.V + head;
-            new Span<float>(output, d).Clear();
-            float max = float.NegativeInfinity, denominator = 0f;
-            for (int t0 = 0; t0 < a.Length; t0 += a.BlockSize)
+            var result = output.Slice(h * d, d);
+            float max = float.NegativeInfinity;
+            for (int p = 0; p < parts; p++) max = Math.Max(max, partial[(p * heads + h) * stride]);
+            float denominator = 0f;
+            result.Clear();
+            for (int p = 0; p < parts; p++)
             {
-                var block = scores[..Math.Min(a.BlockSize, a.Length - t0)];
-                for (int j = 0; j < block.Length; j++)
-                    block[j] = Dot<TL, TV>(q, keys + (long)(t0 + j) * d, d) * scale;
-                float newMax = Math.Max(max, TensorPrimitives.Max(block));
-                if (newMax > max)
-                {
-                    float correction = MathF.Exp(max - newMax); // 0 on the first block
-                    denominator *= correction;
-                    Scale<TL, TV>(output, correction, d);
-                    max = newMax;
-                }
-                TensorPrimitives.Subtract(block, max, block);
-                TensorPrimitives.Exp(block, block);
-                denominator += TensorPrimitives.Sum(block);
-                for (int j = 0; j < block.Length; j++)
-                    AddScaled<TL, TV>(output, values + (long)(t0 + j) * d, block[j], d);
+                var part = partial.Slice((p * heads + h) * stride, stride);
+                if (part[1] == 0f) continue; // an empty part: no keys, nothing to add
+                float weight = MathF.Exp(part[0] - max);
+                denominator += weight * part[1];
+                TensorPrimitives.MultiplyAdd(part[2..], weight, result, result);
             }
-            Scale<TL, TV>(output, 1f / denominator, d);
+            TensorPrimitives.Divide(result, denominator, result);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Dot<TL, TV>(float* x, float* y, int n) where TL : IFloatLanes<TV> where TV : struct
+    /// <summary>Work items [start, end): item i is KV head i / Parts, key range part i % Parts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Parts<TL, TV>(void* state, int start, int end) where TL : IFloatLanes<TV> where TV : struct
     {
-        TV acc = TL.Zero;
-        int i = 0;
-        for (; i + TL.Count <= n; i += TL.Count) acc = TL.MultiplyAdd(TL.Load(ref x[i]), TL.Load(ref y[i]), acc);
-        float sum = TL.Sum(acc);
-        for (; i < n; i++) sum += x[i] * y[i];
-        return sum;
+        ref Args a = ref *(Args*)state;
+        int d = a.HeadDim, g = a.Group, b = a.BlockSize, stride = d + 2;
+        float scale = 1f / MathF.Sqrt(d);
+        Span<float> scores = stackalloc float[g * b];
+        for (int item = start; item < end; item++)
+        {
+            int kvHead = item / a.Parts, part = item % a.Parts;
+            int from = (int)((long)a.Length * part / a.Parts), to = (int)((long)a.Length * (part + 1) / a.Parts);
+            long head = (long)kvHead * a.Capacity * d;
+            float* keys = a.K + head, values = a.V + head;
+            float* partial = a.Partial + ((long)part * a.Heads + kvHead * g) * stride;
+            for (int j = 0; j < g; j++)
+            {
+                float* p = partial + j * stride;
+                p[0] = float.NegativeInfinity;
+                p[1] = 0f;
+                new Span<float>(p + 2, d).Clear();
+            }
+            for (int t0 = from; t0 < to; t0 += b)
+            {
+                int n = Math.Min(b, to - t0);
+                for (int j = 0; j < g; j++)
+                {
+                    float* q = a.Q + (kvHead * g + j) * d, p = partial + j * stride;
+                    var block = scores.Slice(j * b, n);
+                    Score<TL, TV>(q, keys + (long)t0 * d, d, scale, block);
+                    float newMax = Math.Max(p[0], TensorPrimitives.Max(block));
+                    if (newMax > p[0])
+                    {
+                        float correction = MathF.Exp(p[0] - newMax); // 0 on the first block
+                        p[1] *= correction;
+                        Scale<TL, TV>(p + 2, correction, d);
+                        p[0] = newMax;
+                    }
+                    TensorPrimitives.Subtract(block, newMax, block);
+                    TensorPrimitives.Exp(block, block);
+                    p[1] += TensorPrimitives.Sum(block);
+                    AddWeighted<TL, TV>(p + 2, values + (long)t0 * d, block, d);
+                }
+            }
+        }
     }
 
-    /// <summary>output += weight · v.</summary>
+    /// <summary>scores[t] = scale · q · keys[t] for the block's keys, four keys per pass.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddScaled<TL, TV>(float* output, float* v, float weight, int n) where TL : IFloatLanes<TV> where TV : struct
+    private static void Score<TL, TV>(float* q, float* keys, int d, float scale, Span<float> scores) where TL : IFloatLanes<TV> where TV : struct
     {
-        var w = TL.Broadcast(weight);
-        int i = 0;
-        for (; i + TL.Count <= n; i += TL.Count) TL.Store(TL.MultiplyAdd(TL.Load(ref v[i]), w, TL.Load(ref output[i])), ref output[i]);
-        for (; i < n; i++) output[i] += weight * v[i];
+        int n = scores.Length, t = 0, vectorEnd = d - d % TL.Count;
+        for (; t + 4 <= n; t += 4)
+        {
+            float* k0 = keys + (long)t * d, k1 = k0 + d, k2 = k1 + d, k3 = k2 + d;
+            TV a0 = TL.Zero, a1 = a0, a2 = a0, a3 = a0;
+            for (int i = 0; i < vectorEnd; i += TL.Count)
+            {
+                var x = TL.Load(ref q[i]);
+                a0 = TL.MultiplyAdd(x, TL.Load(ref k0[i]), a0);
+                a1 = TL.MultiplyAdd(x, TL.Load(ref k1[i]), a1);
+                a2 = TL.MultiplyAdd(x, TL.Load(ref k2[i]), a2);
+                a3 = TL.MultiplyAdd(x, TL.Load(ref k3[i]), a3);
+            }
+            float s0 = TL.Sum(a0), s1 = TL.Sum(a1), s2 = TL.Sum(a2), s3 = TL.Sum(a3);
+            for (int i = vectorEnd; i < d; i++)
+            {
+                s0 += q[i] * k0[i];
+                s1 += q[i] * k1[i];
+                s2 += q[i] * k2[i];
+                s3 += q[i] * k3[i];
+            }
+            scores[t] = s0 * scale;
+            scores[t + 1] = s1 * scale;
+            scores[t + 2] = s2 * scale;
+            scores[t + 3] = s3 * scale;
+        }
+        for (; t < n; t++)
+        {
+            float* k = keys + (long)t * d;
+            TV acc = TL.Zero;
+            for (int i = 0; i < vectorEnd; i += TL.Count) acc = TL.MultiplyAdd(TL.Load(ref q[i]), TL.Load(ref k[i]), acc);
+            float sum = TL.Sum(acc);
+            for (int i = vectorEnd; i < d; i++) sum += q[i] * k[i];
+            scores[t] = sum * scale;
+        }
+    }
+
+    /// <summary>output += Σ_t weights[t] · values[t], four value rows per load and store of the output.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddWeighted<TL, TV>(float* output, float* values, ReadOnlySpan<float> weights, int d) where TL : IFloatLanes<TV> where TV : struct
+    {
+        int n = weights.Length, t = 0, vectorEnd = d - d % TL.Count;
+        for (; t + 4 <= n; t += 4)
+        {
+            float* v0 = values + (long)t * d, v1 = v0 + d, v2 = v1 + d, v3 = v2 + d;
+            float w0 = weights[t], w1 = weights[t + 1], w2 = weights[t + 2], w3 = weights[t + 3];
+            TV b0 = TL.Broadcast(w0), b1 = TL.Broadcast(w1), b2 = TL.Broadcast(w2), b3 = TL.Broadcast(w3);
+            for (int i = 0; i < vectorEnd; i += TL.Count)
+            {
+                var o = TL.MultiplyAdd(TL.Load(ref v0[i]), b0, TL.Load(ref output[i]));
+                o = TL.MultiplyAdd(TL.Load(ref v1[i]), b1, o);
+                o = TL.MultiplyAdd(TL.Load(ref v2[i]), b2, o);
+                TL.Store(TL.MultiplyAdd(TL.Load(ref v3[i]), b3, o), ref output[i]);
+            }
+            for (int i = vectorEnd; i < d; i++) output[i] += w0 * v0[i] + w1 * v1[i] + w2 * v2[i] + w3 * v3[i];
+        }
+        for (; t < n; t++)
+        {
+            float* v = values + (long)t * d;
+            var w = TL.Broadcast(weights[t]);
+            for (int i = 0; i < vectorEnd; i += TL.Count) TL.Store(TL.MultiplyAdd(TL.Load(ref v[i]), w, TL.Load(ref output[i])), ref output[i]);
+            for (int i = vectorEnd; i < d; i++) output[i] += weights[t] * v[i];
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

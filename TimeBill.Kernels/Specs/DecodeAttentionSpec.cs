@@ -110,7 +110,8 @@ public sealed class DecodeAttentionSpec : KernelSpec<DecodeAttentionCase>
         """;
     /// <inheritdoc />
     public override IReadOnlyList<KernelShape> VerificationShapes { get; } =
-        [Shape(1, 1, 7, 5, 5), Shape(4, 2, 9, 17, 13), Shape(2, 1, 64, 3, 1), Shape(6, 6, 16, 70, 70), Shape(9, 3, 64, 300, 257)];
+        [Shape(1, 1, 7, 5, 5), Shape(4, 2, 9, 17, 13), Shape(2, 1, 64, 3, 1), Shape(6, 6, 16, 70, 70), Shape(9, 3, 64, 300, 257),
+         Shape(9, 3, 64, 700, 611), Shape(8, 1, 12, 200, 131)]; // the last two split each KV head's keys across threads
     /// <summary>SmolLM2-135M: 9 query heads, 3 KV heads, head dim 64, 1024 cached tokens.</summary>
     public override IReadOnlyList<KernelShape> ProfileShapes { get; } = [Shape(9, 3, 64, 1024, 1024)];
     /// <inheritdoc />
