@@ -46,8 +46,11 @@ public sealed record ExecutionTimeProfilerOptions
     /// <summary>A point whose first sample takes longer than this many milliseconds gets only <see cref="LongCallRepetitions"/> samples (default 2,000).</summary>
     public double LongCallMilliseconds { get; init; } = 2000;
 
-    /// <summary>Repetitions of a point whose first sample is long (default 3: a median of three).</summary>
-    public int LongCallRepetitions { get; init; } = 3;
+    /// <summary>
+    /// Repetitions of a point whose first sample is long (default 5: a median of five). On a shared machine a slow
+    /// stretch can cover two consecutive rounds of long prefills; a median of three then reports the slow value.
+    /// </summary>
+    public int LongCallRepetitions { get; init; } = 5;
 
     /// <summary>
     /// Wall time the run may take; <c>null</c> (default): no limit. Every point gets one sample whatever the budget; a
