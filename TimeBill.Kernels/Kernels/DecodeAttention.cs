@@ -11,8 +11,9 @@ namespace TimeBill.Kernels;
 /// softmax. Output is [heads, headDim].
 /// </summary>
 /// <remarks>
-/// The query heads that share a KV head are computed together, so each key and value row is loaded once per
-/// group, scored against four keys at a time (four independent multiply-add chains). When the KV heads do not
+/// The query heads that share a KV head are computed together, block by block, so a block of keys and values
+/// comes from memory once per group and stays in cache for the group's other heads; each head scores four keys
+/// at a time (four independent multiply-add chains). When the KV heads do not
 /// split evenly across the threads, each KV head's keys are also split into one part per thread
 /// (flash-decoding); the parts' running maxima, denominators and unnormalised outputs are merged at the end.
 /// </remarks>
