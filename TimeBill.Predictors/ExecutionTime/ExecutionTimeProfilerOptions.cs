@@ -49,6 +49,8 @@ public sealed record ExecutionTimeProfilerOptions
     /// <summary>
     /// Repetitions of a point whose first sample is long (default 5: a median of five). On a shared machine a slow
     /// stretch can cover two consecutive rounds of long prefills; a median of three then reports the slow value.
+    /// At the default <see cref="PrefillRepetitions"/> (5) long prefills are therefore not cut; a lower value here
+    /// trades that robustness for profiling time.
     /// </summary>
     public int LongCallRepetitions { get; init; } = 5;
 
