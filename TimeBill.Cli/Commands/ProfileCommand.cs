@@ -140,7 +140,10 @@ internal static class ProfileCommand
         var table = new Table().AddColumns("curve (ms)", "coefficients", "held-out MAPE", "fit MAPE", "R²", "points (fit/held out)");
         void Row(string curve, string coefficients, FitQuality q) => table.AddRow(curve, coefficients,
             $"{q.HeldOutMapePercent:F2}%", $"{q.FitMapePercent:F2}%", $"{q.RSquared:F5}", $"{q.FitPoints}/{q.HeldOutPoints}");
-        Row("prefill a·Nx² + b·Nx + c", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4}", profile.Fit.Prefill);
+        if (k.Prefill.QueryBlock > 0)
+            Row($"prefill a·Nx² + b·Nx + c + d·⌈Nx/{k.Prefill.QueryBlock}⌉", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4} d={k.Prefill.D:G4}", profile.Fit.Prefill);
+        else
+            Row("prefill a·Nx² + b·Nx + c", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4}", profile.Fit.Prefill);
         Row("step p·Nkv + q", $"p={k.Step.P:G4} q={k.Step.Q:G4}", profile.Fit.Step);
         Row("step ℓ·(p1·Nkv + q1) + h", $"p1={k.LayeredStep.P1:G4} q1={k.LayeredStep.Q1:G4} h={k.LayeredStep.H:G4} (L={k.LayeredStep.LayerCount})", profile.Fit.LayeredStep);
         console.Write(table);

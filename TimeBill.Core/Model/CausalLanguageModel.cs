@@ -392,8 +392,12 @@ public sealed class CausalLanguageModel : IDisposable
         return cat(blocks, 2).view(h, t, hd);
     }
 
-    /// <summary>Queries per block of <see cref="BlockCausalAttention"/> (fastest of 64–512 measured at 1,024–2,048 tokens).</summary>
-    private const int PrefillQueryBlock = 128;
+    /// <summary>
+    /// Queries per block of a fresh prefill's causal attention (fastest of 64–512 measured at 1,024–2,048 tokens on the
+    /// 135M shape). Each block costs a fixed number of operator launches per layer, which the execution-time estimator
+    /// prices as a term of its own.
+    /// </summary>
+    public static int PrefillQueryBlock => 128;
 
     private Tensor RmsNorm(Tensor x, Tensor weight) =>
         x * (x.square().mean([-1L], keepdim: true) + Config.RmsNormEps).rsqrt() * weight;

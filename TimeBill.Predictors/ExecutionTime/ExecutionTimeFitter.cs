@@ -5,7 +5,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 
 /// <summary>
 /// Fits the latency model to profiled points by non-negative least squares:
-/// <c>t_prefill = a·Nx² + b·Nx + c</c>, the full-depth <c>t_step = p·Nkv + q</c> (on the steps that ran every layer) and
+/// <c>t_prefill = a·Nx² + b·Nx + c</c> (plus <c>d·⌈Nx / block⌉</c> when the prefill runs attention in blocks,
+/// <see cref="ExecutionTimeMeasurements.PrefillQueryBlock"/>), the full-depth <c>t_step = p·Nkv + q</c> (on the steps that ran every layer) and
 /// the layer-aware <c>t_step = ℓ·(p1·Nkv + q1) + h</c> (on every step). Every coefficient is constrained to be ≥ 0:
 /// negative work does not exist, and a negative intercept would predict negative times for short inputs.
 /// <para>
@@ -25,8 +26,12 @@ public static class ExecutionTimeFitter
         if (measurements.LayerCount < 1)
             throw new ArgumentException($"The layer count must be ≥ 1, not {measurements.LayerCount}.", nameof(measurements));
 
-        var prefill = measurements.Prefill.Select(m => new Point([(double)m.PromptLength * m.PromptLength, m.PromptLength, 1], m.Milliseconds, m.HeldOut)).ToList();
-        var (pre, preQuality) = FitCurve(prefill, "prefill", minFitPoints: 3);
+        int block = measurements.PrefillQueryBlock;
+        if (block < 0) throw new ArgumentException($"The prefill query block must be ≥ 0, not {block}.", nameof(measurements));
+        var prefill = measurements.Prefill.Select(m => new Point(block > 0
+            ? [(double)m.PromptLength * m.PromptLength, m.PromptLength, 1, PrefillCost.Blocks(m.PromptLength, block)]
+            : [(double)m.PromptLength * m.PromptLength, m.PromptLength, 1], m.Milliseconds, m.HeldOut)).ToList();
+        var (pre, preQuality) = FitCurve(prefill, "prefill", minFitPoints: block > 0 ? 4 : 3);
 
         var full = measurements.DecodeSteps.Where(m => m.Layers == measurements.LayerCount)
             .Select(m => new Point([m.KvLength, 1], m.Milliseconds, m.HeldOut)).ToList();
@@ -50,7 +55,7 @@ public static class ExecutionTimeFitter
             layeredQuality = stepQuality;
         }
 
-        var coefficients = new ExecutionTimeCoefficients(new PrefillCost(pre[0], pre[1], pre[2]), new DecodeStepCost(step[0], step[1]), layered);
+        var coefficients = new ExecutionTimeCoefficients(new PrefillCost(pre[0], pre[1], pre[2], block > 0 ? pre[3] : 0, block), new DecodeStepCost(step[0], step[1]), layered);
         return new ExecutionTimeFit(coefficients, preQuality, stepQuality, layeredQuality);
     }
 

@@ -20,7 +20,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <para>
 /// A point whose median stays more than <see cref="ExecutionTimeProfilerOptions.UnsettledTolerance"/> above its fastest
 /// sample (a neighbour's burst, preemption) gets two more samples at a time, up to twice its repetitions; the decision
-/// looks at the point's own samples only. Long calls get fewer samples (<see cref="ExecutionTimeProfilerOptions.LongCallRepetitions"/>), and under a
+/// looks at the point's own samples only. Long calls get fewer samples (<see cref="ExecutionTimeProfilerOptions.LongCallRepetitions"/>),
+/// short prefills more (<see cref="ExecutionTimeProfilerOptions.ShortPrefillTime"/>), and under a
 /// <see cref="ExecutionTimeProfilerOptions.TimeBudget"/> a round only takes the points whose previous sample cost fits
 /// in the time left, cheapest first; every point has at least one sample. Every grid point whose index (by length) is
 /// <c>HeldOutEvery/2</c> modulo <c>HeldOutEvery</c> is held out of the fit and measures its quality.
@@ -68,17 +69,19 @@ public sealed class ExecutionTimeProfiler
         var points = new List<GridPoint>();
         points.AddRange(prompts.Select((n, i) => new GridPoint(n, 0, i, options.PrefillRepetitions)));
         points.AddRange(kvs.SelectMany((kv, i) => depths.Select(l => new GridPoint(kv, l, i, options.DecodeRepetitions))));
-        int warmUpCalls = options.WarmUpRounds * (2 + depths.Length * options.WarmUpSteps);
+        int roundCalls = 2 + depths.Length * options.WarmUpSteps;
+        int warmUpCalls = options.WarmUpRounds > 0 ? options.WarmUpRounds * roundCalls + prompts.Length : 0;
         int done = 0, total = warmUpCalls + points.Sum(p => p.Planned);
         void Report(ProfilingPhase phase, string what) => progress?.Report(new ProfilingProgress(phase, ++done, total, what));
 
-        double fullStep = WarmUp(target, options, minPrompt, Math.Max(minPrompt, maxPrompt / 4), maxKv / 2, depths, Report,
-            () => total += warmUpCalls / options.WarmUpRounds, cancellationToken);
+        double fullStep = WarmUp(target, options, prompts, Math.Max(minPrompt, maxPrompt / 4), maxKv / 2, depths, Report,
+            () => total += roundCalls, cancellationToken);
         int batch = options.StepsPerSample ?? AutoStepsPerSample(fullStep);
 
         var random = new Random(options.Seed);
         long deadline = options.TimeBudget is { } budget ? started + (long)(budget.TotalSeconds * _clock.TimestampFrequency) : long.MaxValue;
         var stepTimes = new double[batch]; // one sample's steps
+        double shortPrefillMs = options.ShortPrefillTime.TotalMilliseconds;
         for (int round = 1; ; round++)
         {
             var due = points.Where(p => p.Samples.Count < p.Planned).ToList();
@@ -101,6 +104,13 @@ public sealed class ExecutionTimeProfiler
                     total -= point.Planned - planned;
                     point.Planned = point.Repetitions = planned;
                 }
+                else if (point.IsPrefill && point.Samples.Count == 1 && point.Samples[0] * point.Planned < shortPrefillMs)
+                {
+                    int planned = Math.Min(point.Planned * options.ShortPrefillMaxFactor,
+                        (int)Math.Ceiling(shortPrefillMs / Math.Max(point.Samples[0], 1e-6)));
+                    total += planned - point.Planned;
+                    point.Planned = point.Repetitions = planned;
+                }
                 if (point.Samples.Count == point.Planned && point.Planned + 2 <= 2 * point.Repetitions
                     && Statistics.Median(point.Samples) > (1 + options.UnsettledTolerance) * point.Samples.Min())
                 {
@@ -119,7 +129,8 @@ public sealed class ExecutionTimeProfiler
             points.Where(p => !p.IsPrefill).Select(p => new DecodeStepMeasurement(p.Length, p.Layers, Reduce(p.Samples, options.Statistic), p.Samples,
                 IsHeldOut(p.Index, kvs.Length, options.HeldOutEvery))).ToList(),
             options.Statistic,
-            batch);
+            batch,
+            Math.Max(0, target.PrefillQueryBlock));
 
         progress?.Report(new ProfilingProgress(ProfilingPhase.Fitting, done, total, "fitting"));
         var fit = ExecutionTimeFitter.Fit(measurements);
@@ -132,13 +143,17 @@ public sealed class ExecutionTimeProfiler
     /// Untimed warm-up rounds, at least <see cref="ExecutionTimeProfilerOptions.WarmUpRounds"/> and, when there are any,
     /// until <see cref="ExecutionTimeProfilerOptions.WarmUpTime"/> has passed (<paramref name="extraRound"/> is told before
     /// each round beyond the minimum): a short and a medium prefill, and a run of steps at <paramref name="kv"/> at every
-    /// depth, so the JIT has promoted the managed kernels to optimised code before anything is measured. Returns the
-    /// median full-depth step of the last round (NaN without warm-up), which sizes the decode batches.
+    /// depth, so the JIT has promoted the managed kernels to optimised code before anything is measured. Then one
+    /// prefill of every length on the grid, longest first: the first prefill of a new length pays for native memory
+    /// the process has not used yet (2–3× a settled prefill of 1,000–2,000 tokens on the 135M shape, and still
+    /// visible on the second), which is not what a long-running host pays. Returns the median full-depth step of the
+    /// last round (NaN without warm-up), which sizes the decode batches.
     /// </summary>
-    private double WarmUp(IProfilingTarget target, ExecutionTimeProfilerOptions options, int shortPrompt, int mediumPrompt, int kv,
+    private double WarmUp(IProfilingTarget target, ExecutionTimeProfilerOptions options, int[] prompts, int mediumPrompt, int kv,
         int[] depths, Action<ProfilingPhase, string> report, Action extraRound, CancellationToken cancellationToken)
     {
         var fullSteps = new List<double>();
+        int shortPrompt = prompts[0];
         long started = _clock.GetTimestamp();
         for (int r = 0; r < options.WarmUpRounds || (options.WarmUpRounds > 0 && _clock.GetElapsedTime(started) < options.WarmUpTime); r++)
         {
@@ -160,6 +175,15 @@ public sealed class ExecutionTimeProfiler
                     if (l == target.LayerCount) fullSteps.Add(MillisecondsSince(t0));
                     report(ProfilingPhase.WarmUp, $"step kv={kv} layers={l}");
                 }
+            }
+        }
+        if (options.WarmUpRounds > 0)
+        {
+            foreach (int n in prompts.Reverse())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                target.Prefill(n);
+                report(ProfilingPhase.WarmUp, $"prefill {n}");
             }
         }
         return fullSteps.Count > 0 ? Statistics.Median(fullSteps) : double.NaN;

@@ -23,6 +23,12 @@ public interface IProfilingTarget
     /// <summary>The model's number of transformer layers L.</summary>
     int LayerCount { get; }
 
+    /// <summary>
+    /// Queries per block when the target's prefill computes attention block by block, each block paying a fixed cost;
+    /// 0 (default) when it does not. A positive value adds the term <c>d·⌈Nx / block⌉</c> to the prefill fit.
+    /// </summary>
+    int PrefillQueryBlock => 0;
+
     /// <summary>Runs a prefill of <paramref name="promptLength"/> tokens into a fresh, empty KV cache.</summary>
     void Prefill(int promptLength);
 

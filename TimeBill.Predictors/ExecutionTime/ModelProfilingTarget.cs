@@ -92,6 +92,9 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
     public int LayerCount => _model.Config.LayerCount;
 
     /// <inheritdoc />
+    public int PrefillQueryBlock => CausalLanguageModel.PrefillQueryBlock;
+
+    /// <inheritdoc />
     public void Prefill(int promptLength)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -43,7 +43,7 @@ public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimato
         Baseline = baseline;
         ForgettingFactor = forgettingFactor;
         _clock = clock ?? TimeProvider.System;
-        _prefill = new Curve([baseline.Prefill.A, baseline.Prefill.B, baseline.Prefill.C], forgettingFactor);
+        _prefill = new Curve([baseline.Prefill.A, baseline.Prefill.B, baseline.Prefill.C, baseline.Prefill.D], forgettingFactor);
         _step = new Curve([baseline.Step.P, baseline.Step.Q], forgettingFactor);
         _layered = new Curve([baseline.LayeredStep.P1, baseline.LayeredStep.Q1, baseline.LayeredStep.H], forgettingFactor);
         _current = baseline;
@@ -69,7 +69,7 @@ public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimato
         double n = promptLength;
         lock (_gate)
         {
-            _prefill.Observe([n * n, n, 1], milliseconds);
+            _prefill.Observe([n * n, n, 1, PrefillCost.Blocks(n, Baseline.Prefill.QueryBlock)], milliseconds);
             Publish();
         }
     }
@@ -136,7 +136,7 @@ public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimato
         var step = _step.Coefficients();
         var lay = _layered.Coefficients();
         _current = new ExecutionTimeCoefficients(
-            new PrefillCost(pre[0], pre[1], pre[2]),
+            new PrefillCost(pre[0], pre[1], pre[2], pre[3], Baseline.Prefill.QueryBlock),
             new DecodeStepCost(step[0], step[1]),
             new LayeredDecodeStepCost(lay[0], lay[1], lay[2], Baseline.LayeredStep.LayerCount));
         Interlocked.Increment(ref _observations);

@@ -60,6 +60,23 @@ public class ClosedFormTests
     }
 
     [Fact]
+    public void PrefillWithABlockTermAddsDOncePerStartedBlock()
+    {
+        var plain = new PrefillCost(2e-5, 0.3, 4);
+        var blocked = plain with { D = 1.5, QueryBlock = 128 };
+        foreach (int n in new[] { 0, 1, 127, 128, 129, 256, 257, 2048 })
+        {
+            int blocks = 0;
+            for (int start = 0; start < n; start += 128) blocks++; // the prefill's loop over query blocks
+            Assert.Equal(plain.Milliseconds(n) + 1.5 * blocks, blocked.Milliseconds(n), 1e-9);
+        }
+        Assert.Equal(plain.Milliseconds(700), (plain with { D = 1.5 }).Milliseconds(700)); // no block size, no term
+        var scaled = blocked.Scaled(1.3);
+        Assert.Equal(1.3 * blocked.Milliseconds(300), scaled.Milliseconds(300), 1e-9);
+        Assert.Equal(128, scaled.QueryBlock);
+    }
+
+    [Fact]
     public void WorstCaseLengthIsKTimesPredictionCappedByMax()
     {
         Assert.Equal(50, WorstCaseResponseLength.Compute(10, 5, 512));

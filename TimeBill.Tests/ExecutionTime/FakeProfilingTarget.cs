@@ -6,6 +6,9 @@ namespace TimeBill.Tests.ExecutionTime;
 internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 1024, int layers = 6) : IProfilingTarget
 {
     public double A = 2e-5, B = 0.15, C = 1.2, P1 = 3e-4, Q1 = 0.05, H = 0.4;
+    /// <summary>A fixed cost per block of <see cref="Block"/> prompt tokens (none while <see cref="Block"/> is 0).</summary>
+    public double D;
+    public int Block;
     public readonly List<(string Kind, int Length, int Layers)> Calls = [];
     public Action? OnCall;
 
@@ -14,11 +17,12 @@ internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 10
     public int ThreadCount => 2;
     public int MaxContext => maxContext;
     public int LayerCount => layers;
+    public int PrefillQueryBlock => Block;
 
     public void Prefill(int promptLength)
     {
         Calls.Add(("prefill", promptLength, layers));
-        clock.Advance(A * promptLength * promptLength + B * promptLength + C);
+        clock.Advance(A * promptLength * promptLength + B * promptLength + C + (Block > 0 ? D * Math.Ceiling(promptLength / (double)Block) : 0));
         OnCall?.Invoke();
     }
 

@@ -39,6 +39,19 @@ public sealed class ProfileFileTests : IDisposable
     }
 
     [Fact]
+    public void AProfileWrittenBeforeThePrefillBlockTermLoadsAsThePlainQuadratic()
+    {
+        var json = System.Text.Json.Nodes.JsonNode.Parse(Measure().ToJson())!;
+        var prefill = json["fit"]!["coefficients"]!["prefill"]!.AsObject();
+        prefill.Remove("d");
+        prefill.Remove("query_block");
+        var loaded = ExecutionTimeProfile.FromJson(json.ToJsonString());
+        Assert.Equal(0, loaded.Coefficients.Prefill.D);
+        Assert.Equal(0, loaded.Coefficients.Prefill.QueryBlock);
+        Assert.Equal(prefill["a"]!.GetValue<double>(), loaded.Coefficients.Prefill.A);
+    }
+
+    [Fact]
     public void FileUsesSnakeCaseAndCarriesItsKey()
     {
         using var doc = JsonDocument.Parse(Measure().ToJson());
@@ -50,6 +63,7 @@ public sealed class ProfileFileTests : IDisposable
         Assert.False(string.IsNullOrEmpty(key.GetProperty("machine").GetProperty("cpu_model").GetString()));
         var coefficients = root.GetProperty("fit").GetProperty("coefficients");
         Assert.True(coefficients.GetProperty("prefill").GetProperty("a").GetDouble() > 0);
+        Assert.Equal(0, coefficients.GetProperty("prefill").GetProperty("query_block").GetInt32());
         Assert.True(root.GetProperty("fit").GetProperty("prefill").TryGetProperty("held_out_mape_percent", out _));
         Assert.True(root.GetProperty("measurements").GetProperty("decode_steps").GetArrayLength() > 0);
     }

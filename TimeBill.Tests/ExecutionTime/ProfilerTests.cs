@@ -7,8 +7,11 @@ public class ProfilerTests
     private static readonly ExecutionTimeProfilerOptions Small = new()
     {
         MaxPromptLength = 512, PrefillGridPoints = 12, KvGridPoints = 8, LayerGridPoints = 3,
-        PrefillRepetitions = 3, DecodeRepetitions = 3, WarmUpRounds = 2, WarmUpSteps = 1,
+        PrefillRepetitions = 3, DecodeRepetitions = 3, WarmUpRounds = 2, WarmUpSteps = 1, ShortPrefillTime = TimeSpan.Zero,
     };
+
+    /// <summary>Calls of <see cref="Small"/>'s warm-up: per round two prefills and one step at each of three depths, then one prefill per grid length.</summary>
+    private static readonly int SmallWarmUpCalls = Small.WarmUpRounds * (2 + 3) + Small.PrefillGridPoints;
 
     [Fact]
     public void RecoversTheCoefficientsOfAModelWithKnownCosts()
@@ -38,8 +41,7 @@ public class ProfilerTests
         var target = new FakeProfilingTarget(clock);
         var profile = new ExecutionTimeProfiler(clock).Run(target, Small);
 
-        int warmUpCalls = Small.WarmUpRounds * (2 + 3);
-        var measured = target.Calls.Skip(warmUpCalls).ToList();
+        var measured = target.Calls.Skip(SmallWarmUpCalls).ToList();
         var prefills = measured.Where(c => c.Kind == "prefill").Select(c => c.Length).ToList();
         Assert.All(profile.Measurements.Prefill, m => Assert.Equal(Small.PrefillRepetitions, prefills.Count(n => n == m.PromptLength)));
         Assert.All(profile.Measurements.DecodeSteps, m => Assert.Equal(Small.DecodeRepetitions, m.SamplesMilliseconds.Count));
@@ -113,7 +115,7 @@ public class ProfilerTests
 
         // The warm-up's full step takes ~1.6 ms on the fake, so ~4 ms of steps is a batch of 3.
         Assert.Equal(3, profile.Measurements.StepsPerSample);
-        var measured = target.Calls.Skip(Small.WarmUpRounds * (2 + 3)).ToList();
+        var measured = target.Calls.Skip(SmallWarmUpCalls).ToList();
         Assert.All(profile.Measurements.DecodeSteps, m =>
             Assert.Equal(3 * Small.DecodeRepetitions, measured.Count(c => c == ("step", m.KvLength, m.Layers))));
         int lastPrefill = measured.FindLastIndex(c => c.Kind == "prefill");
@@ -124,7 +126,7 @@ public class ProfilerTests
         var one = new ExecutionTimeProfiler(clock).Run(single, Small with { StepsPerSample = 1 });
         Assert.Equal(1, one.Measurements.StepsPerSample);
         Assert.Equal(one.Measurements.DecodeSteps.Count * Small.DecodeRepetitions,
-            single.Calls.Skip(Small.WarmUpRounds * (2 + 3)).Count(c => c.Kind == "step"));
+            single.Calls.Skip(SmallWarmUpCalls).Count(c => c.Kind == "step"));
     }
 
     [Fact]
@@ -165,7 +167,7 @@ public class ProfilerTests
         var noisyClock = new ManualClock();
         var noisy = new FakeProfilingTarget(noisyClock);
         int slowed = 0;
-        noisy.OnCall = () => { if (noisy.Calls[^1] is ("prefill", 8, _) && noisy.Calls.Count > 10 && slowed++ < 3) noisyClock.Advance(40); };
+        noisy.OnCall = () => { if (noisy.Calls[^1] is ("prefill", 8, _) && noisy.Calls.Count > SmallWarmUpCalls && slowed++ < 3) noisyClock.Advance(40); };
         var settled = new ExecutionTimeProfiler(noisyClock).Run(noisy, Small with { PrefillRepetitions = 5 });
         var shortest = settled.Measurements.Prefill[0];
         Assert.Equal(7, shortest.SamplesMilliseconds.Count);
@@ -201,11 +203,68 @@ public class ProfilerTests
         var reports = new List<ProfilingProgress>();
         new ExecutionTimeProfiler(clock).Run(target, Small with { WarmUpTime = TimeSpan.FromSeconds(10) }, new SyncProgress(reports.Add));
         var warmUp = reports.Where(r => r.Phase == ProfilingPhase.WarmUp).ToList();
-        Assert.Equal(3 * (2 + 3), warmUp.Count);
-        Assert.Equal(3, target.Calls.Take(warmUp.Count).Count(c => c == ("prefill", 8, 6)));
+        Assert.Equal(3 * (2 + 3) + Small.PrefillGridPoints, warmUp.Count);
+        Assert.Equal(3 + 1, target.Calls.Take(warmUp.Count).Count(c => c == ("prefill", 8, 6)));
         var timed = reports.Where(r => r.Phase != ProfilingPhase.Fitting).ToList();
         Assert.Equal(timed.Count, timed[^1].Total);
         Assert.Equal(Enumerable.Range(1, timed.Count), timed.Select(r => r.Completed));
+    }
+
+    [Fact]
+    public void WarmUpEndsWithOnePrefillOfEveryGridLengthLongestFirst()
+    {
+        // The first prefill of a new length pays for native memory the process has not used yet; none of that may
+        // land in a sample.
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock);
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small);
+        var grid = profile.Measurements.Prefill.Select(m => m.PromptLength).ToList();
+        Assert.Equal(Small.PrefillGridPoints, grid.Count);
+        var pass = target.Calls.Skip(Small.WarmUpRounds * (2 + 3)).Take(grid.Count).ToList();
+        Assert.Equal(grid.OrderDescending().Select(n => ("prefill", n, 6)), pass);
+
+        var cold = new FakeProfilingTarget(clock);
+        new ExecutionTimeProfiler(clock).Run(cold, Small with { WarmUpRounds = 0 });
+        Assert.Equal(Small.PrefillRepetitions * grid.Count, cold.Calls.Count(c => c.Kind == "prefill")); // no warm-up, no pass
+    }
+
+    [Fact]
+    public void ShortPrefillsGetMoreSamplesUpToTheFactorLongOnesKeepTheirRepetitions()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock); // prefills of 8..512 tokens take 2.4..83 ms
+        var options = Small with { ShortPrefillTime = TimeSpan.FromMilliseconds(100), ShortPrefillMaxFactor = 4 };
+        var profile = new ExecutionTimeProfiler(clock).Run(target, options);
+        foreach (var m in profile.Measurements.Prefill)
+        {
+            double ms = target.A * m.PromptLength * m.PromptLength + target.B * m.PromptLength + target.C;
+            int expected = Math.Clamp((int)Math.Ceiling(100 / ms), Small.PrefillRepetitions, 4 * Small.PrefillRepetitions);
+            Assert.Equal(expected, m.SamplesMilliseconds.Count);
+        }
+        Assert.Equal(12, profile.Measurements.Prefill[0].SamplesMilliseconds.Count);  // 2.4 ms: capped at 4 × 3
+        Assert.Equal(3, profile.Measurements.Prefill[^1].SamplesMilliseconds.Count);  // 83 ms × 3 is over 100 ms
+        Assert.All(profile.Measurements.DecodeSteps, m => Assert.Equal(Small.DecodeRepetitions, m.SamplesMilliseconds.Count));
+    }
+
+    [Fact]
+    public void ABlockedPrefillIsFittedWithItsPerBlockCost()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock) { D = 3, Block = 128 };
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small);
+        var pre = profile.Coefficients.Prefill;
+        Assert.Equal(128, profile.Measurements.PrefillQueryBlock);
+        Assert.Equal(128, pre.QueryBlock);
+        Assert.Equal(target.A, pre.A, 1e-9);
+        Assert.Equal(target.B, pre.B, 1e-6);
+        Assert.Equal(target.C, pre.C, 1e-4);
+        Assert.Equal(target.D, pre.D, 1e-4);
+        Assert.True(profile.Fit.Prefill.HeldOutMapePercent < 1e-3);
+
+        // The plain quadratic cannot follow the steps: the same data without the block term misses by percents.
+        var plain = ExecutionTimeFitter.Fit(profile.Measurements with { PrefillQueryBlock = 0 });
+        Assert.Equal(0, plain.Coefficients.Prefill.QueryBlock);
+        Assert.True(plain.Prefill.FitMapePercent > 1, $"{plain.Prefill.FitMapePercent}%");
     }
 
     [Fact]

@@ -71,6 +71,23 @@ public class RecalibrationTests
     }
 
     [Fact]
+    public void APrefillBlockTermIsRecalibratedWithTheRest()
+    {
+        var blocked = Profiled with { Prefill = new PrefillCost(2e-5, 0.15, 1.2, 4, 128) };
+        var clock = new ManualClock();
+        var estimator = new RecalibratingExecutionTimeEstimator(blocked, clock: clock);
+        var random = new Random(3);
+        for (int g = 0; g < 40; g++)
+        {
+            int n = random.Next(16, 2048);
+            using (estimator.TimePrefill(n)) clock.Advance(1.3 * blocked.Prefill.Milliseconds(n));
+        }
+        Assert.Equal(128, estimator.Coefficients.Prefill.QueryBlock);
+        foreach (int n in new[] { 16, 128, 129, 700, 2048 })
+            Assert.InRange(estimator.PrefillMilliseconds(n) / (1.3 * blocked.Prefill.Milliseconds(n)), 0.97, 1.03);
+    }
+
+    [Fact]
     public void ASpeedUpIsFollowedToo()
     {
         var clock = new ManualClock();
