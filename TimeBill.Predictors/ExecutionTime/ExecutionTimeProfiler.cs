@@ -21,7 +21,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// A point whose median stays more than <see cref="ExecutionTimeProfilerOptions.UnsettledTolerance"/> above its fastest
 /// sample (a neighbour's burst, preemption) gets two more samples at a time, up to twice its repetitions; the decision
 /// looks at the point's own samples only. Long calls get fewer samples (<see cref="ExecutionTimeProfilerOptions.LongCallRepetitions"/>),
-/// short prefills more (<see cref="ExecutionTimeProfilerOptions.ShortPrefillTime"/>), and under a
+/// short ones more (<see cref="ExecutionTimeProfilerOptions.ShortPointTime"/>), and under a
 /// <see cref="ExecutionTimeProfilerOptions.TimeBudget"/> a round only takes the points whose previous sample cost fits
 /// in the time left, cheapest first; every point has at least one sample. Every grid point whose index (by length) is
 /// <c>HeldOutEvery/2</c> modulo <c>HeldOutEvery</c> is held out of the fit and measures its quality.
@@ -81,7 +81,7 @@ public sealed class ExecutionTimeProfiler
         var random = new Random(options.Seed);
         long deadline = options.TimeBudget is { } budget ? started + (long)(budget.TotalSeconds * _clock.TimestampFrequency) : long.MaxValue;
         var stepTimes = new double[batch]; // one sample's steps
-        double shortPrefillMs = options.ShortPrefillTime.TotalMilliseconds;
+        double shortPointMs = options.ShortPointTime.TotalMilliseconds;
         for (int round = 1; ; round++)
         {
             var due = points.Where(p => p.Samples.Count < p.Planned).ToList();
@@ -104,10 +104,10 @@ public sealed class ExecutionTimeProfiler
                     total -= point.Planned - planned;
                     point.Planned = point.Repetitions = planned;
                 }
-                else if (point.IsPrefill && point.Samples.Count == 1 && point.Samples[0] * point.Planned < shortPrefillMs)
+                else if (point.Samples.Count == 1 && point.Cost * point.Planned < shortPointMs)
                 {
-                    int planned = Math.Min(point.Planned * options.ShortPrefillMaxFactor,
-                        (int)Math.Ceiling(shortPrefillMs / Math.Max(point.Samples[0], 1e-6)));
+                    int planned = Math.Min(point.Planned * options.ShortPointMaxFactor,
+                        (int)Math.Ceiling(shortPointMs / Math.Max(point.Cost, 1e-6)));
                     total += planned - point.Planned;
                     point.Planned = point.Repetitions = planned;
                 }

@@ -55,16 +55,17 @@ public sealed record ExecutionTimeProfilerOptions
     public int LongCallRepetitions { get; init; } = 5;
 
     /// <summary>
-    /// A prefill point whose first sample is short gets more repetitions, up to <see cref="ShortPrefillMaxFactor"/> times
-    /// <see cref="PrefillRepetitions"/>, so that its samples add up to about this much time (default 1 s;
-    /// <see cref="TimeSpan.Zero"/>: off). Short prefills are the noisiest relative to their length (stories260K's 7–60 ms
-    /// prefills spread ±20 % between samples, where a decode sample is already the median of a batch of steps) and the
-    /// cheapest to repeat: they get 17–40 samples, while the 135M shape's prefills (0.1–6 s) keep their five or get ten.
+    /// A point whose first sample is short gets more repetitions, up to <see cref="ShortPointMaxFactor"/> times its own,
+    /// so that its samples add up to about this much wall time (default 1 s; <see cref="TimeSpan.Zero"/>: off). Short
+    /// calls are the noisiest relative to their length (stories260K's 7–60 ms prefills and 40–100 µs steps spread ±20 %
+    /// between samples) and the cheapest to repeat: there every prefill and decode point gets 2–8 times its
+    /// repetitions, while the 135M shape's prefills (0.1–6 s) keep their five and its decode points (about 0.1 s a
+    /// sample) gain a few.
     /// </summary>
-    public TimeSpan ShortPrefillTime { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan ShortPointTime { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>The most a short prefill point's repetitions grow by (see <see cref="ShortPrefillTime"/>; default 8).</summary>
-    public int ShortPrefillMaxFactor { get; init; } = 8;
+    /// <summary>The most a short point's repetitions grow by (see <see cref="ShortPointTime"/>; default 8).</summary>
+    public int ShortPointMaxFactor { get; init; } = 8;
 
     /// <summary>
     /// Wall time the run may take; <c>null</c> (default): no limit. Every point gets one sample whatever the budget; a
@@ -117,9 +118,9 @@ public sealed record ExecutionTimeProfilerOptions
         if (!(LongCallMilliseconds > 0))
             throw new ArgumentOutOfRangeException(nameof(LongCallMilliseconds), LongCallMilliseconds, $"{nameof(LongCallMilliseconds)} must be > 0.");
         AtLeast(LongCallRepetitions, 1, nameof(LongCallRepetitions));
-        AtLeast(ShortPrefillMaxFactor, 1, nameof(ShortPrefillMaxFactor));
-        if (ShortPrefillTime < TimeSpan.Zero)
-            throw new ArgumentOutOfRangeException(nameof(ShortPrefillTime), ShortPrefillTime, $"{nameof(ShortPrefillTime)} must not be negative.");
+        AtLeast(ShortPointMaxFactor, 1, nameof(ShortPointMaxFactor));
+        if (ShortPointTime < TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(ShortPointTime), ShortPointTime, $"{nameof(ShortPointTime)} must not be negative.");
         if (!(UnsettledTolerance >= 0))
             throw new ArgumentOutOfRangeException(nameof(UnsettledTolerance), UnsettledTolerance, $"{nameof(UnsettledTolerance)} must be ≥ 0.");
         if (TimeBudget is { } budget && budget <= TimeSpan.Zero)

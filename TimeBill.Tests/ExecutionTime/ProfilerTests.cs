@@ -7,7 +7,7 @@ public class ProfilerTests
     private static readonly ExecutionTimeProfilerOptions Small = new()
     {
         MaxPromptLength = 512, PrefillGridPoints = 12, KvGridPoints = 8, LayerGridPoints = 3,
-        PrefillRepetitions = 3, DecodeRepetitions = 3, WarmUpRounds = 2, WarmUpSteps = 1, ShortPrefillTime = TimeSpan.Zero,
+        PrefillRepetitions = 3, DecodeRepetitions = 3, WarmUpRounds = 2, WarmUpSteps = 1, ShortPointTime = TimeSpan.Zero,
     };
 
     /// <summary>Calls of <see cref="Small"/>'s warm-up: per round two prefills and one step at each of three depths, then one prefill per grid length.</summary>
@@ -229,12 +229,11 @@ public class ProfilerTests
     }
 
     [Fact]
-    public void ShortPrefillsGetMoreSamplesUpToTheFactorLongOnesKeepTheirRepetitions()
+    public void ShortPointsGetMoreSamplesUpToTheFactorLongOnesKeepTheirRepetitions()
     {
         var clock = new ManualClock();
         var target = new FakeProfilingTarget(clock); // prefills of 8..512 tokens take 2.4..83 ms
-        var options = Small with { ShortPrefillTime = TimeSpan.FromMilliseconds(100), ShortPrefillMaxFactor = 4 };
-        var profile = new ExecutionTimeProfiler(clock).Run(target, options);
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small with { ShortPointTime = TimeSpan.FromMilliseconds(100), ShortPointMaxFactor = 4 });
         foreach (var m in profile.Measurements.Prefill)
         {
             double ms = target.A * m.PromptLength * m.PromptLength + target.B * m.PromptLength + target.C;
@@ -243,7 +242,15 @@ public class ProfilerTests
         }
         Assert.Equal(12, profile.Measurements.Prefill[0].SamplesMilliseconds.Count);  // 2.4 ms: capped at 4 × 3
         Assert.Equal(3, profile.Measurements.Prefill[^1].SamplesMilliseconds.Count);  // 83 ms × 3 is over 100 ms
+        // A decode sample costs its steps and their (untimed) preparation: over a second on the fake.
         Assert.All(profile.Measurements.DecodeSteps, m => Assert.Equal(Small.DecodeRepetitions, m.SamplesMilliseconds.Count));
+
+        // With a higher aim the decode points (3 steps behind 1–1.5 s preparations each) grow too, at most twofold here.
+        var slowClock = new ManualClock();
+        var longer = new ExecutionTimeProfiler(slowClock).Run(new FakeProfilingTarget(slowClock),
+            Small with { ShortPointTime = TimeSpan.FromSeconds(20), ShortPointMaxFactor = 2 });
+        Assert.All(longer.Measurements.DecodeSteps, m => Assert.InRange(m.SamplesMilliseconds.Count, Small.DecodeRepetitions + 1, 2 * Small.DecodeRepetitions));
+        Assert.All(longer.Measurements.Prefill, m => Assert.Equal(2 * Small.PrefillRepetitions, m.SamplesMilliseconds.Count));
     }
 
     [Fact]
