@@ -57,6 +57,7 @@ public sealed class ExecutionTimeProfiler
         options.Validate();
         if (target.MaxContext < 2) throw new ArgumentException($"The target's context length must be ≥ 2, not {target.MaxContext}.", nameof(target));
         if (target.LayerCount < 1) throw new ArgumentException($"The target's layer count must be ≥ 1, not {target.LayerCount}.", nameof(target));
+        if (target.PrefillQueryBlock < 0) throw new ArgumentException($"The target's prefill query block must be ≥ 0, not {target.PrefillQueryBlock}.", nameof(target));
 
         long started = _clock.GetTimestamp();
         int maxPrompt = Math.Min(options.MaxPromptLength ?? 2048, target.MaxContext);
@@ -130,7 +131,7 @@ public sealed class ExecutionTimeProfiler
                 IsHeldOut(p.Index, kvs.Length, options.HeldOutEvery))).ToList(),
             options.Statistic,
             batch,
-            Math.Max(0, target.PrefillQueryBlock));
+            target.PrefillQueryBlock);
 
         progress?.Report(new ProfilingProgress(ProfilingPhase.Fitting, done, total, "fitting"));
         var fit = ExecutionTimeFitter.Fit(measurements);

@@ -272,6 +272,11 @@ public class ProfilerTests
         var plain = ExecutionTimeFitter.Fit(profile.Measurements with { PrefillQueryBlock = 0 });
         Assert.Equal(0, plain.Coefficients.Prefill.QueryBlock);
         Assert.True(plain.Prefill.FitMapePercent > 1, $"{plain.Prefill.FitMapePercent}%");
+
+        var broken = new FakeProfilingTarget(clock) { Block = -1 };
+        var error = Assert.Throws<ArgumentException>(() => new ExecutionTimeProfiler(clock).Run(broken, Small));
+        Assert.Contains("prefill query block", error.Message);
+        Assert.Empty(broken.Calls); // refused before any work
     }
 
     [Fact]
