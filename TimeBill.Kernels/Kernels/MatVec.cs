@@ -11,7 +11,7 @@ namespace TimeBill.Kernels;
 public static unsafe class MatVec
 {
     /// <summary>The variant used when no tuning table says otherwise.</summary>
-    public static KernelVariant DefaultVariant => new(KernelVariant.Lanes, KernelVariant.WidestAcceleratedWidth, RowsPerIteration: 4);
+    public static KernelVariant DefaultVariant => new(KernelVariant.Lanes, KernelVariant.WidestAcceleratedWidth, RowsPerIteration: 4, SpreadRows: true);
 
     /// <summary>y = W x with float32 weights.</summary>
     /// <exception cref="ArgumentException">A span's length does not match <paramref name="rows"/> and <paramref name="cols"/>.</exception>
@@ -47,6 +47,7 @@ public static unsafe class MatVec
         public float* X;
         public float* Y;
         public int Cols;
+        public bool SpreadRows;
     }
 
     private const int MaxStackColumns = 8192;
@@ -85,7 +86,7 @@ public static unsafe class MatVec
     {
         fixed (float* px = x, py = y)
         {
-            var args = new Args { W = w, X = px, Y = py, Cols = cols };
+            var args = new Args { W = w, X = px, Y = py, Cols = cols, SpreadRows = variant.SpreadRows };
             var body = variant.VectorWidth switch
             {
                 128 => Select<TW, TF, Lanes128, Vector128<float>>(variant),
@@ -116,27 +117,39 @@ public static unsafe class MatVec
     {
         ref Args args = ref Unsafe.AsRef<Args>(state);
         int row = start;
-        for (; row + TRows.Value <= end; row += TRows.Value)
-            Block<TW, TF, TL, TV, TRows, TUnroll>(ref args, row);
+        if (TRows.Value > 1 && args.SpreadRows)
+        {
+            // One row from each of TRows equal stretches of [start, end) per iteration: TRows weight streams in flight.
+            int stretch = (end - start) / TRows.Value;
+            for (int i = 0; i < stretch; i++)
+                Block<TW, TF, TL, TV, TRows, TUnroll>(ref args, start + i, stretch);
+            row = start + TRows.Value * stretch;
+        }
+        else
+        {
+            for (; row + TRows.Value <= end; row += TRows.Value)
+                Block<TW, TF, TL, TV, TRows, TUnroll>(ref args, row, 1);
+        }
         for (; row < end; row++)
-            Block<TW, TF, TL, TV, One, TUnroll>(ref args, row);
+            Block<TW, TF, TL, TV, One, TUnroll>(ref args, row, 1);
     }
 
     /// <summary>
-    /// TRows consecutive rows; each x load is shared by the rows. Per row, TUnroll steps are in flight, each with
-    /// its own pair of accumulators (see <see cref="IWeightFormat{TWeight}.Accumulate"/>).
+    /// TRows rows, <paramref name="stride"/> rows apart (1: consecutive); each x load is shared by the rows. Per row,
+    /// TUnroll steps are in flight, each with its own pair of accumulators (see <see cref="IWeightFormat{TWeight}.Accumulate"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block<TW, TF, TL, TV, TRows, TUnroll>(ref Args args, int row)
+    private static void Block<TW, TF, TL, TV, TRows, TUnroll>(ref Args args, int row, int stride)
         where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct
         where TRows : ICompileTimeConstant where TUnroll : ICompileTimeConstant
     {
         int cols = args.Cols, step = TF.Step<TL, TV>();
         ref float x = ref *args.X;
         ref TW w0 = ref Unsafe.Add(ref *(TW*)args.W, (nint)row * cols);
-        ref TW w1 = ref Unsafe.Add(ref w0, TRows.Value > 1 ? cols : 0);
-        ref TW w2 = ref Unsafe.Add(ref w0, TRows.Value > 2 ? 2 * cols : 0);
-        ref TW w3 = ref Unsafe.Add(ref w0, TRows.Value > 2 ? 3 * cols : 0);
+        nint rowStep = (nint)stride * cols;
+        ref TW w1 = ref Unsafe.Add(ref w0, TRows.Value > 1 ? rowStep : 0);
+        ref TW w2 = ref Unsafe.Add(ref w0, TRows.Value > 2 ? 2 * rowStep : 0);
+        ref TW w3 = ref Unsafe.Add(ref w0, TRows.Value > 2 ? 3 * rowStep : 0);
         // a/b: the first step's pair of accumulators per row; c/d: the second step's when unrolled.
         TV a0 = TL.Zero, a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
         TV c0 = a0, c1 = a0, c2 = a0, c3 = a0, d0 = a0, d1 = a0, d2 = a0, d3 = a0;
@@ -187,7 +200,7 @@ public static unsafe class MatVec
         }
         float* y = args.Y + row;
         y[0] = s0;
-        if (TRows.Value > 1) y[1] = s1;
-        if (TRows.Value > 2) { y[2] = s2; y[3] = s3; }
+        if (TRows.Value > 1) y[stride] = s1;
+        if (TRows.Value > 2) { y[2 * stride] = s2; y[3 * stride] = s3; }
     }
 }

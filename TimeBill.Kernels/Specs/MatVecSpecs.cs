@@ -32,9 +32,10 @@ public abstract class MatVecSpec<TCase> : KernelSpec<TCase> where TCase : Kernel
     [
         .. from width in AcceleratedWidths
            from rows in new[] { 1, 2, 4 }
+           from spread in rows > 1 ? new[] { false, true } : [false]
            from unroll in new[] { 1, 2 }
            from threads in ThreadCounts
-           select new KernelVariant(KernelVariant.Lanes, width, rows, unroll, threads),
+           select new KernelVariant(KernelVariant.Lanes, width, rows, unroll, threads, SpreadRows: spread),
     ];
 }
 
