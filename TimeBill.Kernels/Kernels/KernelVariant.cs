@@ -52,7 +52,7 @@ public readonly record struct KernelVariant(
 
     /// <summary>
     /// Short readable name, e.g. <c>lanes w256 r4 spread u2 t2</c>; rows, unroll, threads and block are left out when 1,
-    /// <c>spread</c> when the rows are consecutive.
+    /// <c>spread</c> when an iteration's rows are consecutive.
     /// </summary>
     public override string ToString() =>
         $"{Algorithm} w{VectorWidth}{Knob('r', RowsPerIteration)}{(SpreadRows ? " spread" : "")}{Knob('u', Unroll)}{Knob('t', Threads)}{Knob('b', BlockSize)}";

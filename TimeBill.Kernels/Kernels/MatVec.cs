@@ -6,7 +6,8 @@ namespace TimeBill.Kernels;
 /// <summary>
 /// Matrix-vector product y = W x for a row-major W [rows, cols], with float32 or bfloat16 weights and float32
 /// accumulation. Every <see cref="KernelVariant"/> (vector width, rows per iteration, unroll, threads) is a
-/// distinct specialised implementation; none allocates.
+/// distinct specialised implementation; <see cref="KernelVariant.SpreadRows"/> only changes which rows an iteration
+/// takes. None allocates.
 /// </summary>
 public static unsafe class MatVec
 {
