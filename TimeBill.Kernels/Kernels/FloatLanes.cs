@@ -46,6 +46,7 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     public static Vector128<float> Broadcast(float value) => Vector128.Create(value);
     public static Vector128<float> Load(ref float source) => Vector128.LoadUnsafe(ref source);
     public static void Store(Vector128<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // else a call per row and step, with the accumulators spilled around it
     public static void LoadBFloat16(ref ushort source, out Vector128<float> lower, out Vector128<float> upper)
     {
         var bits = Vector128.LoadUnsafe(ref source);
@@ -75,6 +76,7 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
     public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
     public static Vector256<float> Load(ref float source) => Vector256.LoadUnsafe(ref source);
     public static void Store(Vector256<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // else a call per row and step, with the accumulators spilled around it
     public static void LoadBFloat16(ref ushort source, out Vector256<float> lower, out Vector256<float> upper)
     {
         var bits = Vector256.LoadUnsafe(ref source);
@@ -106,6 +108,7 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
     public static Vector512<float> Load(ref float source) => Vector512.LoadUnsafe(ref source);
     public static void Store(Vector512<float> value, ref float destination) => value.StoreUnsafe(ref destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // else a call per row and step, with the accumulators spilled around it
     public static void LoadBFloat16(ref ushort source, out Vector512<float> lower, out Vector512<float> upper)
     {
         if (Avx512BW.IsSupported)
