@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace TimeBill.Kernels;
 
@@ -7,7 +8,8 @@ namespace TimeBill.Kernels;
 /// Matrix-vector product y = W x for a row-major W [rows, cols], with float32 or bfloat16 weights and float32
 /// accumulation. Every <see cref="KernelVariant"/> (vector width, rows per iteration, unroll, threads) is a
 /// distinct specialised implementation; <see cref="KernelVariant.SpreadRows"/> only changes which rows an iteration
-/// takes. None allocates.
+/// takes, and <see cref="KernelVariant.PrefetchDistance"/> adds one software prefetch per weight row and cache line.
+/// None allocates.
 /// </summary>
 public static unsafe class MatVec
 {
@@ -49,6 +51,7 @@ public static unsafe class MatVec
         public float* Y;
         public int Cols;
         public bool SpreadRows;
+        public int PrefetchElements;
     }
 
     private const int MaxStackColumns = 8192;
@@ -87,7 +90,11 @@ public static unsafe class MatVec
     {
         fixed (float* px = x, py = y)
         {
-            var args = new Args { W = w, X = px, Y = py, Cols = cols, SpreadRows = variant.SpreadRows };
+            var args = new Args
+            {
+                W = w, X = px, Y = py, Cols = cols, SpreadRows = variant.SpreadRows,
+                PrefetchElements = Math.Max(0, variant.PrefetchDistance) / sizeof(TW),
+            };
             var body = variant.VectorWidth switch
             {
                 128 => Select<TW, TF, Lanes128, Vector128<float>>(variant),
@@ -100,21 +107,36 @@ public static unsafe class MatVec
 
     private static delegate*<void*, int, int, void> Select<TW, TF, TL, TV>(KernelVariant variant)
         where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct =>
+        variant.PrefetchDistance > 0 && Sse.IsSupported
+            ? Select<TW, TF, TL, TV, Prefetching>(variant)
+            : Select<TW, TF, TL, TV, NotPrefetching>(variant);
+
+    private static delegate*<void*, int, int, void> Select<TW, TF, TL, TV, TP>(KernelVariant variant)
+        where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct where TP : IPrefetch =>
         (variant.RowsPerIteration, variant.Unroll) switch
         {
-            (4, 2) => &Rows<TW, TF, TL, TV, Four, Two>,
-            (4, _) => &Rows<TW, TF, TL, TV, Four, One>,
-            (2, 2) => &Rows<TW, TF, TL, TV, Two, Two>,
-            (2, _) => &Rows<TW, TF, TL, TV, Two, One>,
-            (_, 2) => &Rows<TW, TF, TL, TV, One, Two>,
-            _ => &Rows<TW, TF, TL, TV, One, One>,
+            (4, 2) => &Rows<TW, TF, TL, TV, Four, Two, TP>,
+            (4, _) => &Rows<TW, TF, TL, TV, Four, One, TP>,
+            (2, 2) => &Rows<TW, TF, TL, TV, Two, Two, TP>,
+            (2, _) => &Rows<TW, TF, TL, TV, Two, One, TP>,
+            (_, 2) => &Rows<TW, TF, TL, TV, One, Two, TP>,
+            _ => &Rows<TW, TF, TL, TV, One, One, TP>,
         };
+
+    /// <summary>Whether a kernel issues software prefetches (a compile-time switch, so the other kind pays nothing).</summary>
+    private interface IPrefetch
+    {
+        static abstract bool Enabled { get; }
+    }
+
+    private readonly struct Prefetching : IPrefetch { public static bool Enabled => true; }
+    private readonly struct NotPrefetching : IPrefetch { public static bool Enabled => false; }
 
     // Optimised at first call (no tiering): neither a first decode step nor a short timing runs tier-0 code.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Rows<TW, TF, TL, TV, TRows, TUnroll>(void* state, int start, int end)
+    private static void Rows<TW, TF, TL, TV, TRows, TUnroll, TP>(void* state, int start, int end)
         where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct
-        where TRows : ICompileTimeConstant where TUnroll : ICompileTimeConstant
+        where TRows : ICompileTimeConstant where TUnroll : ICompileTimeConstant where TP : IPrefetch
     {
         ref Args args = ref Unsafe.AsRef<Args>(state);
         int row = start;
@@ -123,26 +145,27 @@ public static unsafe class MatVec
             // One row from each of TRows equal stretches of [start, end) per iteration: TRows weight streams in flight.
             int stretch = (end - start) / TRows.Value;
             for (int i = 0; i < stretch; i++)
-                Block<TW, TF, TL, TV, TRows, TUnroll>(ref args, start + i, stretch);
+                Block<TW, TF, TL, TV, TRows, TUnroll, TP>(ref args, start + i, stretch);
             row = start + TRows.Value * stretch;
         }
         else
         {
             for (; row + TRows.Value <= end; row += TRows.Value)
-                Block<TW, TF, TL, TV, TRows, TUnroll>(ref args, row, 1);
+                Block<TW, TF, TL, TV, TRows, TUnroll, TP>(ref args, row, 1);
         }
         for (; row < end; row++)
-            Block<TW, TF, TL, TV, One, TUnroll>(ref args, row, 1);
+            Block<TW, TF, TL, TV, One, TUnroll, TP>(ref args, row, 1);
     }
 
     /// <summary>
     /// TRows rows, <paramref name="stride"/> rows apart (1: consecutive); each x load is shared by the rows. Per row,
     /// TUnroll steps are in flight, each with its own pair of accumulators (see <see cref="IWeightFormat{TWeight}.Accumulate"/>).
+    /// When TP prefetches, each row's cache line <c>PrefetchElements</c> ahead is requested as a step starts a line.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Block<TW, TF, TL, TV, TRows, TUnroll>(ref Args args, int row, int stride)
+    private static void Block<TW, TF, TL, TV, TRows, TUnroll, TP>(ref Args args, int row, int stride)
         where TW : unmanaged where TF : IWeightFormat<TW> where TL : IFloatLanes<TV> where TV : struct
-        where TRows : ICompileTimeConstant where TUnroll : ICompileTimeConstant
+        where TRows : ICompileTimeConstant where TUnroll : ICompileTimeConstant where TP : IPrefetch
     {
         int cols = args.Cols, step = TF.Step<TL, TV>();
         ref float x = ref *args.X;
@@ -159,6 +182,7 @@ public static unsafe class MatVec
         {
             for (; c + 2 * step <= cols; c += 2 * step)
             {
+                if (TP.Enabled) Prefetch<TW, TRows>(ref args, ref w0, ref w1, ref w2, ref w3, c, 2 * step);
                 int e = c + step;
                 TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, c), ref Unsafe.Add(ref x, c), ref a0, ref b0);
                 TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, e), ref Unsafe.Add(ref x, e), ref c0, ref d0);
@@ -178,6 +202,7 @@ public static unsafe class MatVec
         }
         for (; c + step <= cols; c += step)
         {
+            if (TP.Enabled) Prefetch<TW, TRows>(ref args, ref w0, ref w1, ref w2, ref w3, c, step);
             TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w0, c), ref Unsafe.Add(ref x, c), ref a0, ref b0);
             if (TRows.Value > 1) TF.Accumulate<TL, TV>(ref Unsafe.Add(ref w1, c), ref Unsafe.Add(ref x, c), ref a1, ref b1);
             if (TRows.Value > 2)
@@ -204,4 +229,27 @@ public static unsafe class MatVec
         if (TRows.Value > 1) y[stride] = s1;
         if (TRows.Value > 2) { y[2 * stride] = s2; y[3 * stride] = s3; }
     }
+
+    /// <summary>
+    /// Prefetches each of the TRows rows' cache line <c>PrefetchElements</c> past column <paramref name="c"/> when
+    /// the <paramref name="width"/> elements from <paramref name="c"/> start a new line (a prefetch never faults, so
+    /// running past a row's end is harmless).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch<TW, TRows>(ref Args args, ref TW w0, ref TW w1, ref TW w2, ref TW w3, int c, int width)
+        where TW : unmanaged where TRows : ICompileTimeConstant
+    {
+        int line = CacheLineBytes / sizeof(TW);
+        if (width < line && c % line != 0) return;
+        int ahead = c + args.PrefetchElements;
+        Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref w0, ahead)));
+        if (TRows.Value > 1) Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref w1, ahead)));
+        if (TRows.Value > 2)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref w2, ahead)));
+            Sse.Prefetch0(Unsafe.AsPointer(ref Unsafe.Add(ref w3, ahead)));
+        }
+    }
+
+    private const int CacheLineBytes = 64;
 }

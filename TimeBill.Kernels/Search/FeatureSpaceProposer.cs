@@ -30,5 +30,5 @@ public sealed class FeatureSpaceProposer : IKernelCandidateProposer
     public static int Distance(KernelVariant a, KernelVariant b) =>
         (a.Algorithm != b.Algorithm ? 1 : 0) + (a.VectorWidth != b.VectorWidth ? 1 : 0) + (a.RowsPerIteration != b.RowsPerIteration ? 1 : 0)
         + (a.Unroll != b.Unroll ? 1 : 0) + (a.Threads != b.Threads ? 1 : 0) + (a.BlockSize != b.BlockSize ? 1 : 0)
-        + (a.SpreadRows != b.SpreadRows ? 1 : 0);
+        + (a.SpreadRows != b.SpreadRows ? 1 : 0) + (a.PrefetchDistance != b.PrefetchDistance ? 1 : 0);
 }

@@ -35,8 +35,12 @@ public abstract class MatVecSpec<TCase> : KernelSpec<TCase> where TCase : Kernel
            from spread in rows > 1 ? new[] { false, true } : [false]
            from unroll in new[] { 1, 2 }
            from threads in ThreadCounts
-           select new KernelVariant(KernelVariant.Lanes, width, rows, unroll, threads, SpreadRows: spread),
+           from prefetch in PrefetchDistances
+           select new KernelVariant(KernelVariant.Lanes, width, rows, unroll, threads, SpreadRows: spread, PrefetchDistance: prefetch),
     ];
+
+    /// <summary>Software prefetch distances searched, in bytes (0: none): a few cache lines up to a 4 KiB page ahead.</summary>
+    public static IReadOnlyList<int> PrefetchDistances { get; } = [0, 256, 512, 1024, 2048];
 }
 
 /// <summary>Spec of <see cref="MatVec.Float32"/>.</summary>

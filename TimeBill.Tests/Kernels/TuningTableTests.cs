@@ -10,7 +10,7 @@ public sealed class TuningTableTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), $"timebill-tuning-{Guid.NewGuid():N}");
     private string TablePath => Path.Combine(_folder, "kernel-tuning.json");
-    private static readonly KernelVariant Tuned = new(KernelVariant.Lanes, 128, 2, 2, 2);
+    private static readonly KernelVariant Tuned = new(KernelVariant.Lanes, 128, 2, 2, 2, PrefetchDistance: 512);
 
     public void Dispose()
     {
@@ -37,6 +37,26 @@ public sealed class TuningTableTests : IDisposable
         Assert.Equal("CS1002: ; expected", loaded.History[0].Feedback);
         Assert.Equal(0.006, Assert.Single(loaded.Entries).EagerSeconds);
         Assert.Contains("\"shape_class\"", File.ReadAllText(TablePath));
+    }
+
+    [Fact]
+    public void A_table_written_before_the_prefetch_knob_loads_without_prefetching()
+    {
+        TableWithWinner().Save(TablePath);
+        var json = JsonNode.Parse(File.ReadAllText(TablePath))!;
+        foreach (var entry in json["entries"]!.AsArray()) Assert.True(entry!["variant"]!.AsObject().Remove("prefetch_distance"));
+        File.WriteAllText(TablePath, json.ToJsonString());
+
+        var loaded = KernelTuningTable.Load(TablePath);
+        Assert.Equal(TuningTableStatus.Loaded, loaded.Status);
+        Assert.Equal(Tuned with { PrefetchDistance = 0 }, loaded.Choose(KernelNames.MatVecFloat32, "large"));
+    }
+
+    [Fact]
+    public void A_variant_name_shows_its_prefetch_distance_only_when_it_prefetches()
+    {
+        Assert.Equal("lanes w128 r2 u2 t2 p512", Tuned.ToString());
+        Assert.Equal("lanes w128 r2 u2 t2", (Tuned with { PrefetchDistance = 0 }).ToString());
     }
 
     [Fact]
