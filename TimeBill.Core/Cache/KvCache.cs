@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using TimeBill.Core.Native;
 using static TorchSharp.torch;
 
@@ -202,13 +203,12 @@ public sealed unsafe class KvCache : IDisposable
                     throw new ArgumentException($"keep's indices of KV head {head} must be strictly ascending ({row[i - 1]} then {row[i]}).", nameof(keep));
             }
         }
-        var keys = new Span<float>((void*)_keyData[layer], KvHeadCount * Capacity * HeadDim);
-        var values = new Span<float>((void*)_valueData[layer], KvHeadCount * Capacity * HeadDim);
-        var positions = new Span<long>((void*)_positionData[layer], KvHeadCount * Capacity);
+        float* keys = (float*)_keyData[layer], values = (float*)_valueData[layer];
+        long* positions = (long*)_positionData[layer];
         for (int head = 0; head < KvHeadCount; head++)
         {
             var row = keep.Slice(head * count, count);
-            int baseEntry = head * Capacity;
+            long baseEntry = (long)head * Capacity;
             for (int target = 0; target < count;)
             {
                 // Move a run of consecutive kept entries at once; ascending indices never move an entry backwards.
@@ -216,15 +216,35 @@ public sealed unsafe class KvCache : IDisposable
                 while (target + run < count && row[target + run] == source + run) run++;
                 if (source != target)
                 {
-                    int from = (baseEntry + source) * HeadDim, to = (baseEntry + target) * HeadDim, width = run * HeadDim;
-                    keys.Slice(from, width).CopyTo(keys.Slice(to, width));
-                    values.Slice(from, width).CopyTo(values.Slice(to, width));
-                    positions.Slice(baseEntry + source, run).CopyTo(positions.Slice(baseEntry + target, run));
+                    long from = (baseEntry + source) * HeadDim, to = (baseEntry + target) * HeadDim;
+                    int width = run * HeadDim;
+                    MoveDown(keys + from, keys + to, width);
+                    MoveDown(values + from, values + to, width);
+                    for (int i = 0; i < run; i++) positions[baseEntry + target + i] = positions[baseEntry + source + i];
                 }
                 target += run;
             }
         }
         _lengths[layer] = count;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="count"/> floats from <paramref name="from"/> to the lower address <paramref name="to"/>,
+    /// front to back (safe when the ranges overlap, since every element is read before anything above it is written).
+    /// Inline vector copies: most runs are a single entry, for which a call to a general copy costs more than the copy.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static void MoveDown(float* from, float* to, int count)
+    {
+        int i = 0;
+        for (; i + 2 * Vector256<float>.Count <= count; i += 2 * Vector256<float>.Count)
+        {
+            var first = Vector256.Load(from + i);
+            var second = Vector256.Load(from + i + Vector256<float>.Count);
+            Vector256.Store(first, to + i);
+            Vector256.Store(second, to + i + Vector256<float>.Count);
+        }
+        for (; i < count; i++) to[i] = from[i];
     }
 
     /// <summary>The address of a contiguous CPU tensor's storage (<c>bytes</c> spans it without copying).</summary>
