@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
 using static TorchSharp.torch;
 
@@ -18,8 +19,9 @@ public sealed class RandomPolicy(int seed = 0) : ScoringEvictionPolicy
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
     {
         var random = new Random(unchecked(Seed * 1_000_003 + layer));
-        var scores = new float[cache.KvHeadCount * cache.Length(layer)];
-        for (int i = 0; i < scores.Length; i++) scores[i] = random.NextSingle();
-        return tensor(scores).view(cache.KvHeadCount, cache.Length(layer));
+        var scores = empty([cache.KvHeadCount, cache.Length(layer)], ScalarType.Float32);
+        var values = MemoryMarshal.Cast<byte, float>(scores.bytes);
+        for (int i = 0; i < values.Length; i++) values[i] = random.NextSingle();
+        return scores;
     }
 }

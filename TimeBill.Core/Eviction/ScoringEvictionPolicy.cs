@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
 using TimeBill.Kernels;
@@ -28,15 +29,18 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
     protected virtual (long From, long To)? ProtectedPositions(KvCache cache) => null;
 
     /// <summary>
-    /// Flags <c>[kvHeads, length]</c> (row-major) of the entries of <paramref name="layer"/> that
-    /// <see cref="ProtectedPositions"/> keeps, or <c>null</c> when it keeps none.
+    /// Flags <c>[kvHeads, length]</c> (row-major), in <paramref name="flags"/>, of the entries of
+    /// <paramref name="layer"/> that <see cref="ProtectedPositions"/> keeps; <c>false</c> (and nothing written) when
+    /// it keeps none.
     /// </summary>
-    protected bool[]? ProtectedFlags(int layer, KvCache cache)
+    /// <exception cref="ArgumentException"><paramref name="flags"/> is shorter than <c>kvHeads · length</c>.</exception>
+    protected bool ProtectedFlags(int layer, KvCache cache, Span<bool> flags)
     {
-        if (ProtectedPositions(cache) is not var (from, to)) return null;
-        var flags = new bool[cache.KvHeadCount * cache.Length(layer)];
-        FlagPositions(cache, layer, from, to, flags);
-        return flags;
+        int count = cache.KvHeadCount * cache.Length(layer);
+        if (flags.Length < count) throw new ArgumentException($"flags hold {flags.Length} elements; layer {layer} needs {count}.", nameof(flags));
+        if (ProtectedPositions(cache) is not var (from, to)) return false;
+        FlagPositions(cache, layer, from, to, flags[..count]);
+        return true;
     }
 
     /// <summary>Throws unless <paramref name="capture"/> came from this policy.</summary>
@@ -53,28 +57,38 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
     {
         var lengths = Enumerable.Range(0, cache.LayerCount).Select(cache.Length).ToArray();
         int[] budgets = PlanBudgets(lengths, alpha);
-        int kvHeads = cache.KvHeadCount;
+        int kvHeads = cache.KvHeadCount, most = kvHeads * lengths.Max();
         var selection = TopKVariant.Value;
-        for (int layer = 0; layer < cache.LayerCount; layer++)
+        // Buffers shared by the layers: right after a prefill, fresh managed memory costs page faults (milliseconds).
+        bool[] flagBuffer = ArrayPool<bool>.Shared.Rent(Math.Max(most, 1));
+        int[] keptBuffer = ArrayPool<int>.Shared.Rent(Math.Max(most, 1));
+        try
         {
-            using var scope = NewDisposeScope();
-            int length = lengths[layer];
-            bool[]? protectedFlags = null;
-            int protectedCount = 0;
-            if (ProtectedPositions(cache) is var (from, to))
-                protectedCount = FlagPositions(cache, layer, from, to, protectedFlags = new bool[kvHeads * length]);
-            int keep = Math.Min(length, Math.Max(budgets[layer], protectedCount));
-            if (keep == length) continue;
-            var scores = Score(layer, cache, capture).to(ScalarType.Float32).contiguous();
-            var kept = new int[kvHeads * keep];
-            TopK.Select(MemoryMarshal.Cast<byte, float>(scores.bytes), kvHeads, length, keep, kept, protectedFlags, selection);
-            cache.Compact(layer, kept, keep);
+            for (int layer = 0; layer < cache.LayerCount; layer++)
+            {
+                using var scope = NewDisposeScope();
+                int length = lengths[layer];
+                var flags = flagBuffer.AsSpan(0, kvHeads * length);
+                flags.Clear();
+                int protectedCount = ProtectedPositions(cache) is var (from, to) ? FlagPositions(cache, layer, from, to, flags) : 0;
+                int keep = Math.Min(length, Math.Max(budgets[layer], protectedCount));
+                if (keep == length) continue;
+                var scores = Score(layer, cache, capture).to(ScalarType.Float32).contiguous();
+                var kept = keptBuffer.AsSpan(0, kvHeads * keep);
+                TopK.Select(MemoryMarshal.Cast<byte, float>(scores.bytes), kvHeads, length, keep, kept, protectedCount > 0 ? flags : default, selection);
+                cache.Compact(layer, kept, keep);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(keptBuffer);
+            ArrayPool<bool>.Shared.Return(flagBuffer);
         }
     }
 
     /// <summary>Sets <paramref name="flags"/> [kvHeads, length] where an entry's position is in [from, to); returns the most flags of one head.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per request: no tier-0 loop
-    private static int FlagPositions(KvCache cache, int layer, long from, long to, bool[] flags)
+    private static int FlagPositions(KvCache cache, int layer, long from, long to, Span<bool> flags)
     {
         var positions = cache.PositionStorage(layer);
         int length = cache.Length(layer), most = 0;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Model;
@@ -60,16 +61,29 @@ public class SnapKvPolicy : ScoringEvictionPolicy
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
     {
         var attention = RequireCapture<WindowAttentionCapture>(capture).Statistic(layer, cache).to(ScalarType.Float32).contiguous();
-        int kvHeads = cache.KvHeadCount, length = cache.Length(layer);
+        int kvHeads = cache.KvHeadCount, length = cache.Length(layer), count = kvHeads * length;
         // SnapKV pools the prefix only: zero the (protected, always kept) window so its large near-diagonal
         // attention does not leak into the prefix entries next to it; zeros are also what the padding adds.
-        var prefix = MemoryMarshal.Cast<byte, float>(attention.bytes).ToArray();
-        var window = ProtectedFlags(layer, cache)!;
-        for (int i = 0; i < prefix.Length; i++)
-            if (window[i]) prefix[i] = 0f;
-        var pooled = new float[prefix.Length];
-        if (Pooling == SnapKvPooling.Max) EvictionScores.MaxPool(prefix, kvHeads, length, KernelSize, pooled);
-        else EvictionScores.AveragePool(prefix, kvHeads, length, KernelSize, pooled);
-        return tensor(pooled, [kvHeads, length]);
+        // Pooled buffers: right after a prefill, fresh managed memory costs page faults (milliseconds per layer).
+        float[] prefix = ArrayPool<float>.Shared.Rent(count);
+        bool[] window = ArrayPool<bool>.Shared.Rent(count);
+        try
+        {
+            MemoryMarshal.Cast<byte, float>(attention.bytes).CopyTo(prefix);
+            window.AsSpan(0, count).Clear();
+            if (ProtectedFlags(layer, cache, window))
+                for (int i = 0; i < count; i++)
+                    if (window[i]) prefix[i] = 0f;
+            var scores = empty([kvHeads, length], ScalarType.Float32);
+            var pooled = MemoryMarshal.Cast<byte, float>(scores.bytes);
+            if (Pooling == SnapKvPooling.Max) EvictionScores.MaxPool(prefix.AsSpan(0, count), kvHeads, length, KernelSize, pooled);
+            else EvictionScores.AveragePool(prefix.AsSpan(0, count), kvHeads, length, KernelSize, pooled);
+            return scores;
+        }
+        finally
+        {
+            ArrayPool<bool>.Shared.Return(window);
+            ArrayPool<float>.Shared.Return(prefix);
+        }
     }
 }
