@@ -63,7 +63,7 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
     public static Vector128<float> Subtract(Vector128<float> a, Vector128<float> b) => a - b;
     public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
-    public static Vector128<float> Exp(Vector128<float> value) => Vector128.Exp(value);
+    public static Vector128<float> Exp(Vector128<float> value) => SingleExp.Exp(value);
     public static Vector128<float> Divide(Vector128<float> a, Vector128<float> b) => a / b;
     public static float Sum(Vector128<float> value) => Vector128.Sum(value);
 }
@@ -95,7 +95,7 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
     public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
     public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
     public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
-    public static Vector256<float> Exp(Vector256<float> value) => Vector256.Exp(value);
+    public static Vector256<float> Exp(Vector256<float> value) => SingleExp.Exp(value);
     public static Vector256<float> Divide(Vector256<float> a, Vector256<float> b) => a / b;
     public static float Sum(Vector256<float> value) => Vector256.Sum(value);
 }
@@ -127,7 +127,7 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
     public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
     public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
-    public static Vector512<float> Exp(Vector512<float> value) => Vector512.Exp(value);
+    public static Vector512<float> Exp(Vector512<float> value) => SingleExp.Exp(value);
     public static Vector512<float> Divide(Vector512<float> a, Vector512<float> b) => a / b;
     public static float Sum(Vector512<float> value) => Vector512.Sum(value);
 }

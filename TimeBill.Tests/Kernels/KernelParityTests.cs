@@ -33,6 +33,24 @@ public class KernelParityTests
     [InlineData(128)]
     [InlineData(256)]
     [InlineData(512)]
+    public void SwiGlu_keeps_NaN_and_saturates_far_tails_at_every_width(int width)
+    {
+        float[] gate = [float.NaN, -200f, 200f, 0f, -1e30f, 1e30f, -88.5f, 88.5f, -3f, 3f, 0.5f, -0.5f, 20f, -20f, 87f, -87f, 1e-3f];
+        float[] up = [.. gate.Select((_, i) => 0.25f + i / 16f)];
+        var output = new float[gate.Length];
+        SwiGlu.Apply(gate, up, output, new KernelVariant(KernelVariant.Lanes, width));
+        Assert.True(float.IsNaN(output[0]));
+        for (int i = 1; i < gate.Length; i++)
+        {
+            double g = gate[i], expected = g < -700 ? 0 : g / (1 + Math.Exp(-g)) * up[i];
+            Assert.True(Math.Abs(output[i] - expected) <= 1e-6 * Math.Max(1, Math.Abs(expected)), $"silu({g})·{up[i]}: {output[i]}, expected {expected}");
+        }
+    }
+
+    [Theory]
+    [InlineData(128)]
+    [InlineData(256)]
+    [InlineData(512)]
     public void Matvec_is_correct_at_every_width_even_unaccelerated(int width)
     {
         foreach (var spec in new KernelSpec[] { new MatVecFloat32Spec(), new MatVecBFloat16Spec() })
