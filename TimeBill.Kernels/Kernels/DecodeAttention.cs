@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -80,6 +79,7 @@ public static unsafe class DecodeAttention
     }
 
     /// <summary>output[h] = Σ_p e^(max_p − max) · out_p[h] / Σ_p e^(max_p − max) · den_p[h].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // every step: no tier-0 code
     private static void Merge(ReadOnlySpan<float> partial, int heads, int d, int parts, Span<float> output)
     {
         int stride = d + 2;
@@ -96,9 +96,10 @@ public static unsafe class DecodeAttention
                 if (part[1] == 0f) continue; // an empty part: no keys, nothing to add
                 float weight = MathF.Exp(part[0] - max);
                 denominator += weight * part[1];
-                TensorPrimitives.MultiplyAdd(part[2..], weight, result, result);
+                for (int i = 0; i < d; i++) result[i] += weight * part[2 + i];
             }
-            TensorPrimitives.Divide(result, denominator, result);
+            float inverse = 1f / denominator;
+            for (int i = 0; i < d; i++) result[i] *= inverse;
         }
     }
 
@@ -132,7 +133,7 @@ public static unsafe class DecodeAttention
                     float* q = a.Q + (kvHead * g + j) * d, p = partial + j * stride;
                     var block = scores.Slice(j * b, n);
                     Score<TL, TV>(q, keys + (long)t0 * d, d, scale, block);
-                    float newMax = Math.Max(p[0], TensorPrimitives.Max(block));
+                    float newMax = Math.Max(p[0], Max(block));
                     if (newMax > p[0])
                     {
                         float correction = MathF.Exp(p[0] - newMax); // 0 on the first block
@@ -140,9 +141,7 @@ public static unsafe class DecodeAttention
                         Scale<TL, TV>(p + 2, correction, d);
                         p[0] = newMax;
                     }
-                    TensorPrimitives.Subtract(block, newMax, block);
-                    TensorPrimitives.Exp(block, block);
-                    p[1] += TensorPrimitives.Sum(block);
+                    p[1] += ExpShiftedAndSum<TL, TV>(block, newMax);
                     AddWeighted<TL, TV>(p + 2, values + (long)t0 * d, block, d);
                 }
             }
@@ -216,6 +215,37 @@ public static unsafe class DecodeAttention
             for (int i = 0; i < vectorEnd; i += TL.Count) TL.Store(TL.MultiplyAdd(TL.Load(ref v[i]), w, TL.Load(ref output[i])), ref output[i]);
             for (int i = vectorEnd; i < d; i++) output[i] += weights[t] * v[i];
         }
+    }
+
+    /// <summary>The largest score (scalar: a block is at most a few hundred).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Max(ReadOnlySpan<float> scores)
+    {
+        float max = float.NegativeInfinity;
+        foreach (float score in scores) max = Math.Max(max, score);
+        return max;
+    }
+
+    /// <summary>
+    /// scores[t] = e^(scores[t] − max) in place, returning their sum. Inlined into the kernel, so it is optimised code
+    /// from the first call (TensorPrimitives' exp ran as tier-0 code for the first several thousand steps).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float ExpShiftedAndSum<TL, TV>(Span<float> scores, float max) where TL : IFloatLanes<TV> where TV : struct
+    {
+        ref float s = ref scores[0];
+        var shift = TL.Broadcast(max);
+        TV sum = TL.Zero;
+        int n = scores.Length, i = 0;
+        for (; i + TL.Count <= n; i += TL.Count)
+        {
+            var e = TL.Exp(TL.Subtract(TL.Load(ref Unsafe.Add(ref s, i)), shift));
+            TL.Store(e, ref Unsafe.Add(ref s, i));
+            sum = TL.Add(sum, e);
+        }
+        float total = TL.Sum(sum);
+        for (; i < n; i++) total += scores[i] = MathF.Exp(scores[i] - max);
+        return total;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
