@@ -10,6 +10,12 @@ namespace TimeBill.Core.Cache;
 /// All KV heads of a layer hold the same number of entries, but after eviction each head may hold different
 /// positions. New tokens always continue at <see cref="NextPosition"/>, whatever was evicted, and keys are
 /// cached already rotated, so compaction never re-rotates anything.
+/// <para>
+/// Eviction through <see cref="Keep"/> leaves the kept entries where they are and records where they live
+/// (<see cref="Slots"/>): the kernel decode path attends through that table, so evicting moves no memory. Anything that
+/// needs a layer's entries contiguous (the tensor views, appending several tokens, rollback, compaction) moves them to
+/// the front first (<see cref="Pack"/>), once.
+/// </para>
 /// </summary>
 public sealed unsafe class KvCache : IDisposable
 {
@@ -20,6 +26,9 @@ public sealed unsafe class KvCache : IDisposable
     private readonly nint[] _keyData;      // the tensors' contiguous CPU storage, shared with the kernel decode path
     private readonly nint[] _valueData;
     private readonly nint[] _positionData;
+    private readonly int[] _ends;          // per layer, slots in use per head (the live entries plus the evicted ones not yet packed away)
+    private readonly int[]?[] _slotTables; // per layer, [kvHeads, capacity]: where live entry i of KV head h is, while the layer holds entries in place
+    private readonly bool[] _inPlace;      // per layer, whether its live entries are found through its slot table
     private bool _disposed;
 
     /// <summary>Allocates an empty cache.</summary>
@@ -42,6 +51,9 @@ public sealed unsafe class KvCache : IDisposable
         _keyData = new nint[layerCount];
         _valueData = new nint[layerCount];
         _positionData = new nint[layerCount];
+        _ends = new int[layerCount];
+        _slotTables = new int[]?[layerCount];
+        _inPlace = new bool[layerCount];
         for (int layer = 0; layer < layerCount; layer++)
         {
             _keys[layer] = zeros(kvHeadCount, capacity, headDim).DetachFromDisposeScope();
@@ -68,14 +80,38 @@ public sealed unsafe class KvCache : IDisposable
     /// <summary>Entries held now by every KV head of <paramref name="layer"/>.</summary>
     public int Length(int layer) => _lengths[layer];
 
-    /// <summary>Valid keys of a layer, a <c>[kvHeads, length, headDim]</c> view (no copy).</summary>
-    public Tensor Keys(int layer) => _keys[layer].narrow(1, 0, _lengths[layer]);
+    /// <summary>Valid keys of a layer, a <c>[kvHeads, length, headDim]</c> view (no copy; packs the layer first).</summary>
+    public Tensor Keys(int layer)
+    {
+        Pack(layer);
+        return _keys[layer].narrow(1, 0, _lengths[layer]);
+    }
 
-    /// <summary>Valid values of a layer, a <c>[kvHeads, length, headDim]</c> view (no copy).</summary>
-    public Tensor Values(int layer) => _values[layer].narrow(1, 0, _lengths[layer]);
+    /// <summary>Valid values of a layer, a <c>[kvHeads, length, headDim]</c> view (no copy; packs the layer first).</summary>
+    public Tensor Values(int layer)
+    {
+        Pack(layer);
+        return _values[layer].narrow(1, 0, _lengths[layer]);
+    }
 
-    /// <summary>Positions of a layer's valid entries, <c>[kvHeads, length]</c> int64 (view).</summary>
-    public Tensor Positions(int layer) => _positions[layer].narrow(1, 0, _lengths[layer]);
+    /// <summary>Positions of a layer's valid entries, <c>[kvHeads, length]</c> int64 (view; packs the layer first).</summary>
+    public Tensor Positions(int layer)
+    {
+        Pack(layer);
+        return _positions[layer].narrow(1, 0, _lengths[layer]);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="layer"/> holds its entries in place after <see cref="Keep"/>: then live entry
+    /// <c>i</c> of KV head <c>h</c> is at slot <c>Slots(layer)[h · capacity + i]</c> of the storage, else at slot <c>i</c>.
+    /// </summary>
+    public bool HoldsInPlace(int layer) => _inPlace[layer];
+
+    /// <summary>
+    /// The slot table of a layer holding its entries in place (<see cref="HoldsInPlace"/>): <c>[kvHeads, capacity]</c>,
+    /// of which each head's first <see cref="Length"/> are its live entries' slots, ascending. Empty otherwise.
+    /// </summary>
+    public ReadOnlySpan<int> Slots(int layer) => _inPlace[layer] ? _slotTables[layer] : default;
 
     /// <summary>The positions held by one (layer, head), in cache order.</summary>
     public long[] PositionsOf(int layer, int kvHead) => Positions(layer)[kvHead].data<long>().ToArray();
@@ -87,6 +123,7 @@ public sealed unsafe class KvCache : IDisposable
     /// <exception cref="InvalidOperationException">The cache would exceed its capacity.</exception>
     public void Append(int layer, Tensor keys, Tensor values)
     {
+        Pack(layer);
         int count = (int)keys.shape[1];
         int length = _lengths[layer];
         if (length + count > Capacity)
@@ -95,19 +132,20 @@ public sealed unsafe class KvCache : IDisposable
         _values[layer].narrow(1, length, count).copy_(values);
         using var positions = arange(NextPosition, NextPosition + count, dtype: ScalarType.Int64);
         _positions[layer].narrow(1, length, count).copy_(positions.unsqueeze(0));
-        _lengths[layer] = length + count;
+        _lengths[layer] = _ends[layer] = length + count;
     }
 
     /// <summary>
-    /// The whole key storage of a layer, <c>[kvHeads, capacity, headDim]</c>, of which the first
-    /// <see cref="Length"/> entries per head are valid: the same memory as <see cref="Keys"/>, no copy.
+    /// The whole key storage of a layer, <c>[kvHeads, capacity, headDim]</c>: the same memory as <see cref="Keys"/>, no
+    /// copy, not packed. Each head's first <see cref="Length"/> slots are its entries, or the slots
+    /// <see cref="Slots"/> lists while the layer <see cref="HoldsInPlace"/>.
     /// </summary>
     public ReadOnlySpan<float> KeyStorage(int layer) => new((void*)_keyData[layer], KvHeadCount * Capacity * HeadDim);
 
     /// <summary>The whole value storage of a layer, laid out as <see cref="KeyStorage"/>: the same memory as <see cref="Values"/>.</summary>
     public ReadOnlySpan<float> ValueStorage(int layer) => new((void*)_valueData[layer], KvHeadCount * Capacity * HeadDim);
 
-    /// <summary>The positions of a layer's entries, <c>[kvHeads, capacity]</c>, of which the first <see cref="Length"/> per head are valid: the same memory as <see cref="Positions"/>.</summary>
+    /// <summary>The positions of a layer's slots, <c>[kvHeads, capacity]</c>, laid out as <see cref="KeyStorage"/>: the same memory as <see cref="Positions"/>.</summary>
     public ReadOnlySpan<long> PositionStorage(int layer) => new((void*)_positionData[layer], KvHeadCount * Capacity);
 
     /// <summary>
@@ -125,17 +163,22 @@ public sealed unsafe class KvCache : IDisposable
         int length = _lengths[layer];
         if (length + 1 > Capacity)
             throw new InvalidOperationException($"KV cache capacity {Capacity} exceeded: layer {layer} holds {length} entries and 1 more was appended.");
+        if (_ends[layer] + 1 > Capacity) Pack(layer); // the evicted entries' slots are needed now
+        int slot = _ends[layer];
         var keyStorage = new Span<float>((void*)_keyData[layer], KvHeadCount * Capacity * HeadDim);
         var valueStorage = new Span<float>((void*)_valueData[layer], KvHeadCount * Capacity * HeadDim);
         var positions = new Span<long>((void*)_positionData[layer], KvHeadCount * Capacity);
+        int[]? slots = _inPlace[layer] ? _slotTables[layer] : null;
         for (int head = 0; head < KvHeadCount; head++)
         {
-            int entry = head * Capacity + length;
+            int entry = head * Capacity + slot;
             keys.Slice(head * HeadDim, HeadDim).CopyTo(keyStorage.Slice(entry * HeadDim, HeadDim));
             values.Slice(head * HeadDim, HeadDim).CopyTo(valueStorage.Slice(entry * HeadDim, HeadDim));
             positions[entry] = NextPosition;
+            if (slots is not null) slots[head * Capacity + length] = slot;
         }
         _lengths[layer] = length + 1;
+        _ends[layer] = slot + 1;
     }
 
     /// <summary>Moves <see cref="NextPosition"/> past tokens every layer has appended.</summary>
@@ -155,11 +198,12 @@ public sealed unsafe class KvCache : IDisposable
         long first = NextPosition - count;
         for (int layer = 0; layer < LayerCount; layer++)
         {
+            Pack(layer);
             // Every KV head of a layer appended the same tokens, so head 0's positions tell how many entries go.
             var positions = new ReadOnlySpan<long>((void*)_positionData[layer], _lengths[layer]);
             int length = positions.Length;
             while (length > 0 && positions[length - 1] >= first) length--;
-            _lengths[layer] = length;
+            _lengths[layer] = _ends[layer] = length;
         }
         NextPosition = (int)first;
     }
@@ -184,8 +228,21 @@ public sealed unsafe class KvCache : IDisposable
     /// in row-major order, each head's strictly ascending: entries move forward in place (no temporary tensors).
     /// </summary>
     /// <exception cref="ArgumentException">A wrong length, an index outside the layer, or a head's indices not strictly ascending.</exception>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // runs once per request: no tier-0 loops
     public void Compact(int layer, ReadOnlySpan<int> keep, int count)
+    {
+        Keep(layer, keep, count);
+        Pack(layer);
+    }
+
+    /// <summary>
+    /// Keeps the entries <see cref="Compact(int, ReadOnlySpan{int}, int)"/> would, without moving any: the layer then
+    /// <see cref="HoldsInPlace"/> and its <see cref="Slots"/> say where the kept entries are. Costs a few microseconds
+    /// where compaction moves half the layer; the kernel decode path reads the entries where they are, and the first
+    /// use that needs them contiguous packs them.
+    /// </summary>
+    /// <exception cref="ArgumentException">A wrong length, an index outside the layer, or a head's indices not strictly ascending.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // runs once per request: no tier-0 loops
+    public void Keep(int layer, ReadOnlySpan<int> keep, int count)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual((uint)layer, (uint)LayerCount, nameof(layer));
@@ -203,15 +260,41 @@ public sealed unsafe class KvCache : IDisposable
                     throw new ArgumentException($"keep's indices of KV head {head} must be strictly ascending ({row[i - 1]} then {row[i]}).", nameof(keep));
             }
         }
+        // Allocated once per cache, reused by every later eviction.
+        var table = _slotTables[layer] ??= GC.AllocateUninitializedArray<int>(KvHeadCount * Capacity);
+        bool inPlace = _inPlace[layer];
+        for (int head = 0; head < KvHeadCount; head++)
+        {
+            var row = keep.Slice(head * count, count);
+            var slots = table.AsSpan(head * Capacity, Capacity);
+            // Ascending indices: row[i] ≥ i, so composing in place reads each old slot before it is overwritten.
+            if (inPlace) for (int i = 0; i < count; i++) slots[i] = slots[row[i]];
+            else row.CopyTo(slots);
+        }
+        _inPlace[layer] = true;
+        _lengths[layer] = count;
+    }
+
+    /// <summary>
+    /// Moves a layer's live entries, which <see cref="Keep"/> left where they were, to the front of its storage, in
+    /// order, keeping their positions; nothing to do for a layer that does not <see cref="HoldsInPlace"/>.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // runs once per request: no tier-0 loops
+    public void Pack(int layer)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_inPlace[layer]) return;
+        int count = _lengths[layer];
+        var table = _slotTables[layer]!;
         float* keys = (float*)_keyData[layer], values = (float*)_valueData[layer];
         long* positions = (long*)_positionData[layer];
         for (int head = 0; head < KvHeadCount; head++)
         {
-            var row = keep.Slice(head * count, count);
+            var row = table.AsSpan(head * Capacity, count);
             long baseEntry = (long)head * Capacity;
             for (int target = 0; target < count;)
             {
-                // Move a run of consecutive kept entries at once; ascending indices never move an entry backwards.
+                // Move a run of consecutive kept entries at once; ascending slots never move an entry backwards.
                 int source = row[target], run = 1;
                 while (target + run < count && row[target + run] == source + run) run++;
                 if (source != target)
@@ -225,7 +308,8 @@ public sealed unsafe class KvCache : IDisposable
                 target += run;
             }
         }
-        _lengths[layer] = count;
+        _inPlace[layer] = false;
+        _ends[layer] = count;
     }
 
     /// <summary>
@@ -257,6 +341,8 @@ public sealed unsafe class KvCache : IDisposable
     public void Reset()
     {
         Array.Clear(_lengths);
+        Array.Clear(_ends);
+        Array.Clear(_inPlace);
         NextPosition = 0;
     }
 

@@ -210,7 +210,7 @@ public sealed class KernelDecoder : IDisposable
         Rotary.Apply(keys, c.KvHeadCount, hd, _cos, _sin, 0, keys, _rotary);
         cache.AppendToken(index, keys, _qkv.AsSpan(q + kv, kv));
         DecodeAttention.Apply(query, cache.KeyStorage(index), cache.ValueStorage(index), c.HeadCount, c.KvHeadCount, hd,
-            cache.Capacity, cache.Length(index), _attentionOut, _attention);
+            cache.Capacity, cache.Length(index), _attentionOut, _attention, cache.Slots(index));
         layer.Output.Apply(_attentionOut, xb);
         TensorPrimitives.Add(x, xb, x);
 

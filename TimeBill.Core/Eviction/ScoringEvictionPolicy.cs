@@ -10,9 +10,10 @@ namespace TimeBill.Core.Eviction;
 /// <summary>
 /// The base of every policy that ranks entries (the kvpress "scorer press" shape): a subclass only scores; this
 /// class keeps, per layer and KV head, the protected entries plus the best-scored others up to the layer's budget
-/// from <see cref="EvictionPolicy.PlanBudgets"/>, selected per head by the <see cref="TopK"/> kernel, and compacts
-/// the cache in place (kept entries stay in cache order and keep their positions). Beyond the policy's scoring no
-/// tensor is made, so eviction costs a small fraction of one decode step.
+/// from <see cref="EvictionPolicy.PlanBudgets"/>, selected per head by the <see cref="TopK"/> kernel, and keeps them
+/// where they are (<see cref="KvCache.Keep"/>: kept entries stay in cache order and keep their positions; the kernel
+/// decode path reads them in place, anything needing them contiguous packs them first). Beyond the policy's scoring
+/// no tensor is made and no entry moves, so eviction costs a small fraction of one decode step.
 /// </summary>
 public abstract class ScoringEvictionPolicy : EvictionPolicy
 {
@@ -67,6 +68,7 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
             for (int layer = 0; layer < cache.LayerCount; layer++)
             {
                 using var scope = NewDisposeScope();
+                cache.Pack(layer); // a layer evicted before holds its entries in place: scoring reads them in order
                 int length = lengths[layer];
                 var flags = flagBuffer.AsSpan(0, kvHeads * length);
                 flags.Clear();
@@ -76,7 +78,7 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
                 var scores = Score(layer, cache, capture).to(ScalarType.Float32).contiguous();
                 var kept = keptBuffer.AsSpan(0, kvHeads * keep);
                 TopK.Select(MemoryMarshal.Cast<byte, float>(scores.bytes), kvHeads, length, keep, kept, protectedCount > 0 ? flags : default, selection);
-                cache.Compact(layer, kept, keep);
+                cache.Keep(layer, kept, keep);
             }
         }
         finally

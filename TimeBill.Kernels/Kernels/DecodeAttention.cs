@@ -7,7 +7,8 @@ namespace TimeBill.Kernels;
 /// Attention of ONE query token over a compacted grouped-query KV cache. q is [heads, headDim]; keys and values
 /// are [kvHeads, capacity, headDim] of which the first <c>length</c> entries per KV head are valid; query head h
 /// reads KV head h / (heads / kvHeads). Scores are scaled by 1/√headDim and normalised by an online (streaming)
-/// softmax. Output is [heads, headDim].
+/// softmax. Output is [heads, headDim]. With a slot table the valid entries need not be the first <c>length</c>: entry
+/// t of KV head h is then at slot <c>slots[h · capacity + t]</c> (a cache evicted in place).
 /// </summary>
 /// <remarks>
 /// The query heads that share a KV head are computed together, block by block, so a block of keys and values
@@ -30,9 +31,22 @@ public static unsafe class DecodeAttention
     private const int MinKeysPerPart = 64;
 
     /// <summary>Computes the attention output of one query token.</summary>
-    /// <exception cref="ArgumentException">A span or dimension does not fit the others.</exception>
+    /// <param name="q">The query, <c>[heads, headDim]</c>, already rotated.</param>
+    /// <param name="keys">Keys, <c>[kvHeads, capacity, headDim]</c>, already rotated.</param>
+    /// <param name="values">Values, laid out as <paramref name="keys"/>.</param>
+    /// <param name="heads">Query heads.</param>
+    /// <param name="kvHeads">KV heads; <paramref name="heads"/> must be a multiple.</param>
+    /// <param name="headDim">Width of a head.</param>
+    /// <param name="capacity">Slots per KV head in <paramref name="keys"/> and <paramref name="values"/>.</param>
+    /// <param name="length">Entries per KV head attended to, in 1..<paramref name="capacity"/>.</param>
+    /// <param name="output">The result, <c>[heads, headDim]</c>.</param>
+    /// <param name="variant">The implementation (default <see cref="DefaultVariant"/>).</param>
+    /// <param name="slots">Empty (the entries are each head's first <paramref name="length"/> slots), or
+    /// <c>[kvHeads, capacity]</c> slot indices of which each head's first <paramref name="length"/> are its entries.</param>
+    /// <exception cref="ArgumentException">A span or dimension does not fit the others, or a slot outside the capacity.</exception>
     public static void Apply(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
-        int heads, int kvHeads, int headDim, int capacity, int length, Span<float> output, KernelVariant? variant = null)
+        int heads, int kvHeads, int headDim, int capacity, int length, Span<float> output, KernelVariant? variant = null,
+        ReadOnlySpan<int> slots = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(heads);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kvHeads);
@@ -44,6 +58,13 @@ public static unsafe class DecodeAttention
         if (keys.Length != cache) throw new ArgumentException($"keys hold {keys.Length} elements; [{kvHeads}, {capacity}, {headDim}] needs {cache}.", nameof(keys));
         if (values.Length != cache) throw new ArgumentException($"values hold {values.Length} elements; [{kvHeads}, {capacity}, {headDim}] needs {cache}.", nameof(values));
         if (output.Length != q.Length) throw new ArgumentException($"output holds {output.Length} elements, q {q.Length}.", nameof(output));
+        if (!slots.IsEmpty)
+        {
+            if (slots.Length != (long)kvHeads * capacity) throw new ArgumentException($"slots hold {slots.Length} elements; [{kvHeads}, {capacity}] needs {(long)kvHeads * capacity}.", nameof(slots));
+            for (int h = 0; h < kvHeads; h++)
+                foreach (int slot in slots.Slice(h * capacity, length))
+                    if ((uint)slot >= (uint)capacity) throw new ArgumentException($"slot {slot} of KV head {h} is outside 0..{capacity - 1}.", nameof(slots));
+        }
         var v = variant ?? DefaultVariant;
         int group = heads / kvHeads;
         int threads = Math.Clamp(v.Threads, 1, KernelThreads.MaxThreads);
@@ -54,10 +75,11 @@ public static unsafe class DecodeAttention
         float[]? rented = partials > MaxStackScores ? System.Buffers.ArrayPool<float>.Shared.Rent(partials) : null;
         Span<float> partial = rented is null ? stackalloc float[partials] : rented.AsSpan(0, partials);
         fixed (float* pq = q, pk = keys, pv = values, pp = partial)
+        fixed (int* ps = slots)
         {
             var args = new Args
             {
-                Q = pq, K = pk, V = pv, Partial = pp, Group = group, HeadDim = headDim, Heads = heads,
+                Q = pq, K = pk, V = pv, Partial = pp, Slots = ps, Group = group, HeadDim = headDim, Heads = heads,
                 Capacity = capacity, Length = length, BlockSize = block, Parts = parts,
             };
             var body = v.VectorWidth switch
@@ -75,6 +97,7 @@ public static unsafe class DecodeAttention
     private struct Args
     {
         public float* Q, K, V, Partial;
+        public int* Slots; // null: each head's entries are its first Length slots
         public int Group, HeadDim, Heads, Capacity, Length, BlockSize, Parts;
     }
 
@@ -117,6 +140,7 @@ public static unsafe class DecodeAttention
             int from = (int)((long)a.Length * part / a.Parts), to = (int)((long)a.Length * (part + 1) / a.Parts);
             long head = (long)kvHead * a.Capacity * d;
             float* keys = a.K + head, values = a.V + head;
+            int* slots = a.Slots == null ? null : a.Slots + (long)kvHead * a.Capacity;
             float* partial = a.Partial + ((long)part * a.Heads + kvHead * g) * stride;
             for (int j = 0; j < g; j++)
             {
@@ -132,7 +156,7 @@ public static unsafe class DecodeAttention
                 {
                     float* q = a.Q + (kvHead * g + j) * d, p = partial + j * stride;
                     var block = scores.Slice(j * b, n);
-                    Score<TL, TV>(q, keys + (long)t0 * d, d, scale, block);
+                    Score<TL, TV>(q, keys, slots, t0, d, scale, block);
                     float newMax = Math.Max(p[0], Max(block));
                     if (newMax > p[0])
                     {
@@ -142,20 +166,25 @@ public static unsafe class DecodeAttention
                         p[0] = newMax;
                     }
                     p[1] += ExpShiftedAndSum<TL, TV>(block, newMax);
-                    AddWeighted<TL, TV>(p + 2, values + (long)t0 * d, block, d);
+                    AddWeighted<TL, TV>(p + 2, values, slots, t0, block, d);
                 }
             }
         }
     }
 
-    /// <summary>scores[t] = scale · q · keys[t] for the block's keys, four keys per pass.</summary>
+    /// <summary>The row of entry <paramref name="entry"/>: its slot, or the entry itself without a slot table.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Score<TL, TV>(float* q, float* keys, int d, float scale, Span<float> scores) where TL : IFloatLanes<TV> where TV : struct
+    private static float* Row(float* storage, int* slots, int entry, int d) => storage + (long)(slots == null ? entry : slots[entry]) * d;
+
+    /// <summary>scores[t] = scale · q · key of entry first + t, for the block's keys, four keys per pass.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Score<TL, TV>(float* q, float* keys, int* slots, int first, int d, float scale, Span<float> scores) where TL : IFloatLanes<TV> where TV : struct
     {
         int n = scores.Length, t = 0, vectorEnd = d - d % TL.Count;
         for (; t + 4 <= n; t += 4)
         {
-            float* k0 = keys + (long)t * d, k1 = k0 + d, k2 = k1 + d, k3 = k2 + d;
+            float* k0 = Row(keys, slots, first + t, d), k1 = Row(keys, slots, first + t + 1, d);
+            float* k2 = Row(keys, slots, first + t + 2, d), k3 = Row(keys, slots, first + t + 3, d);
             TV a0 = TL.Zero, a1 = a0, a2 = a0, a3 = a0;
             for (int i = 0; i < vectorEnd; i += TL.Count)
             {
@@ -180,7 +209,7 @@ public static unsafe class DecodeAttention
         }
         for (; t < n; t++)
         {
-            float* k = keys + (long)t * d;
+            float* k = Row(keys, slots, first + t, d);
             TV acc = TL.Zero;
             for (int i = 0; i < vectorEnd; i += TL.Count) acc = TL.MultiplyAdd(TL.Load(ref q[i]), TL.Load(ref k[i]), acc);
             float sum = TL.Sum(acc);
@@ -189,14 +218,15 @@ public static unsafe class DecodeAttention
         }
     }
 
-    /// <summary>output += Σ_t weights[t] · values[t], four value rows per load and store of the output.</summary>
+    /// <summary>output += Σ_t weights[t] · value of entry first + t, four value rows per load and store of the output.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AddWeighted<TL, TV>(float* output, float* values, ReadOnlySpan<float> weights, int d) where TL : IFloatLanes<TV> where TV : struct
+    private static void AddWeighted<TL, TV>(float* output, float* values, int* slots, int first, ReadOnlySpan<float> weights, int d) where TL : IFloatLanes<TV> where TV : struct
     {
         int n = weights.Length, t = 0, vectorEnd = d - d % TL.Count;
         for (; t + 4 <= n; t += 4)
         {
-            float* v0 = values + (long)t * d, v1 = v0 + d, v2 = v1 + d, v3 = v2 + d;
+            float* v0 = Row(values, slots, first + t, d), v1 = Row(values, slots, first + t + 1, d);
+            float* v2 = Row(values, slots, first + t + 2, d), v3 = Row(values, slots, first + t + 3, d);
             float w0 = weights[t], w1 = weights[t + 1], w2 = weights[t + 2], w3 = weights[t + 3];
             TV b0 = TL.Broadcast(w0), b1 = TL.Broadcast(w1), b2 = TL.Broadcast(w2), b3 = TL.Broadcast(w3);
             for (int i = 0; i < vectorEnd; i += TL.Count)
@@ -210,7 +240,7 @@ public static unsafe class DecodeAttention
         }
         for (; t < n; t++)
         {
-            float* v = values + (long)t * d;
+            float* v = Row(values, slots, first + t, d);
             var w = TL.Broadcast(weights[t]);
             for (int i = 0; i < vectorEnd; i += TL.Count) TL.Store(TL.MultiplyAdd(TL.Load(ref v[i]), w, TL.Load(ref output[i])), ref output[i]);
             for (int i = vectorEnd; i < d; i++) output[i] += weights[t] * v[i];
