@@ -79,15 +79,15 @@ internal sealed class EvictionBenchmarkConfig : ManualConfig
 
 /// <summary>
 /// One decode step of the SmolLM2-135M shape (random weights) after a 2,048-token prompt was evicted with SnapKV to
-/// a fraction α: how the step time falls with the kept KV length. Each iteration first drops the tokens the previous
-/// one appended, so every step sees exactly ceil((1−α)·2048) prompt entries (+ at most 3 new ones).
+/// a fraction α: how the step time falls with the kept KV length. Each iteration restores the prefilled prompt and
+/// evicts it again (untimed), so its steps see ceil((1−α)·2048) prompt entries (+ at most 3 new ones), read where
+/// eviction left them.
 /// </summary>
 [Config(typeof(EvictionBenchmarkConfig))]
 public class DecodeStepAfterEvictionBenchmark
 {
     private CausalLanguageModel _model = null!;
     private KvCache _cache = null!;
-    private int _kept;
 
     /// <summary>Fraction of the prompt's entries evicted.</summary>
     [Params(0.0, 0.5, 0.9)] public double Alpha { get; set; }
@@ -98,18 +98,16 @@ public class DecodeStepAfterEvictionBenchmark
         var shared = SharedPrefill.Get();
         _model = shared.Model;
         _cache = _model.CreateCache(SharedPrefill.PromptLength + 256);
+    }
+
+    /// <summary>A fresh eviction of the prefilled prompt before every step, untimed: the step reads the kept entries where eviction left them.</summary>
+    [IterationSetup]
+    public void Evict()
+    {
+        var shared = SharedPrefill.Get();
         shared.CopyTo(_cache);
         var (policy, capture) = shared.Policies["snapkv"];
         policy.Evict(_cache, Alpha, capture);
-        _kept = _cache.Length(0);
-    }
-
-    [IterationSetup]
-    public void DropAppendedTokens()
-    {
-        using var keep = TorchSharp.torch.arange(_kept, dtype: TorchSharp.torch.ScalarType.Int64).unsqueeze(0).expand(_cache.KvHeadCount, _kept).contiguous();
-        for (int layer = 0; layer < _cache.LayerCount; layer++)
-            if (_cache.Length(layer) > _kept) _cache.Compact(layer, keep);
     }
 
     [Benchmark]
