@@ -14,6 +14,7 @@ public sealed class KNormPolicy : ScoringEvictionPolicy
     public override string Name => "knorm";
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture) =>
         cache.Keys(layer).norm(-1, keepdim: false).neg();
 }

@@ -54,6 +54,7 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
                 + (capture is null ? "." : $" (got a capture of the {capture.Policy.Name} policy)."), nameof(capture));
 
     /// <inheritdoc />
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     protected sealed override void EvictCore(KvCache cache, double alpha, EvictionCapture? capture)
     {
         var lengths = Enumerable.Range(0, cache.LayerCount).Select(cache.Length).ToArray();
