@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Model;
 using static TorchSharp.torch;
@@ -33,7 +34,7 @@ public abstract class EvictionCapture : IForwardObserver, IDisposable
     /// current entries.
     /// </summary>
     /// <exception cref="InvalidOperationException">The layer was not observed, or the cache changed since.</exception>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     public Tensor Statistic(int layer, KvCache cache)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Model;
 using static TorchSharp.torch;
@@ -35,7 +36,7 @@ public sealed class H2OPolicy : ScoringEvictionPolicy
     }
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture) =>
         RequireCapture<AccumulatedAttentionCapture>(capture).Statistic(layer, cache).alias();
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TimeBill.Core.Cache;
 using static TorchSharp.torch;
 
@@ -14,7 +15,7 @@ public sealed class KNormPolicy : ScoringEvictionPolicy
     public override string Name => "knorm";
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture) =>
         cache.Keys(layer).norm(-1, keepdim: false).neg();
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
 using static TorchSharp.torch;
@@ -16,7 +17,7 @@ public sealed class RandomPolicy(int seed = 0) : ScoringEvictionPolicy
     public int Seed { get; } = seed;
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
     {
         var random = new Random(unchecked(Seed * 1_000_003 + layer));

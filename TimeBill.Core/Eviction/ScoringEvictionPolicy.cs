@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
 using TimeBill.Kernels;
@@ -54,7 +55,7 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
                 + (capture is null ? "." : $" (got a capture of the {capture.Policy.Name} policy)."), nameof(capture));
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     protected sealed override void EvictCore(KvCache cache, double alpha, EvictionCapture? capture)
     {
         var lengths = Enumerable.Range(0, cache.LayerCount).Select(cache.Length).ToArray();
@@ -90,7 +91,7 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
     }
 
     /// <summary>Sets <paramref name="flags"/> [kvHeads, length] where an entry's position is in [from, to); returns the most flags of one head.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per request: no tier-0 loop
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per request: no tier-0 loop
     private static int FlagPositions(KvCache cache, int layer, long from, long to, Span<bool> flags)
     {
         var positions = cache.PositionStorage(layer);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Model;
@@ -58,7 +59,7 @@ public class SnapKvPolicy : ScoringEvictionPolicy
     protected override (long From, long To)? ProtectedPositions(KvCache cache) => (cache.NextPosition - WindowSize, long.MaxValue);
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
     {
         var attention = RequireCapture<WindowAttentionCapture>(capture).Statistic(layer, cache).to(ScalarType.Float32).contiguous();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TimeBill.Core.Cache;
 using static TorchSharp.torch;
 
@@ -28,7 +29,7 @@ public sealed class StreamingLlmPolicy : ScoringEvictionPolicy
     protected override (long From, long To)? ProtectedPositions(KvCache cache) => SinkCount == 0 ? null : (0, SinkCount);
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture) =>
         cache.Positions(layer).to(ScalarType.Float32);
 }

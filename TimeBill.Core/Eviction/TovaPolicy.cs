@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Model;
 using static TorchSharp.torch;
@@ -26,7 +27,7 @@ public sealed class TovaPolicy : ScoringEvictionPolicy
     protected override (long From, long To)? ProtectedPositions(KvCache cache) => (cache.NextPosition - 1, long.MaxValue);
 
     /// <inheritdoc />
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 code
     protected override Tensor Score(int layer, KvCache cache, EvictionCapture? capture)
     {
         var attention = RequireCapture<WindowAttentionCapture>(capture).Statistic(layer, cache);
