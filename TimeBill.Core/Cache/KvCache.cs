@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using TimeBill.Core.Native;
 using static TorchSharp.torch;
@@ -241,7 +242,7 @@ public sealed unsafe class KvCache : IDisposable
     /// use that needs them contiguous packs them.
     /// </summary>
     /// <exception cref="ArgumentException">A wrong length, an index outside the layer, or a head's indices not strictly ascending.</exception>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // runs once per request: no tier-0 loops
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per request: no tier-0 loops
     public void Keep(int layer, ReadOnlySpan<int> keep, int count)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -279,7 +280,7 @@ public sealed unsafe class KvCache : IDisposable
     /// Moves a layer's live entries, which <see cref="Keep"/> left where they were, to the front of its storage, in
     /// order, keeping their positions; nothing to do for a layer that does not <see cref="HoldsInPlace"/>.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)] // runs once per request: no tier-0 loops
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // runs once per request: no tier-0 loops
     public void Pack(int layer)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -317,7 +318,7 @@ public sealed unsafe class KvCache : IDisposable
     /// front to back (safe when the ranges overlap, since every element is read before anything above it is written).
     /// Inline vector copies: most runs are a single entry, for which a call to a general copy costs more than the copy.
     /// </summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MoveDown(float* from, float* to, int count)
     {
         int i = 0;

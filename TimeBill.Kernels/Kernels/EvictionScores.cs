@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace TimeBill.Kernels;
 
@@ -41,7 +42,7 @@ public static class EvictionScores
         Pool(scores, rows, length, window, pooled, average: true);
 
     /// <summary>Each output is the max, or the sum ÷ window, of the row's values within the centred window.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Pool(ReadOnlySpan<float> scores, int rows, int length, int window, Span<float> pooled, bool average)
     {
         if (window < 1 || window % 2 == 0) throw new ArgumentOutOfRangeException(nameof(window), window, "Must be a positive odd number.");
