@@ -31,18 +31,32 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
     protected virtual (long From, long To)? ProtectedPositions(KvCache cache) => null;
 
     /// <summary>
-    /// Flags <c>[kvHeads, length]</c> (row-major), in <paramref name="flags"/>, of the entries of
-    /// <paramref name="layer"/> that <see cref="ProtectedPositions"/> keeps; <c>false</c> (and nothing written) when
-    /// it keeps none.
+    /// Sets <paramref name="flags"/>' first <c>kvHeads · length</c> elements (row-major <c>[kvHeads, length]</c>) to
+    /// whether each entry of <paramref name="layer"/> is one <see cref="ProtectedPositions"/> keeps; returns the most
+    /// entries one head protects (0 when it keeps none).
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="flags"/> is shorter than <c>kvHeads · length</c>.</exception>
-    protected bool ProtectedFlags(int layer, KvCache cache, Span<bool> flags)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per layer and request: no tier-0 loop
+    protected int ProtectedFlags(int layer, KvCache cache, Span<bool> flags)
     {
-        int count = cache.KvHeadCount * cache.Length(layer);
+        int length = cache.Length(layer), count = cache.KvHeadCount * length;
         if (flags.Length < count) throw new ArgumentException($"flags hold {flags.Length} elements; layer {layer} needs {count}.", nameof(flags));
-        if (ProtectedPositions(cache) is not var (from, to)) return false;
-        FlagPositions(cache, layer, from, to, flags[..count]);
-        return true;
+        flags[..count].Clear();
+        if (ProtectedPositions(cache) is not var (from, to)) return 0;
+        cache.Pack(layer); // positions are read slot by slot
+        var positions = cache.PositionStorage(layer);
+        int most = 0;
+        for (int head = 0; head < cache.KvHeadCount; head++)
+        {
+            int protectedEntries = 0;
+            for (int entry = 0; entry < length; entry++)
+            {
+                long position = positions[head * cache.Capacity + entry];
+                if (position >= from && position < to) { flags[head * length + entry] = true; protectedEntries++; }
+            }
+            most = Math.Max(most, protectedEntries);
+        }
+        return most;
     }
 
     /// <summary>Throws unless <paramref name="capture"/> came from this policy.</summary>
@@ -73,8 +87,7 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
                 cache.Pack(layer); // a layer evicted before holds its entries in place: scoring reads them in order
                 int length = lengths[layer];
                 var flags = flagBuffer.AsSpan(0, kvHeads * length);
-                flags.Clear();
-                int protectedCount = ProtectedPositions(cache) is var (from, to) ? FlagPositions(cache, layer, from, to, flags) : 0;
+                int protectedCount = ProtectedFlags(layer, cache, flags);
                 int keep = Math.Min(length, Math.Max(budgets[layer], protectedCount));
                 if (keep == length) continue;
                 var scores = Score(layer, cache, capture).to(ScalarType.Float32).contiguous();
@@ -88,25 +101,6 @@ public abstract class ScoringEvictionPolicy : EvictionPolicy
             ArrayPool<int>.Shared.Return(keptBuffer);
             ArrayPool<bool>.Shared.Return(flagBuffer);
         }
-    }
-
-    /// <summary>Sets <paramref name="flags"/> [kvHeads, length] where an entry's position is in [from, to); returns the most flags of one head.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // once per request: no tier-0 loop
-    private static int FlagPositions(KvCache cache, int layer, long from, long to, Span<bool> flags)
-    {
-        var positions = cache.PositionStorage(layer);
-        int length = cache.Length(layer), most = 0;
-        for (int head = 0; head < cache.KvHeadCount; head++)
-        {
-            int count = 0;
-            for (int entry = 0; entry < length; entry++)
-            {
-                long position = positions[head * cache.Capacity + entry];
-                if (position >= from && position < to) { flags[head * length + entry] = true; count++; }
-            }
-            most = Math.Max(most, count);
-        }
-        return most;
     }
 
     /// <summary>The selection variant the tuning table chose (read once per process).</summary>

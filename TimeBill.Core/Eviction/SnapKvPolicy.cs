@@ -72,8 +72,7 @@ public class SnapKvPolicy : ScoringEvictionPolicy
         try
         {
             MemoryMarshal.Cast<byte, float>(attention.bytes).CopyTo(prefix);
-            window.AsSpan(0, count).Clear();
-            if (ProtectedFlags(layer, cache, window))
+            if (ProtectedFlags(layer, cache, window) > 0)
                 for (int i = 0; i < count; i++)
                     if (window[i]) prefix[i] = 0f;
             var scores = empty([kvHeads, length], ScalarType.Float32);
