@@ -39,7 +39,7 @@ public abstract class MatVecSpec<TCase> : KernelSpec<TCase> where TCase : Kernel
            select new KernelVariant(KernelVariant.Lanes, width, rows, unroll, threads, SpreadRows: spread, PrefetchDistance: prefetch),
     ];
 
-    /// <summary>Software prefetch distances searched, in bytes (0: none): a few cache lines up to a 4 KiB page ahead.</summary>
+    /// <summary>Software prefetch distances searched, in bytes (0: none): four to 32 cache lines ahead.</summary>
     public static IReadOnlyList<int> PrefetchDistances { get; } = [0, 256, 512, 1024, 2048];
 }
 
