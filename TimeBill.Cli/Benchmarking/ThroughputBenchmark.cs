@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Eviction;
-using TimeBill.Core.Model;
+using TimeBill.Core.Generation;
 
 namespace TimeBill.Cli.Benchmarking;
 
@@ -19,13 +19,16 @@ internal static class ThroughputBenchmark
 
     /// <summary>
     /// Runs <paramref name="runs"/> timed repetitions (after one warm-up) of: prefill of a seeded random prompt
-    /// into a fresh cache, <paramref name="afterPrefill"/> (e.g. eviction, untimed), then
-    /// <paramref name="genTokens"/> single-token decode steps. With <paramref name="eviction"/>, prefill feeds the
-    /// policy's capture and the cache is evicted to <paramref name="alpha"/> right after it (timed apart).
+    /// into a fresh cache (in the engine's chunks), <paramref name="afterPrefill"/> (e.g. eviction, untimed), then
+    /// <paramref name="genTokens"/> single-token decode steps on the engine's kernels, or on libtorch's eager
+    /// operators when <paramref name="libtorchSteps"/> (the reference the kernels are compared against). With
+    /// <paramref name="eviction"/>, prefill feeds the policy's capture and the cache is evicted to
+    /// <paramref name="alpha"/> right after it (timed apart).
     /// </summary>
-    public static Result Run(CausalLanguageModel model, int promptTokens, int genTokens, int runs, int seed = 0,
-        Action<KvCache>? afterPrefill = null, IProgress<int>? progress = null, EvictionPolicy? eviction = null, double alpha = 0)
+    public static Result Run(GenerationEngine engine, int promptTokens, int genTokens, int runs, int seed = 0,
+        Action<KvCache>? afterPrefill = null, IProgress<int>? progress = null, EvictionPolicy? eviction = null, double alpha = 0, bool libtorchSteps = false)
     {
+        var model = engine.Model;
         if (promptTokens <= 0) throw new ArgumentException($"--prompt-tokens must be positive, got {promptTokens}.");
         if (genTokens <= 0) throw new ArgumentException($"--gen-tokens must be positive, got {genTokens}.");
         if (runs <= 0) throw new ArgumentException($"--runs must be positive, got {runs}.");
@@ -36,6 +39,7 @@ internal static class ThroughputBenchmark
         int[] prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
         int[] steps = Enumerable.Range(0, genTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
         using var cache = model.CreateCache(promptTokens + genTokens);
+        var logits = new float[model.Config.VocabSize];
 
         var prefillMs = new List<double>();
         var decodeMs = new List<double>();
@@ -46,13 +50,14 @@ internal static class ThroughputBenchmark
             cache.Reset();
             var clock = Stopwatch.StartNew();
             using var capture = eviction?.CreateCapture(model.Config); // the policy's prefill statistics, timed with prefill
-            model.ForwardLast(prompt, cache, capture);
+            engine.Prefill(prompt, cache, logits, capture);
             double prefill = clock.Elapsed.TotalMilliseconds;
             double evict = eviction?.Evict(cache, alpha, capture).Elapsed.TotalMilliseconds ?? 0;
             kept = cache.Length(0);
             afterPrefill?.Invoke(cache);
             clock.Restart();
-            foreach (int token in steps) model.ForwardLast([token], cache);
+            if (libtorchSteps) foreach (int token in steps) model.ForwardLast([token], cache);
+            else foreach (int token in steps) engine.Decoder.Step(token, cache, logits);
             double decode = clock.Elapsed.TotalMilliseconds / genTokens;
             if (run < 0) continue; // warm-up
             prefillMs.Add(prefill);

@@ -3,7 +3,7 @@ using Spectre.Console;
 using TimeBill.Cli.Benchmarking;
 using TimeBill.Cli.Output;
 using TimeBill.Core.Eviction;
-using TimeBill.Core.Decoding;
+using TimeBill.Core.Generation;
 
 namespace TimeBill.Cli.Commands;
 
@@ -22,20 +22,20 @@ internal static class BenchCommand
         var alpha = new Option<double>("--alpha") { Description = "Fraction of the prompt's KV entries evicted, in [0, 1).", DefaultValueFactory = _ => 0 };
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
-        var decodePath = new Option<DecodePath>("--decode-path")
+        var bf16 = new Option<bool>("--bf16") { Description = "Hold the decode kernels' matrices as bfloat16 (half the bytes per token)." };
+        var prefillChunk = new Option<int>("--prefill-chunk")
         {
-            Description = "How decode steps run: torch (libtorch), kernels (SIMD kernels) or auto (the faster, measured).",
-            DefaultValueFactory = _ => DecodePath.Auto,
+            Description = "Prompt tokens per prefill chunk.",
+            DefaultValueFactory = _ => EngineOptions.DefaultPrefillChunkSize,
         };
-        var bf16 = new Option<bool>("--bf16") { Description = "Hold the kernel path's matrices as bfloat16 (half the bytes per token)." };
         var compare = new Option<bool>("--compare")
         {
-            Description = "Run libtorch, kernels float32 and kernels bfloat16 in this one process, and measure the machine's read bandwidth: "
+            Description = "Run decode steps on libtorch (the reference), kernels float32 and kernels bfloat16 in this one process, and measure the machine's read bandwidth: "
                 + "the decode ceiling of each weight format (bandwidth ÷ matrix bytes per token).",
         };
         var command = new Command("bench", "Measure prefill and decode tokens/s (median of several runs).")
         {
-            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, decodePath, bf16, compare, json,
+            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, bf16, prefillChunk, compare, json,
         };
         command.SetGuardedAction((parse, _) =>
         {
@@ -45,10 +45,9 @@ internal static class BenchCommand
             using var lm = ModelOptions.Open(parse.GetValue(model), parse.GetValue(shape), parse.GetValue(seed));
             if (parse.GetValue(compare))
                 return Task.FromResult(PathComparison.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs),
-                    parse.GetValue(seed), parse.GetValue(threads), parse.GetValue(json)));
-            lm.UseDecodePath(parse.GetValue(decodePath), parse.GetValue(bf16));
-            var path = lm.ActiveDecodePath;
-            var result = ThroughputBenchmark.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs), parse.GetValue(seed),
+                    parse.GetValue(seed), parse.GetValue(threads), parse.GetValue(prefillChunk), parse.GetValue(json)));
+            using var engine = new GenerationEngine(lm, new EngineOptions { BFloat16Weights = parse.GetValue(bf16), PrefillChunkSize = parse.GetValue(prefillChunk) });
+            var result = ThroughputBenchmark.Run(engine, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs), parse.GetValue(seed),
                 eviction: policy is NoEvictionPolicy ? null : policy, alpha: parse.GetValue(alpha));
             if (parse.GetValue(json))
             {
@@ -56,8 +55,8 @@ internal static class BenchCommand
                 {
                     Model = lm.Identity,
                     Threads = parse.GetValue(threads),
-                    DecodePath = path.ToString().ToLowerInvariant(),
-                    Bf16Weights = path == DecodePath.Kernels && lm.BFloat16DecodeWeights,
+                    DecodeWeights = engine.WeightFormat,
+                    PrefillChunk = engine.Options.PrefillChunkSize,
                     result.PromptTokens,
                     result.GenTokens,
                     result.Runs,
@@ -72,9 +71,8 @@ internal static class BenchCommand
                 });
                 return Task.FromResult(0);
             }
-            var table = new Table().AddColumns("model", "decode path", "prompt", "evict", "kept", "prefill tok/s", "decode tok/s", "prefill ms", "evict ms", "decode ms/token");
-            string pathName = path.ToString().ToLowerInvariant() + (path == DecodePath.Kernels && lm.BFloat16DecodeWeights ? " bf16" : "");
-            table.AddRow(lm.Identity, pathName, result.PromptTokens.ToString(), $"{policy.Name} α={parse.GetValue(alpha)}", result.KeptEntries.ToString(),
+            var table = new Table().AddColumns("model", "decode weights", "prompt", "evict", "kept", "prefill tok/s", "decode tok/s", "prefill ms", "evict ms", "decode ms/token");
+            table.AddRow(lm.Identity, engine.WeightFormat, result.PromptTokens.ToString(), $"{policy.Name} α={parse.GetValue(alpha)}", result.KeptEntries.ToString(),
                 $"{result.PrefillTokensPerS:F1}", $"{result.DecodeTokensPerS:F1}", $"{result.PrefillMs:F2}", $"{result.EvictMs:F2}", $"{result.DecodeMsPerToken:F3}");
             AnsiConsole.Write(table);
             return Task.FromResult(0);

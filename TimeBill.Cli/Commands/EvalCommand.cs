@@ -1,3 +1,4 @@
+using TimeBill.Core.Generation;
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
@@ -45,26 +46,27 @@ internal static class EvalCommand
             string folder = parse.GetValue(model)!;
             using var lm = CausalLanguageModel.Load(folder);
             var tokenizer = TextTokenizer.Load(folder, lm.GenerationConfig.BosTokenId);
+            using var engine = new GenerationEngine(lm);
             var clock = Stopwatch.StartNew();
 
             IExecutionTimeEstimator estimator;
             if (parse.GetValue(profile) is string profilePath)
             {
                 var loaded = ExecutionTimeProfile.Load(profilePath);
-                loaded.EnsureMatches(ModelProfilingTarget.IdentityOf(lm.Config), "float32", parse.GetValue(threads));
+                loaded.EnsureMatches(ModelProfilingTarget.IdentityOf(lm.Config), engine.WeightFormat, parse.GetValue(threads));
                 estimator = loaded.CreateRecalibratingEstimator();
             }
             else
             {
                 console.MarkupLine("[grey]profiling the model (no --profile given)…[/]");
                 int longest = lm.Config.MaxPositions - 1;
-                using var target = new ModelProfilingTarget(lm, longest, longest);
+                using var target = new ModelProfilingTarget(engine, longest, longest);
                 var options = new ExecutionTimeProfilerOptions { MaxPromptLength = longest, MaxKvLength = longest };
                 estimator = new ExecutionTimeProfiler().Run(target, options, cancellationToken: cancellationToken).CreateRecalibratingEstimator();
             }
             IResponseLengthPredictor? lengths = parse.GetValue(rlp) is string rlpPath ? LengthPredictorFile.Load(rlpPath, lm) : null;
             using var exits = parse.GetValue(exit) is string exitPath ? ExitModel.Load(exitPath, lm) : null;
-            using var generator = new BudgetedGenerator(lm, tokenizer, estimator, lengths, exits);
+            using var generator = new BudgetedGenerator(engine, tokenizer, estimator, lengths, exits);
 
             var (k, kSource) = ChoosePessimism(parse.GetValue(pessimism), parse.GetValue(dataset), lengths, console);
             var settings = new EvaluationSettings

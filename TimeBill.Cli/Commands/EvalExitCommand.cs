@@ -1,3 +1,4 @@
+using TimeBill.Core.Generation;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -69,8 +70,9 @@ internal static class EvalExitCommand
                 IReadOnlyList<ExitEvaluationRow> rows = [];
                 await console.Progress().StartAsync(async ctx =>
                 {
-                    var task = ctx.AddTask("decoding (all methods step-interleaved)");
-                    rows = await Task.Run(() => ExitEvaluation.Run(lm, exits, promptIds, options, (done, total) =>
+                    var task = ctx.AddTask("decoding (every method, in rotating order)");
+                    using var engine = new GenerationEngine(lm);
+                    rows = await Task.Run(() => ExitEvaluation.Run(engine, exits, promptIds, options, (done, total) =>
                     {
                         task.MaxValue = total;
                         task.Value = done;

@@ -98,7 +98,7 @@ internal static class EvalTimingCommand
         console.MarkupLine($"[grey]sampling 200 stories from {Markup.Escape(source)} for response lengths…[/]");
         using var model = CausalLanguageModel.Load(source);
         int bos = model.GenerationConfig.BosTokenId ?? 1;
-        using var sampler = new StorySampler(model, model.Config.MaxPositions);
+        using var sampler = new StorySampler(model);
         var random = new Random(seed);
         return Enumerable.Range(0, 200).Select(_ => sampler.Sample([bos], model.Config.MaxPositions - 1, random.Next()).Count).ToList();
     }

@@ -1,3 +1,4 @@
+using TimeBill.Core.Generation;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
@@ -91,7 +92,8 @@ internal static class ProfileCommand
                     Statistic = parseResult.GetValue(statistic) == "min" ? SampleStatistic.Minimum : SampleStatistic.Median,
                 };
                 TimeProvider timer = cpuClock ? new ProcessCpuTimeProvider() : TimeProvider.System;
-                using var target = new ModelProfilingTarget(loaded, promptLength, kvLength);
+                using var engine = new GenerationEngine(loaded);
+                using var target = new ModelProfilingTarget(engine, promptLength, kvLength);
                 string profilePath = parseResult.GetValue(output) ?? $"ete-profile.{target.ModelIdentity}.json";
                 string plotPath = parseResult.GetValue(plot) ?? Path.ChangeExtension(profilePath, ".png");
 

@@ -2,6 +2,7 @@ using TimeBill.Core.Sampling;
 using TimeBill.Predictors.Evaluation;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Eviction;
+using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using static TorchSharp.torch;
 
@@ -43,7 +44,8 @@ internal sealed record EvictionStudyReport(IReadOnlyList<int> PromptLengths, IRe
 /// policy and α a fresh prefill is evicted and measured by (a) the mean KL(full ‖ evicted) of the next-token
 /// distributions over the first decode steps after eviction, teacher-forced on G (the first token comes from the
 /// prefill, before eviction, so it is never affected), (b) the share of the first greedy tokens equal to G's, and
-/// (c) ROUGE-L F1 (token LCS) of the whole greedy continuation against G.
+/// (c) ROUGE-L F1 (token LCS) of the whole greedy continuation against G. Continuations run on the generation engine
+/// (decode steps on the kernels), the teacher-forced passes on libtorch.
 /// </summary>
 internal sealed class EvictionQualityStudy(CausalLanguageModel model, EvictionStudyOptions options)
 {
@@ -57,22 +59,24 @@ internal sealed class EvictionQualityStudy(CausalLanguageModel model, EvictionSt
         int total = options.Prompts * (1 + policies.Length * options.Alphas.Count), done = 0;
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Workers), CancellationToken = cancellationToken };
         // Prompts are independent (own seed, own caches), so workers only change the speed, never the numbers.
-        Parallel.For(0, options.Prompts, parallel, prompt =>
+        // One engine per worker: an engine runs one job at a time.
+        Parallel.For(0, options.Prompts, parallel, () => new GenerationEngine(model), (prompt, _, engine) =>
         {
-            int[] ids = SamplePrompt(prompt);
+            int[] ids = SamplePrompt(engine, prompt);
             lengths[prompt] = ids.Length;
-            using var reference = Reference(ids);
+            using var reference = Reference(engine, ids);
             progress?.Invoke(Interlocked.Increment(ref done), total, $"prompt {prompt + 1}/{options.Prompts} ({ids.Length} tokens)");
             var rows = new List<EvictionSample>();
             foreach (var policy in policies)
                 foreach (double alpha in options.Alphas)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    rows.Add(Measure(prompt, ids, reference, policy, alpha));
+                    rows.Add(Measure(engine, prompt, ids, reference, policy, alpha));
                     progress?.Invoke(Interlocked.Increment(ref done), total, $"prompt {prompt + 1}/{options.Prompts}: {policy.Name} α={alpha}");
                 }
             perPrompt[prompt] = rows.ToArray();
-        });
+            return engine;
+        }, engine => engine.Dispose());
         var samples = perPrompt.SelectMany(rows => rows).ToList();
         var summary = samples
             .GroupBy(s => (s.Policy, s.Alpha))
@@ -100,43 +104,40 @@ internal sealed class EvictionQualityStudy(CausalLanguageModel model, EvictionSt
 
     /// <summary>
     /// A prefix of the model's own story stream: sampled from BOS at the study's temperature and top-p with a seed per
-    /// prompt; when a story ends, BOS starts the next one. The length is drawn uniformly from the allowed range.
+    /// prompt; when a story ends, BOS starts the next one (a stop token's probability goes to BOS). The length is drawn
+    /// uniformly from the allowed range.
     /// </summary>
-    private int[] SamplePrompt(int index)
+    private int[] SamplePrompt(GenerationEngine engine, int index)
     {
         var random = new Random(unchecked(options.Seed * 7919 + index));
         int length = random.Next(options.MinPromptLength, MaxPromptLength + 1);
         int bos = model.GenerationConfig.BosTokenId ?? 1;
-        var stops = model.GenerationConfig.StopTokenIds.ToHashSet();
-        var ids = new List<int>(length) { bos };
-        using var cache = model.CreateCache(length);
-        float[] logits = model.ForwardLast([bos], cache);
-        while (ids.Count < length)
+        var generation = new GenerationOptions
         {
-            int next = SampleTopP(logits, random);
-            if (stops.Contains(next)) next = bos;
-            ids.Add(next);
-            if (ids.Count < length) logits = model.ForwardLast([next], cache);
-        }
-        return ids.ToArray();
+            MaxNewTokens = length - 1,
+            Sampling = new SamplingOptions { Temperature = (float)options.Temperature, TopP = (float)options.TopP, Seed = random.Next() },
+            StopTokenIds = [],
+            LogitsProcessors = [new StopTokensStartOver([.. model.GenerationConfig.StopTokenIds], bos)],
+        };
+        return [bos, .. engine.Generate([bos], generation).Ids];
     }
 
-    private int SampleTopP(float[] logits, Random random)
+    /// <summary>Moves the probability of the stop tokens onto BOS, so a story that ends is followed by the next one.</summary>
+    private sealed class StopTokensStartOver(int[] stops, int bos) : ILogitsProcessor
     {
-        double max = logits.Max();
-        var probabilities = logits.Select(l => Math.Exp((l - max) / options.Temperature)).ToArray();
-        double sum = probabilities.Sum();
-        int[] order = Enumerable.Range(0, logits.Length).OrderByDescending(i => probabilities[i]).ToArray();
-        double cumulative = 0;
-        int nucleus = 0;
-        while (nucleus < order.Length && cumulative < options.TopP * sum) cumulative += probabilities[order[nucleus++]];
-        double draw = random.NextDouble() * cumulative;
-        for (int i = 0; i < nucleus; i++)
+        public void Process(Span<float> logits, ReadOnlySpan<int> generated)
         {
-            draw -= probabilities[order[i]];
-            if (draw <= 0) return order[i];
+            double max = logits[bos];
+            foreach (int stop in stops) if (stop != bos) max = Math.Max(max, logits[stop]);
+            double mass = Math.Exp(logits[bos] - max);
+            foreach (int stop in stops)
+                if (stop != bos)
+                {
+                    mass += Math.Exp(logits[stop] - max);
+                    logits[stop] = float.NegativeInfinity;
+                }
+            logits[bos] = (float)(max + Math.Log(mass));
         }
-        return order[nucleus - 1];
     }
 
     private sealed record FullCacheReference(int[] Greedy, Tensor LogProbabilities) : IDisposable
@@ -144,11 +145,18 @@ internal sealed class EvictionQualityStudy(CausalLanguageModel model, EvictionSt
         public void Dispose() => LogProbabilities.Dispose();
     }
 
-    private FullCacheReference Reference(int[] prompt)
+    /// <summary>Greedy decoding of the whole continuation, with every stop token ignored.</summary>
+    private GenerationOptions Continuation(EvictionPolicy? policy = null, double alpha = 0) => new()
     {
-        using var cache = model.CreateCache(prompt.Length + options.ContinuationLength);
-        float[] first = model.ForwardLast(prompt, cache);
-        int[] greedy = Greedy(first, cache, options.ContinuationLength);
+        MaxNewTokens = options.ContinuationLength,
+        StopTokenIds = [],
+        Eviction = policy,
+        EvictionRatio = alpha,
+    };
+
+    private FullCacheReference Reference(GenerationEngine engine, int[] prompt)
+    {
+        int[] greedy = [.. engine.Generate(prompt, Continuation()).Ids];
         using var forced = model.CreateCache(prompt.Length + options.ContinuationLength);
         model.Forward(prompt, forced).Dispose();
         using var scope = NewDisposeScope();
@@ -157,30 +165,16 @@ internal sealed class EvictionQualityStudy(CausalLanguageModel model, EvictionSt
         return new FullCacheReference(greedy, logProbabilities.DetachFromDisposeScope());
     }
 
-    /// <summary>Greedy tokens from <paramref name="logits"/> on, one decode step each.</summary>
-    private int[] Greedy(float[] logits, KvCache cache, int count)
-    {
-        var tokens = new int[count];
-        for (int step = 0; step < count; step++)
-        {
-            tokens[step] = TokenSampler.ArgMax(logits);
-            if (step + 1 < count) logits = model.ForwardLast([tokens[step]], cache);
-        }
-        return tokens;
-    }
-
     /// <summary>
-    /// One evicted prefill measured three ways. The full-cache continuation G is fed in one teacher-forced pass: its
-    /// first rows give the KL, and its argmaxes show how far the evicted model's greedy continuation follows G (it
-    /// equals G up to the first disagreement, so only the rest needs step-by-step decoding on a second evicted cache).
+    /// One evicted prefill measured three ways: the full-cache continuation G fed in one teacher-forced pass gives the
+    /// KL; the evicted model's own greedy continuation (the engine's, evicting right after prefill) gives the
+    /// agreement and ROUGE-L against G.
     /// </summary>
-    private EvictionSample Measure(int index, int[] prompt, FullCacheReference reference, EvictionPolicy policy, double alpha)
+    private EvictionSample Measure(GenerationEngine engine, int index, int[] prompt, FullCacheReference reference, EvictionPolicy policy, double alpha)
     {
         int length = options.ContinuationLength, kept, total = model.Config.LayerCount * prompt.Length;
         int[] g = reference.Greedy;
         double kl;
-        int divergence = -1; // first i whose prediction after G[0..i] differs from G[i+1]
-        int divergentToken = -1;
         using (var cache = model.CreateCache(prompt.Length + length))
         {
             Prefill(policy, alpha, prompt, cache);
@@ -190,35 +184,17 @@ internal sealed class EvictionQualityStudy(CausalLanguageModel model, EvictionSt
             var logQ = logits.narrow(0, 0, options.KlSteps).log_softmax(-1);
             var logP = reference.LogProbabilities;
             kl = (logP.exp() * (logP - logQ)).sum(-1).mean().item<float>();
-            long[] predicted = logits.argmax(-1).data<long>().ToArray();
-            for (int i = 0; i < predicted.Length; i++)
-                if (predicted[i] != g[i + 1]) { divergence = i; divergentToken = (int)predicted[i]; break; }
         }
-        int[] continuation = g;
-        if (divergence >= 0)
-        {
-            continuation = new int[length];
-            Array.Copy(g, continuation, divergence + 1);
-            continuation[divergence + 1] = divergentToken;
-            if (divergence + 2 < length)
-            {
-                using var cache = model.CreateCache(prompt.Length + length);
-                Prefill(policy, alpha, prompt, cache);
-                model.Forward(g.AsSpan(0, divergence + 1), cache).Dispose();
-                float[] logits = model.ForwardLast([divergentToken], cache);
-                Greedy(logits, cache, length - divergence - 2).CopyTo(continuation, divergence + 2);
-            }
-        }
+        int[] continuation = [.. engine.Generate(prompt, Continuation(policy, alpha)).Ids];
         int agree = Enumerable.Range(0, options.AgreementSteps).Count(i => continuation[i] == g[i]);
         return new EvictionSample(index, prompt.Length, policy.Name, alpha, kept, total, Math.Max(0, kl),
             (double)agree / options.AgreementSteps, SequenceMetrics.RougeLF1(continuation, g));
     }
 
-    private float[] Prefill(EvictionPolicy policy, double alpha, int[] prompt, KvCache cache)
+    private void Prefill(EvictionPolicy policy, double alpha, int[] prompt, KvCache cache)
     {
         using var capture = policy.CreateCapture(model.Config);
-        float[] last = model.ForwardLast(prompt, cache, capture);
+        model.Forward(prompt, cache, observer: capture).Dispose();
         policy.Evict(cache, alpha, capture);
-        return last;
     }
 }

@@ -1,31 +1,18 @@
-using TimeBill.Core.Cache;
+using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Sampling;
 
 namespace TimeBill.Cli.Evaluation;
 
-/// <summary>Plain sampling over a model (temperature 1, top-p 0.9, seeded): prompt construction and response-length draws.</summary>
-/// <param name="model">The model to sample.</param>
-/// <param name="capacity">Cache capacity in tokens: the prefix plus the longest continuation.</param>
-internal sealed class StorySampler(CausalLanguageModel model, int capacity = 256) : IDisposable
+/// <summary>Plain sampling over a model (temperature 1, top-p 0.9, seeded) on an engine of its own: prompt construction and response-length draws.</summary>
+/// <param name="model">The model to sample (not owned).</param>
+internal sealed class StorySampler(CausalLanguageModel model) : IDisposable
 {
-    private readonly KvCache _cache = model.CreateCache(capacity);
+    private readonly GenerationEngine _engine = new(model);
 
     /// <summary>Continues <paramref name="prefix"/> until a stop token or <paramref name="maxTokens"/> tokens.</summary>
-    public IReadOnlyList<int> Sample(int[] prefix, int maxTokens, int seed)
-    {
-        _cache.Reset();
-        var sampler = new TokenSampler(new SamplingOptions { Temperature = 1, TopP = 0.9f, Seed = seed });
-        var stops = model.GenerationConfig.StopTokenIds;
-        var tokens = new List<int>();
-        int next = sampler.Sample(model.ForwardLast(prefix, _cache));
-        while (!stops.Contains(next) && tokens.Count < maxTokens)
-        {
-            tokens.Add(next);
-            next = sampler.Sample(model.ForwardLast([next], _cache));
-        }
-        return tokens;
-    }
+    public IReadOnlyList<int> Sample(int[] prefix, int maxTokens, int seed) =>
+        _engine.Generate(prefix, new GenerationOptions { MaxNewTokens = maxTokens, Sampling = new SamplingOptions { Temperature = 1, TopP = 0.9f, Seed = seed } }).Ids;
 
-    public void Dispose() => _cache.Dispose();
+    public void Dispose() => _engine.Dispose();
 }

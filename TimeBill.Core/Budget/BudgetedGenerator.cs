@@ -27,10 +27,9 @@ namespace TimeBill.Core.Budget;
 /// </summary>
 public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
 {
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly TimeProvider _time;
     private readonly IDisposable[] _owned;
-    private KvCache? _cache;
+    private readonly bool _ownsEngine;
     private readonly PhaseCost _probe = new(), _finish = new();
     // How far steps (from one deadline check to the next) ran past their estimates, over the last ~100 steps.
     private readonly StepOverrun _stepOverrun = new();
@@ -48,9 +47,24 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     /// <param name="owned">Resources disposed with the generator (the builder hands over the model it loaded).</param>
     public BudgetedGenerator(CausalLanguageModel model, TextTokenizer? tokenizer, IExecutionTimeEstimator estimator,
         IResponseLengthPredictor? lengthPredictor = null, IExitModel? exits = null, TimeProvider? time = null, IEnumerable<IDisposable>? owned = null)
+        : this(new GenerationEngine(model ?? throw new ArgumentNullException(nameof(model))), tokenizer, estimator, lengthPredictor, exits, time, owned, ownsEngine: true)
+    {
+    }
+
+    /// <summary>As the other constructor, on an engine shared with other generators (not owned; the resources in <paramref name="owned"/> are).</summary>
+    public BudgetedGenerator(GenerationEngine engine, TextTokenizer? tokenizer, IExecutionTimeEstimator estimator,
+        IResponseLengthPredictor? lengthPredictor = null, IExitModel? exits = null, TimeProvider? time = null, IEnumerable<IDisposable>? owned = null)
+        : this(engine, tokenizer, estimator, lengthPredictor, exits, time, owned, ownsEngine: false)
+    {
+    }
+
+    private BudgetedGenerator(GenerationEngine engine, TextTokenizer? tokenizer, IExecutionTimeEstimator estimator,
+        IResponseLengthPredictor? lengthPredictor, IExitModel? exits, TimeProvider? time, IEnumerable<IDisposable>? owned, bool ownsEngine)
     {
         _owned = owned?.ToArray() ?? [];
-        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Engine = engine ?? throw new ArgumentNullException(nameof(engine));
+        _ownsEngine = ownsEngine;
+        var model = Model = engine.Model;
         Tokenizer = tokenizer;
         Estimator = estimator ?? throw new ArgumentNullException(nameof(estimator));
         if (lengthPredictor is not null && lengthPredictor.ModelIdentity != model.Identity)
@@ -60,6 +74,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>The engine the jobs run on.</summary>
+    public GenerationEngine Engine { get; }
     /// <summary>The target model.</summary>
     public CausalLanguageModel Model { get; }
     /// <summary>Its tokenizer; null when the generator works on ids only.</summary>
@@ -75,53 +91,68 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     public Task<BudgetedResult> GenerateAsync(BudgetedRequest request, CancellationToken cancellationToken = default)
     {
         long start = _time.GetTimestamp();
-        ArgumentNullException.ThrowIfNull(request);
-        request.Validate();
-        return Task.Run(() => Run(request, start, null, cancellationToken), cancellationToken);
+        int[] prompt = PromptOf(request);
+        return Engine.Submit(() => Run(request, prompt, start, null, cancellationToken), cancellationToken);
     }
 
     /// <inheritdoc />
     public async IAsyncEnumerable<BudgetedStreamItem> StreamAsync(BudgetedRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         long start = _time.GetTimestamp();
-        ArgumentNullException.ThrowIfNull(request);
-        request.Validate();
+        int[] prompt = PromptOf(request);
         var channel = Channel.CreateUnbounded<BudgetedStreamItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var producer = Task.Run(() =>
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var job = Engine.Submit(() =>
         {
-            try
-            {
-                var result = Run(request, start, token => channel.Writer.TryWrite(new BudgetedStreamItem(token, null)), cancellationToken);
-                channel.Writer.TryWrite(new BudgetedStreamItem(default, result));
-                channel.Writer.Complete();
-            }
-            catch (Exception e) { channel.Writer.Complete(e); }
-        }, CancellationToken.None);
-        await foreach (var item in channel.Reader.ReadAllAsync(CancellationToken.None))
-            yield return item;
-        await producer;
+            var result = Run(request, prompt, start, token => channel.Writer.TryWrite(new BudgetedStreamItem(token, null)), stop.Token);
+            channel.Writer.TryWrite(new BudgetedStreamItem(default, result));
+            return result;
+        }, stop.Token);
+        _ = job.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        try
+        {
+            await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                yield return item;
+            await job.ConfigureAwait(false);
+        }
+        finally
+        {
+            stop.Cancel(); // leaving the stream early ends the job within a step
+            await ((Task)job).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
     }
 
-    /// <summary>Runs a request synchronously on the calling thread; <paramref name="start"/> is when the budget began.</summary>
+    /// <summary>Runs a request and waits for it; <paramref name="start"/> is when the budget began.</summary>
     internal BudgetedResult Run(BudgetedRequest request, long start, Action<GeneratedToken>? onToken, CancellationToken cancellationToken)
     {
+        int[] prompt = PromptOf(request);
+        return Engine.Submit(() => Run(request, prompt, start, onToken, cancellationToken), cancellationToken).GetAwaiter().GetResult();
+    }
+
+    private int[] PromptOf(BudgetedRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
         int[] prompt = request.PromptIds?.ToArray() ?? Tokenizer?.EncodePrompt(request.Prompt!)
             ?? throw new ArgumentException("this generator has no tokenizer: give the prompt as PromptIds.", nameof(request));
         int context = Model.Config.MaxPositions;
         if (prompt.Length >= context)
             throw new ArgumentException($"the prompt has {prompt.Length} tokens; the model's context holds {context} (one more is needed to answer).", nameof(request));
+        foreach (int id in prompt)
+            if ((uint)id >= (uint)Model.Config.VocabSize)
+                throw new ArgumentException($"prompt token id {id} is outside the vocabulary (0..{Model.Config.VocabSize - 1}).", nameof(request));
+        return prompt;
+    }
 
-        _gate.Wait(cancellationToken);
-        try
-        {
-            using var activity = BudgetTelemetry.Activities.StartActivity("timebill.generate");
-            var result = Decode(request, prompt, start, onToken, cancellationToken);
-            activity?.SetTag("timebill.status", result.Status.ToString());
-            activity?.SetTag("timebill.alpha", result.Plan?.EvictionRatio);
-            BudgetTelemetry.Record(result);
-            return result;
-        }
-        finally { _gate.Release(); }
+    /// <summary>One job on the worker thread, with its telemetry.</summary>
+    private BudgetedResult Run(BudgetedRequest request, int[] prompt, long start, Action<GeneratedToken>? onToken, CancellationToken cancellationToken)
+    {
+        using var activity = BudgetTelemetry.Activities.StartActivity("timebill.generate");
+        var result = Decode(request, prompt, start, onToken, cancellationToken);
+        activity?.SetTag("timebill.status", result.Status.ToString());
+        activity?.SetTag("timebill.alpha", result.Plan?.EvictionRatio);
+        BudgetTelemetry.Record(result);
+        return result;
     }
 
     /// <summary>
@@ -149,13 +180,11 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             StopTokenIds = [],
             Planner = planner with { FixedEvictionRatio = planner.Eviction is NoEvictionPolicy ? 0 : 0.5 },
         };
-        _gate.Wait(cancellationToken);
-        try
+        Engine.Submit(() =>
         {
             Decode(request, prompt, _time.GetTimestamp(), null, cancellationToken, observeEstimator: false, observePhases: false);
-            Decode(request, prompt, _time.GetTimestamp(), null, cancellationToken, observeEstimator: false, observePhases: true);
-        }
-        finally { _gate.Release(); }
+            return Decode(request, prompt, _time.GetTimestamp(), null, cancellationToken, observeEstimator: false, observePhases: true);
+        }, cancellationToken).GetAwaiter().GetResult();
     }
 
     private PhaseCost EvictionCost(EvictionPolicy policy)
@@ -167,167 +196,225 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     private double ElapsedMs(long start) => _time.GetElapsedTime(start).TotalMilliseconds;
 
     /// <summary>
-    /// One job. Under Kill every piece of work after prefill is checked against the deadline before it starts, with
-    /// the time it is expected to take plus what finishing the result costs: the self-probe and eviction with their
-    /// measured costs (<see cref="PhaseCost.Upper"/>), every decode step with the estimator's step time, raised by how far
-    /// recent steps ran past their estimates (<see cref="StepOverrun"/>). A piece that
-    /// does not fit is not started: no probe (N̂ = the cap), no eviction (the cache stays whole), no step (the job
-    /// ends). The total is read when the result is complete, so it is the time the caller gets it.
+    /// One job. Under Kill every piece of work is checked against the deadline before it starts, with the time it is
+    /// expected to take plus what finishing the result costs: each prefill chunk with the estimator's prefill time (raised
+    /// by how far the chunks so far ran past it), the self-probe and eviction with their measured costs
+    /// (<see cref="PhaseCost.Upper"/>), every decode step with the estimator's step time, raised by how far recent
+    /// steps ran past their estimates (<see cref="StepOverrun"/>). A piece that does not fit is not started: no more
+    /// prefill (the job ends with nothing), no probe (N̂ = the cap), no eviction (the cache stays whole), no step (the
+    /// job ends). The total is read when the result is complete, so it is the time the caller gets it.
     /// </summary>
-    private BudgetedResult Decode(BudgetedRequest request, int[] prompt, long start, Action<GeneratedToken>? onToken, CancellationToken cancellationToken, bool observeEstimator = true, bool observePhases = true)
+    private BudgetedResult Decode(BudgetedRequest request, int[] prompt, long start, Action<GeneratedToken>? onToken, CancellationToken cancellationToken,
+        bool observeEstimator = true, bool observePhases = true)
     {
-        var planner = request.Planner;
-        bool kill = request.Overrun == OverrunStrategy.Kill;
-        double budgetMs = request.Budget.TotalMilliseconds;
-        int maxNew = Math.Min(request.MaxNewTokens, Model.Config.MaxPositions - prompt.Length);
-        double predictedPrefill = Estimator.PrefillMilliseconds(prompt.Length);
-        var result = new BudgetedResult { Status = BudgetStatus.Infeasible, PromptIds = prompt, Budget = request.Budget, PredictedPrefillTime = TimeSpan.FromMilliseconds(predictedPrefill) };
-        var observer = observeEstimator ? Estimator as IExecutionTimeObserver : null;
-        // Whether work expected to take `milliseconds`, then finishing a result of `tokens` tokens, ends by the deadline.
-        bool Fits(double milliseconds, int tokens) => !kill || ElapsedMs(start) + milliseconds + _finish.Upper(tokens) <= budgetMs;
-
+        var job = new Job(this, request, prompt, start, observeEstimator, observePhases);
         // Not even the prefill fits: under Kill the job is dropped before any work.
-        if (kill && ElapsedMs(start) + predictedPrefill > budgetMs)
-            return result with { TotalTime = _time.GetElapsedTime(start) };
-
-        // Prefill, with the length predictor running beside it, or reading it (a self-probe).
-        int needed = prompt.Length + maxNew;
-        var cache = Model.RentCache(ref _cache, needed, Math.Min(Model.Config.MaxPositions, Math.Max(needed, 256)));
-        var probing = LengthPredictor as IPrefillProbingLengthPredictor;
-        var predicting = LengthPredictor is null || probing is not null ? null : new ConcurrentLengthPrediction(LengthPredictor, prompt, _pendingPrediction);
-        _pendingPrediction = predicting?.Task; // until taken: whatever happens to this job, the next prediction waits for it
-        bool mayEvict = planner.Eviction is not NoEvictionPolicy;
-        using var capture = mayEvict ? planner.Eviction.CreateCapture(Model.Config) : null;
-        var probe = probing?.CreateProbe();
-        long prefillStart = _time.GetTimestamp();
-        float[] logits;
-        using (BudgetTelemetry.Activities.StartActivity("timebill.prefill"))
-            logits = Model.ForwardLast(prompt, cache, ForwardObservers.Combine(capture, probe));
-        var prefillTime = _time.GetElapsedTime(prefillStart);
-        var firstToken = _time.GetElapsedTime(start);
-        observer?.ObservePrefill(prompt.Length, prefillTime.TotalMilliseconds);
-        // The length prediction, unless waiting for it (or running the self-probe's head) would leave no step before the deadline.
-        ResponseLengthPrediction? prediction = null;
-        var predictorTime = TimeSpan.Zero;
-        bool predictionSkipped = false;
-        double fullStep = Estimator.DecodeStepMilliseconds(prompt.Length);
-        if (predicting is not null)
+        if (job.Kill && ElapsedMs(start) + job.PredictedPrefill > job.BudgetMs)
+            return job.Result with { TotalTime = _time.GetElapsedTime(start) };
+        var options = new GenerationOptions
         {
-            predictionSkipped = !predicting.TryTake(() => Fits(fullStep, 1), out prediction, out predictorTime);
-            if (!predictionSkipped) _pendingPrediction = null;
-        }
-        else if (probing is not null)
-        {
-            predictionSkipped = !Fits(_probe.Upper(1) + fullStep, 1);
-            if (!predictionSkipped)
-            {
-                long probeStart = _time.GetTimestamp();
-                prediction = probing.PredictFromProbe(probe!, prompt.Length);
-                predictorTime = _time.GetElapsedTime(probeStart);
-                if (observePhases) _probe.Observe(1, predictorTime.TotalMilliseconds);
-            }
-        }
-        cancellationToken.ThrowIfCancellationRequested();
-
-        // Plan α (and layer skipping) from what is left once the result is finished (and, when it evicts, evicted).
-        long planStart = _time.GetTimestamp();
-        BudgetPlan plan;
-        using (BudgetTelemetry.Activities.StartActivity("timebill.plan"))
-        {
-            // The planner prices steps with the estimator; when steps have been running past it, the time left is
-            // shrunk by the same factor (equivalently, every step is priced that much higher).
-            double stretch = _stepOverrun.MeanFactor;
-            plan = PlanFor(planner, prompt.Length, prediction?.Length ?? maxNew, maxNew, (budgetMs - ElapsedMs(start) - _finish.Mean(maxNew)) / stretch,
-                (mayEvict ? EvictionCost(planner.Eviction).Mean(prompt.Length) : 0) / stretch);
-        }
-        var plannerTime = _time.GetElapsedTime(planStart);
-        result = result with
-        {
-            Plan = plan,
-            PrefillTime = prefillTime,
-            TimeToFirstToken = firstToken,
-            PredictorTime = predictorTime,
-            PlannerTime = plannerTime,
-            PredictedDecodeTime = TimeSpan.FromMilliseconds(plan.PredictedDecodeMilliseconds),
-            LengthPredictionSkipped = predictionSkipped,
+            MaxNewTokens = job.MaxNew,
+            Sampling = request.Sampling,
+            StopTokenIds = request.StopTokenIds,
+            StopSequences = request.StopSequences,
         };
-
-        // Evict once, if the eviction and then one step still fit; otherwise decode with the whole cache.
-        var eviction = TimeSpan.Zero;
-        bool evictionSkipped = false;
-        if (plan.EvictionRatio > 0 && mayEvict)
+        try
         {
-            double evictedStep = Estimator.DecodeStepMilliseconds((1 - plan.EvictionRatio) * prompt.Length, plan.LayersPerToken);
-            if (Fits(EvictionCost(planner.Eviction).Upper(prompt.Length) + evictedStep, 1))
-            {
-                long evictionStart = _time.GetTimestamp();
-                planner.Eviction.Evict(cache, plan.EvictionRatio, capture);
-                eviction = _time.GetElapsedTime(evictionStart);
-                if (observePhases) EvictionCost(planner.Eviction).Observe(prompt.Length, eviction.TotalMilliseconds);
-            }
-            else evictionSkipped = true;
+            var outcome = Engine.Run(prompt, options, Exits, Tokenizer, job, onToken, cancellationToken);
+            return job.Finish(outcome);
+        }
+        finally { job.Dispose(); }
+    }
+
+    /// <summary>The deadline logic of one job, plugged into the engine's loop.</summary>
+    private sealed class Job : GenerationHooks, IDisposable
+    {
+        private readonly BudgetedGenerator _owner;
+        private readonly BudgetedRequest _request;
+        private readonly int[] _prompt;
+        private readonly long _start;
+        private readonly bool _observePhases;
+        private readonly IExecutionTimeObserver? _observer;
+        private readonly EvictionCapture? _capture;
+        private readonly IPrefillProbingLengthPredictor? _probing;
+        private readonly ConcurrentLengthPrediction? _predicting;
+        private readonly IForwardObserver? _probe;
+        private readonly bool _mayEvict;
+        private long _prefillStart, _decodeStart, _lastLoopEvent;
+        private long? _previousStepStart;
+        private double _previousEstimate;
+        private bool _skipLayers;
+        private BudgetPlan? _plan;
+
+        public Job(BudgetedGenerator owner, BudgetedRequest request, int[] prompt, long start, bool observeEstimator, bool observePhases)
+        {
+            _owner = owner;
+            _request = request;
+            _prompt = prompt;
+            _start = start;
+            _observePhases = observePhases;
+            Kill = request.Overrun == OverrunStrategy.Kill;
+            BudgetMs = request.Budget.TotalMilliseconds;
+            MaxNew = Math.Min(request.MaxNewTokens, owner.Model.Config.MaxPositions - prompt.Length);
+            PredictedPrefill = owner.Estimator.PrefillMilliseconds(prompt.Length);
+            Result = new BudgetedResult { Status = BudgetStatus.Infeasible, PromptIds = prompt, Budget = request.Budget, PredictedPrefillTime = TimeSpan.FromMilliseconds(PredictedPrefill) };
+            _observer = observeEstimator ? owner.Estimator as IExecutionTimeObserver : null;
+            var planner = request.Planner;
+            _mayEvict = planner.Eviction is not NoEvictionPolicy;
+            _probing = owner.LengthPredictor as IPrefillProbingLengthPredictor;
+            _predicting = owner.LengthPredictor is null || _probing is not null ? null : new ConcurrentLengthPrediction(owner.LengthPredictor, prompt, owner._pendingPrediction);
+            owner._pendingPrediction = _predicting?.Task ?? owner._pendingPrediction; // until taken: the next prediction waits for it
+            _capture = _mayEvict ? planner.Eviction.CreateCapture(owner.Model.Config) : null;
+            _probe = _probing?.CreateProbe();
         }
 
-        // Decode with the deadline watched before every step.
-        bool skipLayers = plan.LayersPerToken is not null && Exits is not null;
-        var decoder = new ExitingDecoder(Model, skipLayers ? Exits : null, skipLayers ? planner.Exit : ExitPolicy.Off);
-        var stops = request.StopTokenIds ?? Model.GenerationConfig.StopTokenIds;
-        var sampler = new TokenSampler(request.Sampling);
-        var text = Tokenizer?.CreateStreamingDecoder();
-        var generated = new List<int>();
-        long decodeStart = _time.GetTimestamp();
-        StopReason? reason = null;
-        long? previousStepStart = null;
-        double previousEstimate = 0;
-        using (BudgetTelemetry.Activities.StartActivity("timebill.decode"))
-        {
-            int next = sampler.Sample(logits);
-            while (true)
-            {
-                if (stops.Contains(next)) { reason = Generation.StopReason.StopToken; break; }
-                generated.Add(next);
-                onToken?.Invoke(new GeneratedToken(next, text?.Push(next) ?? "", generated.Count - 1));
-                if (generated.Count >= maxNew) { reason = Generation.StopReason.MaxTokens; break; }
-                cancellationToken.ThrowIfCancellationRequested();
+        public bool Kill { get; }
+        public double BudgetMs { get; }
+        public int MaxNew { get; }
+        public double PredictedPrefill { get; }
+        public BudgetedResult Result { get; private set; }
 
-                int kv = cache.Length(Model.Config.LayerCount - 1);
-                // What the previous step cost from this check to the next (the step, sampling, the caller's
-                // token callback) against its estimate: the misses the next checks charge for.
-                if (observePhases && previousStepStart is { } previous) _stepOverrun.Observe(previousEstimate, ElapsedMs(previous));
-                double predictedStep = Estimator.DecodeStepMilliseconds(kv, plan.LayersPerToken);
-                if (!Fits(_stepOverrun.Charge(predictedStep), generated.Count + 1))
-                    break; // the next step would end past the deadline
-                long stepStart = _time.GetTimestamp();
-                (previousStepStart, previousEstimate) = (stepStart, predictedStep);
-                var step = decoder.Step(next, cache);
-                observer?.ObserveDecodeStep(kv, skipLayers ? step.LayersRun : null, _time.GetElapsedTime(stepStart).TotalMilliseconds);
-                next = sampler.Sample(step.Logits);
-            }
+        private IExecutionTimeEstimator Estimator => _owner.Estimator;
+        private TimeProvider Time => _owner._time;
+        private double ElapsedMs(long since) => Time.GetElapsedTime(since).TotalMilliseconds;
+
+        // Whether work expected to take `milliseconds`, then finishing a result of `tokens` tokens, ends by the deadline.
+        private bool Fits(double milliseconds, int tokens) => !Kill || ElapsedMs(_start) + milliseconds + _owner._finish.Upper(tokens) <= BudgetMs;
+
+        public override IForwardObserver? PrefillObserver => ForwardObservers.Combine(_capture, _probe);
+
+        public override bool BeforePrefillChunk(int done, int count)
+        {
+            if (done == 0) { _prefillStart = Time.GetTimestamp(); return true; }
+            // The rest of the prompt at the estimator's price, raised by how far the chunks so far ran past it, then one step.
+            double soFar = ElapsedMs(_prefillStart), predictedSoFar = Estimator.PrefillMilliseconds(done);
+            double stretch = predictedSoFar > 0 ? Math.Max(1, soFar / predictedSoFar) : 1;
+            double rest = Math.Max(0, PredictedPrefill - predictedSoFar) * stretch;
+            return Fits(rest + Estimator.DecodeStepMilliseconds(_prompt.Length), 1);
         }
-        var decodeTime = _time.GetElapsedTime(decodeStart);
 
-        // Finish: the rest of the text, then the result; the total is read when it is complete.
-        long finishStart = _time.GetTimestamp();
-        string tail = text?.Flush() ?? "";
-        if (tail.Length > 0) onToken?.Invoke(new GeneratedToken(-1, tail, generated.Count));
-        result = result with
+        public override ExitPolicy? AfterPrefill(KvCache cache, ReadOnlySpan<float> logits)
         {
-            Ids = generated,
-            Text = Tokenizer?.Decode(generated) ?? "",
-            StopReason = reason,
-            EvictionTime = eviction,
-            EvictionSkipped = evictionSkipped,
-            LayersPerToken = decoder.Tokens == 0 ? Model.Config.LayerCount : decoder.AverageLayersPerToken,
-            DecodeTime = decodeTime,
-        };
-        var total = _time.GetElapsedTime(start);
-        if (observePhases) _finish.Observe(generated.Count, _time.GetElapsedTime(finishStart).TotalMilliseconds);
-        return result with
+            var planner = _request.Planner;
+            var prefillTime = Time.GetElapsedTime(_prefillStart);
+            var firstToken = Time.GetElapsedTime(_start);
+            _observer?.ObservePrefill(_prompt.Length, prefillTime.TotalMilliseconds);
+
+            // The length prediction, unless waiting for it (or running the self-probe's head) would leave no step before the deadline.
+            ResponseLengthPrediction? prediction = null;
+            var predictorTime = TimeSpan.Zero;
+            bool predictionSkipped = false;
+            double fullStep = Estimator.DecodeStepMilliseconds(_prompt.Length);
+            if (_predicting is not null)
+            {
+                predictionSkipped = !_predicting.TryTake(() => Fits(fullStep, 1), out prediction, out predictorTime);
+                if (!predictionSkipped && _owner._pendingPrediction == _predicting.Task) _owner._pendingPrediction = null;
+            }
+            else if (_probing is not null)
+            {
+                predictionSkipped = !Fits(_owner._probe.Upper(1) + fullStep, 1);
+                if (!predictionSkipped)
+                {
+                    long probeStart = Time.GetTimestamp();
+                    prediction = _probing.PredictFromProbe(_probe!, _prompt.Length);
+                    predictorTime = Time.GetElapsedTime(probeStart);
+                    if (_observePhases) _owner._probe.Observe(1, predictorTime.TotalMilliseconds);
+                }
+            }
+
+            // Plan α (and layer skipping) from what is left once the result is finished (and, when it evicts, evicted).
+            long planStart = Time.GetTimestamp();
+            BudgetPlan plan;
+            using (BudgetTelemetry.Activities.StartActivity("timebill.plan"))
+            {
+                // The planner prices steps with the estimator; when steps have been running past it, the time left is
+                // shrunk by the same factor (equivalently, every step is priced that much higher).
+                double stretch = _owner._stepOverrun.MeanFactor;
+                plan = _owner.PlanFor(planner, _prompt.Length, prediction?.Length ?? MaxNew, MaxNew, (BudgetMs - ElapsedMs(_start) - _owner._finish.Mean(MaxNew)) / stretch,
+                    (_mayEvict ? _owner.EvictionCost(planner.Eviction).Mean(_prompt.Length) : 0) / stretch);
+            }
+            _plan = plan;
+            var plannerTime = Time.GetElapsedTime(planStart);
+
+            // Evict once, if the eviction and then one step still fit; otherwise decode with the whole cache.
+            var eviction = TimeSpan.Zero;
+            bool evictionSkipped = false;
+            if (plan.EvictionRatio > 0 && _mayEvict)
+            {
+                double evictedStep = Estimator.DecodeStepMilliseconds((1 - plan.EvictionRatio) * _prompt.Length, plan.LayersPerToken);
+                if (Fits(_owner.EvictionCost(planner.Eviction).Upper(_prompt.Length) + evictedStep, 1))
+                {
+                    long evictionStart = Time.GetTimestamp();
+                    planner.Eviction.Evict(cache, plan.EvictionRatio, _capture);
+                    eviction = Time.GetElapsedTime(evictionStart);
+                    if (_observePhases) _owner.EvictionCost(planner.Eviction).Observe(_prompt.Length, eviction.TotalMilliseconds);
+                }
+                else evictionSkipped = true;
+            }
+            Result = Result with
+            {
+                Plan = plan,
+                PrefillTime = prefillTime,
+                TimeToFirstToken = firstToken,
+                PredictorTime = predictorTime,
+                PlannerTime = plannerTime,
+                PredictedDecodeTime = TimeSpan.FromMilliseconds(plan.PredictedDecodeMilliseconds),
+                LengthPredictionSkipped = predictionSkipped,
+                EvictionTime = eviction,
+                EvictionSkipped = evictionSkipped,
+            };
+            _skipLayers = plan.LayersPerToken is not null && _owner.Exits is not null;
+            _decodeStart = _lastLoopEvent = Time.GetTimestamp();
+            return _skipLayers ? planner.Exit : ExitPolicy.Off;
+        }
+
+        public override bool OnToken(in GeneratedToken token)
         {
-            Status = reason is not null && total <= request.Budget ? BudgetStatus.Completed
-                : plan.Feasible ? BudgetStatus.DeadlineExceeded : BudgetStatus.Infeasible,
-            TotalTime = total,
-        };
+            _lastLoopEvent = Time.GetTimestamp();
+            return true;
+        }
+
+        public override bool BeforeStep(int generated, int cachedEntries)
+        {
+            long now = _lastLoopEvent = Time.GetTimestamp();
+            // What the previous step cost from this check to the next (the step, sampling, the caller's token
+            // callback) against its estimate: the misses the next checks charge for.
+            if (_observePhases && _previousStepStart is { } previous) _owner._stepOverrun.Observe(_previousEstimate, ElapsedMs(previous));
+            double predictedStep = Estimator.DecodeStepMilliseconds(cachedEntries, _plan!.LayersPerToken);
+            if (!Fits(_owner._stepOverrun.Charge(predictedStep), generated + 1)) return false; // the next step would end past the deadline
+            (_previousStepStart, _previousEstimate) = (now, predictedStep);
+            return true;
+        }
+
+        public override void AfterStep(int cachedEntries, int layersRun, TimeSpan elapsed) =>
+            _observer?.ObserveDecodeStep(cachedEntries, _skipLayers ? layersRun : null, elapsed.TotalMilliseconds);
+
+        /// <summary>The result, once the engine's loop has ended; the total is read when it is complete.</summary>
+        public BudgetedResult Finish(GenerationResult outcome)
+        {
+            if (!outcome.PrefillCompleted)
+                return Result with { Status = BudgetStatus.DeadlineExceeded, PrefillTime = Time.GetElapsedTime(_prefillStart), TotalTime = Time.GetElapsedTime(_start) };
+            long finishStart = _lastLoopEvent;
+            var reason = outcome.StopReason == StopReason.Interrupted ? (StopReason?)null : outcome.StopReason;
+            var result = Result with
+            {
+                Ids = outcome.Ids,
+                Text = outcome.Text,
+                StopReason = reason,
+                LayersPerToken = outcome.LayersPerToken,
+                DecodeTime = Time.GetElapsedTime(_decodeStart),
+            };
+            var total = Time.GetElapsedTime(_start);
+            if (_observePhases) _owner._finish.Observe(outcome.Ids.Count, Time.GetElapsedTime(finishStart).TotalMilliseconds);
+            return result with
+            {
+                Status = reason is not null && total <= _request.Budget ? BudgetStatus.Completed
+                    : _plan!.Feasible ? BudgetStatus.DeadlineExceeded : BudgetStatus.Infeasible,
+                TotalTime = total,
+            };
+        }
+
+        public void Dispose() => _capture?.Dispose();
     }
 
     /// <summary>
@@ -361,13 +448,12 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             : plan;
     }
 
-    /// <summary>Frees the cache and whatever the generator was handed to own.</summary>
+    /// <summary>Frees the engine when the generator built it, and whatever the generator was handed to own.</summary>
     public void Dispose()
     {
         // A prediction a job went on without may still be running on the predictor this generator may own.
         if (_pendingPrediction is { } pending) ((IAsyncResult)pending).AsyncWaitHandle.WaitOne();
-        _cache?.Dispose();
-        _gate.Dispose();
+        if (_ownsEngine) Engine.Dispose();
         foreach (var resource in _owned) resource.Dispose();
     }
 }

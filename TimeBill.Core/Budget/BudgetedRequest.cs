@@ -27,6 +27,8 @@ public sealed record BudgetedRequest
     /// <summary>Tokens that end the response; null uses the model's generation_config.json.</summary>
     public IReadOnlyCollection<int>? StopTokenIds { get; init; }
 
+    /// <summary>Texts that end the response when it contains them, across token boundaries (not returned).</summary>
+    public IReadOnlyList<string>? StopSequences { get; init; }
     /// <summary>k, α_max, the eviction policy and the exit policy.</summary>
     public PlannerOptions Planner { get; init; } = new();
 
@@ -46,6 +48,7 @@ public sealed record BudgetedRequest
             throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "max new tokens must be positive.");
         ArgumentNullException.ThrowIfNull(Sampling);
         Sampling.Validate();
+        if (StopSequences?.Any(s => s is null) == true) throw new ArgumentException("a stop sequence is null.", nameof(StopSequences));
         ArgumentNullException.ThrowIfNull(Planner);
         Planner.Validate();
     }

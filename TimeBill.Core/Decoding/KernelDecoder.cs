@@ -47,14 +47,21 @@ public sealed class KernelDecoder : IDisposable
     /// to <paramref name="threads"/> threads (default: libtorch's thread count).
     /// </summary>
     public KernelDecoder(CausalLanguageModel model, bool bfloat16Weights = false, KernelTuningTable? tuning = null, int? threads = null)
+        : this((model ?? throw new ArgumentNullException(nameof(model))).Config, model.Weights, bfloat16Weights, tuning, threads)
     {
-        ArgumentNullException.ThrowIfNull(model);
+    }
+
+    /// <summary>As <see cref="KernelDecoder(CausalLanguageModel, bool, KernelTuningTable?, int?)"/>, from a shape and its weights.</summary>
+    public KernelDecoder(ModelConfig config, ModelWeights weights, bool bfloat16Weights = false, KernelTuningTable? tuning = null, int? threads = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(weights);
         if (threads is < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "Must be at least 1.");
-        var c = _config = model.Config;
+        var c = _config = config;
         var table = tuning ?? KernelTuningTable.Load();
         int n = threads ?? get_num_threads();
         BFloat16Weights = bfloat16Weights;
-        var w = model.Weights;
+        var w = weights;
         var matrices = w.Layers.SelectMany(l => new[] { l.Qkv, l.Output, l.GateUp, l.Down }).Append(w.Head);
         var arena = _arena = new WeightArena(matrices.Sum(m => KernelMatrix.BytesFor(m, bfloat16Weights)));
         _layers = w.Layers.Select(l => new Layer(
@@ -101,6 +108,9 @@ public sealed class KernelDecoder : IDisposable
     /// <summary>Whether the matrices are held as bfloat16 (else float32).</summary>
     public bool BFloat16Weights { get; }
 
+    /// <summary>The shape decoded.</summary>
+    public ModelConfig Config => _config;
+
     /// <summary>
     /// Runs <paramref name="token"/> at <c>cache.NextPosition</c>, appends its keys and values to every layer of
     /// <paramref name="cache"/>, advances it and writes the next-token logits into <paramref name="logits"/> [vocab].
@@ -111,14 +121,6 @@ public sealed class KernelDecoder : IDisposable
     {
         Check(token, cache, logits);
         lock (_gate) Run(token, cache, logits, _layers.Length, exit: null);
-    }
-
-    /// <summary>As <see cref="Step(int, KvCache, Span{float})"/>, returning the logits as a new array.</summary>
-    public float[] Step(int token, KvCache cache)
-    {
-        var logits = new float[_config.VocabSize];
-        Step(token, cache, logits);
-        return logits;
     }
 
     /// <summary>

@@ -1,16 +1,15 @@
-using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
+using TimeBill.Core.Decoding;
 using TimeBill.Core.Model;
 using static TorchSharp.torch;
 
 namespace TimeBill.Core.Exit;
 
-/// <summary>One decoded token of an <see cref="ExitingDecoder"/>.</summary>
-/// <param name="Logits">Next-token logits (from the exit head, or the model's head at full depth).</param>
+/// <summary>One decoded token of an <see cref="ExitingDecoder"/> (its logits are in the buffer the step was given).</summary>
 /// <param name="LayersRun">Decoder layers that ran in full for this token (1..LayerCount).</param>
 /// <param name="HeadsEvaluated">Exit heads evaluated for this token.</param>
-/// <param name="Confidence">Top-1 probability of <paramref name="Logits"/>.</param>
-public readonly record struct ExitStep(float[] Logits, int LayersRun, int HeadsEvaluated, float Confidence);
+/// <param name="Confidence">Top-1 probability of the logits (NaN when no exit heads are in use: nothing reads it).</param>
+public readonly record struct ExitStep(int LayersRun, int HeadsEvaluated, float Confidence);
 
 /// <summary>
 /// Decodes one sequence token by token with early exit. A token that exits after layer ℓ skips layers ℓ+1.. but
@@ -26,21 +25,24 @@ public readonly record struct ExitStep(float[] Logits, int LayersRun, int HeadsE
 /// </summary>
 public sealed class ExitingDecoder
 {
-    private readonly CausalLanguageModel _model;
+    private readonly KernelDecoder _decoder;
+    private readonly int _layerCount;
     private readonly IExitModel? _exits;
     private readonly ExitStrategy _strategy;
     private readonly ExitFallback _fallback;
     private readonly bool[] _hasHead;
     private float _previousConfidence;
 
-    /// <summary>Creates a decoder for one sequence.</summary>
+    /// <summary>Creates a decoder for one sequence of <paramref name="model"/>, whose steps run on <paramref name="decoder"/>.</summary>
     /// <exception cref="ArgumentException">An active policy without exit heads, or heads trained for another model.</exception>
-    public ExitingDecoder(CausalLanguageModel model, IExitModel? exits, ExitPolicy policy)
+    public ExitingDecoder(CausalLanguageModel model, KernelDecoder decoder, IExitModel? exits, ExitPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(decoder);
         ArgumentNullException.ThrowIfNull(policy);
         policy.Validate();
-        _model = model;
+        _decoder = decoder;
+        _layerCount = model.Config.LayerCount;
         _strategy = policy.Strategy;
         _fallback = policy.Fallback;
         _hasHead = new bool[model.Config.LayerCount];
@@ -73,62 +75,36 @@ public sealed class ExitingDecoder
     public long HeadsEvaluated { get; private set; }
 
     /// <summary>Average layers run per decoded token (the full depth before any token).</summary>
-    public double AverageLayersPerToken => Tokens == 0 ? _model.Config.LayerCount : (double)LayersRun / Tokens;
+    public double AverageLayersPerToken => Tokens == 0 ? _layerCount : (double)LayersRun / Tokens;
 
     /// <summary>Average exit heads evaluated per decoded token.</summary>
     public double AverageHeadsPerToken => Tokens == 0 ? 0 : (double)HeadsEvaluated / Tokens;
 
-    /// <summary>Runs the prompt at full depth and returns the last position's logits; <paramref name="observer"/> sees the pass (e.g. an eviction capture).</summary>
-    public float[] Prefill(ReadOnlySpan<int> prompt, KvCache cache, IForwardObserver? observer = null)
+    /// <summary>Starts the sequence after its prefill (full depth), whose last logits are <paramref name="prefillLogits"/>.</summary>
+    public void Begin(ReadOnlySpan<float> prefillLogits)
     {
-        var logits = _model.ForwardLast(prompt, cache, observer);
-        _previousConfidence = TopProbability(logits);
-        return logits;
+        Tokens = 0;
+        LayersRun = HeadsEvaluated = 0;
+        _previousConfidence = _exits is null ? float.NaN : TopProbability(prefillLogits);
     }
 
     /// <summary>
-    /// Decodes one token at <c>cache.NextPosition</c>, possibly exiting early, and advances the cache. The layers run
-    /// on the model's <see cref="CausalLanguageModel.ActiveDecodePath"/> (the kernel path when it is the faster); exit
-    /// heads and the exit-layer predictor see the same hidden states on either path.
+    /// Decodes one token at <c>cache.NextPosition</c> on the kernels, possibly exiting early, writes its next-token
+    /// logits into <paramref name="logits"/> and advances the cache. Without exit heads this is a full-depth
+    /// <see cref="KernelDecoder.Step(int, KvCache, Span{float})"/> and allocates nothing.
     /// </summary>
-    public ExitStep Step(int token, KvCache cache)
+    public ExitStep Step(int token, KvCache cache, Span<float> logits)
     {
-        int layers = _model.Config.LayerCount;
         if (_exits is null)
         {
-            // No exits: a plain full-depth step on the model's active decode path (the kernel path when faster).
-            float[] full = _model.ForwardLast([token], cache);
-            return Record(new ExitStep(full, layers, 0, TopProbability(full)));
+            _decoder.Step(token, cache, logits);
+            return Record(new ExitStep(_layerCount, 0, float.NaN));
         }
         var decision = new TokenExit(this);
-        var logits = new float[_model.Config.VocabSize];
-        int run;
-        if (_model.KernelPath is { } kernels)
-        {
-            run = kernels.Step(token, cache, logits, (layer, hidden, output) => decision.AfterLayer(layer, hidden, null, output));
-        }
-        else
-        {
-            using var noGrad = no_grad();
-            using var scope = NewDisposeScope();
-            var hidden = _model.Embed([token], cache);
-            run = 0;
-            bool exited = false;
-            while (run < layers && !exited)
-            {
-                hidden = _model.ForwardLayer(run, hidden, cache);
-                exited = ++run < layers && decision.AfterLayer(run - 1, Row(hidden), hidden, logits);
-            }
-            _model.AppendKeyValuesFrom(run, hidden, cache);
-            cache.Advance(1);
-            if (!exited) _model.Head(hidden).data<float>().CopyTo(logits);
-        }
-        float confidence = run < layers ? decision.Confidence : TopProbability(logits);
-        return Record(new ExitStep(logits, run, decision.Heads, confidence));
+        int run = _decoder.Step(token, cache, logits, decision.AfterLayer);
+        float confidence = run < _layerCount ? decision.Confidence : TopProbability(logits);
+        return Record(new ExitStep(run, decision.Heads, confidence));
     }
-
-    /// <summary>The single row of a contiguous CPU tensor <c>[1, hidden]</c>, without copying.</summary>
-    private static ReadOnlySpan<float> Row(Tensor hidden) => MemoryMarshal.Cast<byte, float>(hidden.bytes);
 
     /// <summary>
     /// One token's exit decision, layer by layer, shared by the libtorch and kernel paths. Classic: every head is
@@ -148,10 +124,9 @@ public sealed class ExitingDecoder
 
         /// <summary>
         /// After <paramref name="layer"/> (below the last): true when the token exits here, with the exit head's logits
-        /// written to <paramref name="logits"/>. <paramref name="tensor"/> is <paramref name="hidden"/> as a tensor when
-        /// the caller has one (the libtorch path); otherwise one is made only if a head is evaluated.
+        /// written to <paramref name="logits"/>.
         /// </summary>
-        public bool AfterLayer(int layer, ReadOnlySpan<float> hidden, Tensor? tensor, Span<float> logits)
+        public bool AfterLayer(int layer, ReadOnlySpan<float> hidden, Span<float> logits)
         {
             var exits = owner._exits!;
             if (!_evaluateAll && _predicted == -2 && layer >= exits.PredictorLayer)
@@ -164,7 +139,7 @@ public sealed class ExitingDecoder
             Heads++;
             using (var scope = NewDisposeScope())
             {
-                var input = tensor ?? TorchSharp.torch.tensor(hidden.ToArray(), [1, hidden.Length]);
+                var input = TorchSharp.torch.tensor(hidden.ToArray(), [1, hidden.Length]);
                 exits.ExitLogits(layer, input).data<float>().CopyTo(logits);
             }
             float confidence = TopProbability(logits);

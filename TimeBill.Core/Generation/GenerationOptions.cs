@@ -13,6 +13,10 @@ public sealed record GenerationOptions
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
     /// <summary>Tokens that end the response; null uses the model's generation_config.json.</summary>
     public IReadOnlyCollection<int>? StopTokenIds { get; init; }
+    /// <summary>Texts that end the response when it contains them, across token boundaries (not returned); needs a tokenizer.</summary>
+    public IReadOnlyList<string>? StopSequences { get; init; }
+    /// <summary>Logits processors applied in order before sampling, after the sampling options' own penalties.</summary>
+    public IReadOnlyList<ILogitsProcessor>? LogitsProcessors { get; init; }
     /// <summary>
     /// Early exit / layer skipping while decoding; null or <see cref="ExitPolicy.Off"/> (the default) decodes at full
     /// depth. An active policy needs a generator created with exit heads.
@@ -34,6 +38,8 @@ public sealed record GenerationOptions
         if (MaxNewTokens <= 0) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "max new tokens must be positive.");
         ArgumentNullException.ThrowIfNull(Sampling);
         Sampling.Validate();
+        if (StopSequences?.Any(s => s is null) == true) throw new ArgumentException("a stop sequence is null.", nameof(StopSequences));
+        if (LogitsProcessors?.Any(p => p is null) == true) throw new ArgumentException("a logits processor is null.", nameof(LogitsProcessors));
         Exit?.Validate();
         if (Eviction is not null)
         {

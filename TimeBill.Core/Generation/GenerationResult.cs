@@ -19,6 +19,10 @@ public sealed record GenerationResult(
     public double? AverageLayersPerToken { get; init; }
     /// <summary>Average exit heads evaluated per decoded token (null without an exit policy).</summary>
     public double? AverageExitHeadsPerToken { get; init; }
+    /// <summary>Average decoder layers run per decoded token, exits or not (the full depth when nothing was decoded).</summary>
+    public double LayersPerToken { get; init; }
+    /// <summary>Whether the whole prompt ran (false: a hook stopped the prefill, and nothing was generated).</summary>
+    public bool PrefillCompleted { get; init; } = true;
     /// <summary>What eviction after prefill did (entries kept per layer, its time, which is part of <c>DecodeTime</c>); null without eviction.</summary>
     public Eviction.EvictionResult? Eviction { get; init; }
 }

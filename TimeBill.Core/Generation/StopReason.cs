@@ -9,4 +9,8 @@ public enum StopReason
     MaxTokens,
     /// <summary>The model's context (or the cache) is full.</summary>
     ContextFull,
+    /// <summary>The text reached one of the stop sequences (which is not part of the returned text).</summary>
+    StopSequence,
+    /// <summary>A hook ended the job (the deadline of a budgeted job).</summary>
+    Interrupted,
 }

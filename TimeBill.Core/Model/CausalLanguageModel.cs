@@ -1,5 +1,4 @@
 using TimeBill.Core.Cache;
-using System.Diagnostics;
 using TimeBill.Core.Checkpoints;
 using TimeBill.Core.Decoding;
 using TimeBill.Core.Native;
@@ -20,10 +19,6 @@ public sealed class CausalLanguageModel : IDisposable
     private readonly float _attentionScale;
     private readonly Dictionary<int, (Tensor Weight, Tensor? Bias)> _propagation = [];
     private readonly Lock _propagationGate = new();
-    private readonly Lock _pathGate = new();
-    private DecodePath _decodePath = DecodePath.Auto;
-    private DecodePath? _chosenPath;
-    private KernelDecoder? _kernels;
 
     private CausalLanguageModel(ModelConfig config, GenerationConfig generation, ModelWeights weights, string name)
     {
@@ -115,128 +110,14 @@ public sealed class CausalLanguageModel : IDisposable
     }
 
     /// <summary>
-    /// Runs a prompt and returns the last position's logits as a managed array. A single token without an observer
-    /// (a decode step) goes through the <see cref="ActiveDecodePath"/>; anything else runs on libtorch.
+    /// <see cref="Forward"/> of <paramref name="tokens"/> on libtorch, returning the last position's logits as a managed
+    /// array: prefill, and the reference single-token steps are compared against. Decoding runs on the kernels
+    /// (<see cref="KernelDecoder"/>, through a <c>GenerationEngine</c>).
     /// </summary>
     public float[] ForwardLast(ReadOnlySpan<int> tokens, KvCache cache, IForwardObserver? observer = null)
     {
-        if (tokens.Length == 1 && observer is null && ActiveDecodePath == DecodePath.Kernels)
-            return _kernels!.Step(tokens[0], cache);
-        return ForwardLastTorch(tokens, cache, observer);
-    }
-
-    /// <summary>
-    /// One decode step of <paramref name="token"/> through only the first <paramref name="layers"/> layers, then the
-    /// final norm and the head: the cost of a token that exits after layer <paramref name="layers"/> − 1. The skipped
-    /// layers still get the token's keys and values, projected from the exited hidden state (as early exit leaves
-    /// them), and the cache advances. Runs on the <see cref="ActiveDecodePath"/>, like a full-depth step; with
-    /// <paramref name="layers"/> equal to the layer count it is <see cref="ForwardLast"/> of one token.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="layers"/> outside 1..LayerCount.</exception>
-    /// <exception cref="ArgumentException">A token id outside the vocabulary.</exception>
-    /// <exception cref="InvalidOperationException">The cache would overflow or the context would be exceeded.</exception>
-    public float[] ForwardLastLayers(int token, KvCache cache, int layers)
-    {
-        ArgumentNullException.ThrowIfNull(cache);
-        ArgumentOutOfRangeException.ThrowIfLessThan(layers, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(layers, Config.LayerCount);
-        if (KernelPath is { } kernels)
-        {
-            var logits = new float[Config.VocabSize];
-            kernels.Step(token, cache, logits, layers);
-            return logits;
-        }
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
-        var hidden = Embed([token], cache);
-        for (int layer = 0; layer < layers; layer++) hidden = ForwardLayer(layer, hidden, cache);
-        AppendKeyValuesFrom(layers, hidden, cache);
-        cache.Advance(1);
-        return Head(hidden).data<float>().ToArray();
-    }
-
-    /// <summary>The kernel decoder when single-token steps run on the kernels (<see cref="ActiveDecodePath"/>), else null.</summary>
-    internal KernelDecoder? KernelPath => ActiveDecodePath == DecodePath.Kernels ? _kernels : null;
-
-    /// <summary>The decode path asked for with <see cref="UseDecodePath"/> (default <see cref="DecodePath.Auto"/>).</summary>
-    public DecodePath DecodePath => _decodePath;
-
-    /// <summary>Whether the kernel path holds bfloat16 weights (see <see cref="UseDecodePath"/>).</summary>
-    public bool BFloat16DecodeWeights { get; private set; }
-
-    /// <summary>
-    /// The path single-token steps take: <see cref="DecodePath.Torch"/> or <see cref="DecodePath.Kernels"/>. Under
-    /// <see cref="DecodePath.Auto"/> the first call times both on a few warm-up steps of a scratch cache and keeps
-    /// the faster for the life of the model.
-    /// </summary>
-    public DecodePath ActiveDecodePath
-    {
-        get
-        {
-            if (_chosenPath is { } chosen) return chosen;
-            lock (_pathGate)
-            {
-                if (_chosenPath is null)
-                {
-                    if (_decodePath != DecodePath.Torch) _kernels = new KernelDecoder(this, BFloat16DecodeWeights);
-                    _chosenPath = _decodePath == DecodePath.Auto ? FasterPath() : _decodePath;
-                    if (_chosenPath == DecodePath.Torch) DropKernels();
-                }
-                return _chosenPath.Value;
-            }
-        }
-    }
-
-    /// <summary>
-    /// Selects how single-token decode steps run. <paramref name="bfloat16Weights"/> makes the kernel path hold its
-    /// matrices as bfloat16 (half the bytes per token, logits within bfloat16 rounding instead of float32
-    /// tolerance). Not to be called while another thread is decoding with this model.
-    /// </summary>
-    public void UseDecodePath(DecodePath path, bool bfloat16Weights = false)
-    {
-        if (!Enum.IsDefined(path)) throw new ArgumentException($"unknown decode path {path}.", nameof(path));
-        lock (_pathGate)
-        {
-            _decodePath = path;
-            BFloat16DecodeWeights = bfloat16Weights;
-            _chosenPath = null;
-            DropKernels();
-        }
-    }
-
-    private void DropKernels()
-    {
-        _kernels?.Dispose();
-        _kernels = null;
-    }
-
-    private float[] ForwardLastTorch(ReadOnlySpan<int> tokens, KvCache cache, IForwardObserver? observer)
-    {
         using var logits = Forward(tokens, cache, allLogits: false, observer);
         return logits.data<float>().ToArray();
-    }
-
-    /// <summary>Median time of a few decode steps on each path after warm-up; the faster wins.</summary>
-    private DecodePath FasterPath()
-    {
-        const int warmUp = 3, timed = 9;
-        int steps = Math.Min(warmUp + timed, Config.MaxPositions);
-        using var cache = CreateCache(steps);
-        double Median(Action<int> step)
-        {
-            cache.Reset();
-            var times = new List<double>();
-            for (int i = 0; i < steps; i++)
-            {
-                long start = Stopwatch.GetTimestamp();
-                step(i % Config.VocabSize);
-                if (i >= Math.Min(warmUp, steps - 1)) times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            }
-            return times.Order().ElementAt(times.Count / 2);
-        }
-        double torch = Median(token => ForwardLastTorch([token], cache, null));
-        double kernels = Median(token => _kernels!.Step(token, cache));
-        return kernels < torch ? DecodePath.Kernels : DecodePath.Torch;
     }
 
     /// <summary>
@@ -409,6 +290,5 @@ public sealed class CausalLanguageModel : IDisposable
         _rope.Dispose();
         foreach (var (weight, bias) in _propagation.Values) { weight.Dispose(); bias?.Dispose(); }
         _propagation.Clear();
-        DropKernels();
     }
 }

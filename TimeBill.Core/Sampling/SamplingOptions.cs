@@ -13,18 +13,33 @@ public sealed record SamplingOptions
     /// <summary>Keep the smallest set of most likely tokens whose probability reaches p; 1 disables.</summary>
     public float TopP { get; init; } = 1f;
     /// <summary>Seed of the sampler's random stream; null draws one.</summary>
-    public int? Seed { get; init; }
+    public long? Seed { get; init; }
+    /// <summary>Subtracted from a token's logit once per time it already occurs in the response; 0 disables.</summary>
+    public float FrequencyPenalty { get; init; }
+    /// <summary>Subtracted from the logit of every token that already occurs in the response; 0 disables.</summary>
+    public float PresencePenalty { get; init; }
+    /// <summary>Divides positive and multiplies negative logits of tokens seen in prompt or response; 1 disables.</summary>
+    public float RepetitionPenalty { get; init; } = 1f;
 
     /// <summary>Whether sampling reduces to argmax.</summary>
     public bool IsGreedy => Temperature == 0f;
 
+    /// <summary>Whether any penalty is set.</summary>
+    public bool HasPenalties => FrequencyPenalty != 0f || PresencePenalty != 0f || RepetitionPenalty != 1f;
+
     /// <summary>Checks the values.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">Temperature negative or not finite, TopK negative, TopP outside (0, 1].</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A value outside its range, named.</exception>
     public void Validate()
     {
         if (!float.IsFinite(Temperature) || Temperature < 0)
             throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be a finite number ≥ 0 (0 = greedy).");
         if (TopK < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "top-k must be ≥ 0 (0 = off).");
         if (!(TopP > 0 && TopP <= 1)) throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "top-p must lie in (0, 1].");
+        if (!float.IsFinite(FrequencyPenalty) || Math.Abs(FrequencyPenalty) > 100)
+            throw new ArgumentOutOfRangeException(nameof(FrequencyPenalty), FrequencyPenalty, "the frequency penalty must be a finite number in [-100, 100] (0 = off).");
+        if (!float.IsFinite(PresencePenalty) || Math.Abs(PresencePenalty) > 100)
+            throw new ArgumentOutOfRangeException(nameof(PresencePenalty), PresencePenalty, "the presence penalty must be a finite number in [-100, 100] (0 = off).");
+        if (!(RepetitionPenalty > 0) || !float.IsFinite(RepetitionPenalty))
+            throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), RepetitionPenalty, "the repetition penalty must be a finite number > 0 (1 = off).");
     }
 }

@@ -18,7 +18,7 @@ public sealed class TokenSampler
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _options = options;
-        _random = options.Seed is int seed ? new Random(seed) : new Random();
+        _random = options.Seed is long seed ? new Random(seed is >= int.MinValue and <= int.MaxValue ? (int)seed : (int)(seed ^ (seed >>> 32))) : new Random();
     }
 
     /// <summary>The next token for <paramref name="logits"/> (one row of vocabulary scores).</summary>

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using TimeBill.Core.Cache;
+using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Native;
 using static TorchSharp.torch;
@@ -12,8 +13,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <list type="bullet">
 /// <item>A prefill runs <c>Nx</c> random token ids through the whole model into an emptied KV cache (one cache is
 /// reused and reset, as a long-running host does; allocating its memory is not part of a prefill).</item>
-/// <item>A decode step runs one token through the first ℓ layers and the head on the model's active decode path (the
-/// same path at every depth, so the layer-aware fit sees one consistent cost); every skipped layer still computes
+/// <item>A prefill runs in the engine's chunks, as generation runs it.</item>
+/// <item>A decode step runs one token through the first ℓ layers and the head on the decode kernels; every skipped layer still computes
 /// and caches the token's keys and values from the exited hidden state (the predictive-exit design), which is why
 /// a skipped layer is cheap but not free. The form <c>ℓ·(p1·Nkv + q1) + h</c> still holds: the skipped layers'
 /// projections cost <c>(L − ℓ)·k</c>, linear in ℓ.</item>
@@ -27,6 +28,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
 {
     private readonly CausalLanguageModel _model;
+    private readonly GenerationEngine _engine;
+    private readonly float[] _logits;
     private readonly int[] _tokens;
     private readonly KvCache _prefillCache;
     private readonly KvCache _decodeCache;
@@ -36,12 +39,19 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
     private int _prepared = -1; // the KV length the decode cache was last filled to
     private bool _disposed;
 
-    /// <summary>Wraps <paramref name="model"/> for profiling prompts up to <paramref name="maxPromptLength"/> and KV lengths up to <paramref name="maxKvLength"/>.</summary>
-    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <summary>
+    /// Wraps <paramref name="engine"/> (not owned) for profiling prompts up to <paramref name="maxPromptLength"/> and KV
+    /// lengths up to <paramref name="maxKvLength"/>: prefills run as the engine runs them (in chunks), steps on its
+    /// decode kernels. Not to be used while the engine runs jobs.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="engine"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A length below 1 or beyond the model's context.</exception>
-    public ModelProfilingTarget(CausalLanguageModel model, int maxPromptLength, int maxKvLength, int seed = 0)
+    public ModelProfilingTarget(GenerationEngine engine, int maxPromptLength, int maxKvLength, int seed = 0)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(engine);
+        _engine = engine;
+        var model = engine.Model;
+        _logits = new float[model.Config.VocabSize];
         int context = model.Config.MaxPositions;
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPromptLength, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxPromptLength, context);
@@ -80,7 +90,7 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
     }
 
     /// <inheritdoc />
-    public string DataType => "float32";
+    public string DataType => _engine.WeightFormat;
 
     /// <inheritdoc />
     public int ThreadCount => get_num_threads();
@@ -101,7 +111,7 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(promptLength, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(promptLength, _tokens.Length);
         _prefillCache.Reset();
-        using var logits = _model.Forward(_tokens.AsSpan(0, promptLength), _prefillCache);
+        _engine.Prefill(_tokens.AsSpan(0, promptLength), _prefillCache, _logits);
     }
 
     /// <inheritdoc />
@@ -134,10 +144,9 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
             throw new InvalidOperationException($"The decode cache holds {_decodeCache.Length(0)} entries, not {kvLength}: call PrepareDecodeStep({kvLength}) first.");
 
         int token = _tokens[kvLength % _tokens.Length];
-        // Every depth runs exactly as generation runs it: through the model's active decode path (a shallow step is
-        // what a token that exits early costs there, skipped layers' keys and values included).
-        if (layers == LayerCount) _model.ForwardLast([token], _decodeCache);
-        else _model.ForwardLastLayers(token, _decodeCache, layers);
+        // Every depth runs exactly as generation runs it, on the decode kernels (a shallow step is what a token that
+        // exits early costs there, skipped layers' keys and values included).
+        _engine.Decoder.Step(token, _decodeCache, _logits, layers);
     }
 
     /// <summary>Frees the caches and random tensors (the model stays with its owner).</summary>

@@ -1,6 +1,6 @@
 using TimeBill.Predictors.Evaluation;
-using System.Diagnostics;
 using TimeBill.Core.Exit;
+using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Sampling;
 
@@ -40,17 +40,19 @@ public sealed record ExitEvaluationRow(
 
 /// <summary>
 /// Compares full-depth decoding, classic early exit and predictive exit on the same prompts. All methods decode a
-/// prompt together, one step each in a rotating order, and every step is timed on its own, so machine load (other
-/// processes) hits them alike; absolute tokens/s are still only as steady as the machine.
+/// prompt on the same engine, one after another in an order that rotates from prompt to prompt, and every step is
+/// timed on its own, so machine load (other processes) hits them alike; absolute tokens/s are still only as steady as
+/// the machine.
 /// </summary>
 public static class ExitEvaluation
 {
     /// <summary>Runs the comparison; <paramref name="progress"/> gets (done, total) runs.</summary>
     /// <exception cref="ArgumentException">No prompts, or a non-positive step count.</exception>
-    public static IReadOnlyList<ExitEvaluationRow> Run(CausalLanguageModel model, IExitModel exits, IReadOnlyList<int[]> prompts,
+    public static IReadOnlyList<ExitEvaluationRow> Run(GenerationEngine engine, IExitModel exits, IReadOnlyList<int[]> prompts,
         ExitEvaluationOptions? options = null, Action<int, int>? progress = null)
     {
-        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(engine);
+        var model = engine.Model;
         ArgumentNullException.ThrowIfNull(exits);
         ArgumentNullException.ThrowIfNull(prompts);
         options ??= new ExitEvaluationOptions();
@@ -66,32 +68,25 @@ public static class ExitEvaluation
         var modes = options.Sampled ? new[] { "greedy", "sampled" } : ["greedy"];
         int capacity = prompts.Max(p => p.Length) + options.Steps + 1;
         if (capacity > model.Config.MaxPositions) throw new ArgumentException($"prompt + {options.Steps} steps exceed the model's context of {model.Config.MaxPositions}.");
-        var caches = methods.Select(_ => model.CreateCache(capacity)).ToArray();
-        try
-        {
-            // Warm-up (JIT, allocator) outside the measurement.
-            DecodeInterleaved(model, exits, methods.Select(m => m.Policy).ToArray(), prompts[0], Math.Min(8, options.Steps), SamplingOptions.Greedy, caches);
+        var policies = methods.Select(m => m.Policy).ToArray();
+        // Warm-up (JIT, allocator) outside the measurement.
+        DecodeEach(engine, exits, policies, prompts[0], Math.Min(8, options.Steps), SamplingOptions.Greedy, 0);
 
-            int total = modes.Length * prompts.Count, done = 0;
-            var rows = new List<ExitEvaluationRow>();
-            foreach (string mode in modes)
-            {
-                var runs = new DecodeRun[methods.Count, prompts.Count];
-                for (int p = 0; p < prompts.Count; p++)
-                {
-                    var sampling = mode == "greedy" ? SamplingOptions.Greedy : new SamplingOptions { Temperature = 1f, TopP = 0.9f, Seed = options.Seed + p };
-                    var result = DecodeInterleaved(model, exits, methods.Select(m => m.Policy).ToArray(), prompts[p], options.Steps, sampling, caches);
-                    for (int m = 0; m < methods.Count; m++) runs[m, p] = result[m];
-                    progress?.Invoke(++done, total);
-                }
-                Summarise(model, prompts, methods, mode, runs, rows);
-            }
-            return rows;
-        }
-        finally
+        int total = modes.Length * prompts.Count, done = 0;
+        var rows = new List<ExitEvaluationRow>();
+        foreach (string mode in modes)
         {
-            foreach (var cache in caches) cache.Dispose();
+            var runs = new DecodeRun[methods.Count, prompts.Count];
+            for (int p = 0; p < prompts.Count; p++)
+            {
+                var sampling = mode == "greedy" ? SamplingOptions.Greedy : new SamplingOptions { Temperature = 1f, TopP = 0.9f, Seed = options.Seed + p };
+                var result = DecodeEach(engine, exits, policies, prompts[p], options.Steps, sampling, p);
+                for (int m = 0; m < methods.Count; m++) runs[m, p] = result[m];
+                progress?.Invoke(++done, total);
+            }
+            Summarise(model, prompts, methods, mode, runs, rows);
         }
+        return rows;
     }
 
     private static void Summarise(CausalLanguageModel model, IReadOnlyList<int[]> prompts, List<(string Method, double Threshold, ExitPolicy Policy)> methods,
@@ -127,40 +122,35 @@ public static class ExitEvaluation
             }
     }
 
-    private sealed record DecodeRun(List<int> Tokens, double Seconds, List<double> StepSeconds, int Steps, long Layers, long Heads);
+    private sealed record DecodeRun(IReadOnlyList<int> Tokens, double Seconds, List<double> StepSeconds, int Steps, double Layers, double Heads);
+
+    /// <summary>Times every decode step of a job.</summary>
+    private sealed class StepTimer(int steps) : GenerationHooks
+    {
+        public List<double> Seconds { get; } = new(steps);
+
+        public override void AfterStep(int cachedEntries, int layersRun, TimeSpan elapsed) => Seconds.Add(elapsed.TotalSeconds);
+    }
 
     /// <summary>
-    /// Decodes the prompt with every method at once, one step of each in turn (the order rotating every step), so
-    /// that load from other processes falls on all methods alike; each step is timed on its own.
+    /// Decodes the prompt with every method on the engine, one after another in an order that rotates with
+    /// <paramref name="rotation"/>, so that load from other processes falls on all methods alike; each step is timed on its own.
     /// </summary>
-    private static DecodeRun[] DecodeInterleaved(CausalLanguageModel model, IExitModel exits, ExitPolicy[] policies, int[] prompt, int steps,
-        SamplingOptions sampling, TimeBill.Core.Cache.KvCache[] caches)
+    private static DecodeRun[] DecodeEach(GenerationEngine engine, IExitModel exits, ExitPolicy[] policies, int[] prompt, int steps,
+        SamplingOptions sampling, int rotation)
     {
         int n = policies.Length;
-        var decoders = new ExitingDecoder[n];
-        var samplers = new TokenSampler[n];
-        var tokens = new List<int>[n];
-        var ticks = new long[n];
-        var stepSeconds = Enumerable.Range(0, n).Select(_ => new List<double>(steps)).ToArray();
-        for (int m = 0; m < n; m++)
+        var runs = new DecodeRun[n];
+        for (int r = 0; r < n; r++)
         {
-            caches[m].Reset();
-            decoders[m] = new ExitingDecoder(model, policies[m].IsOff ? null : exits, policies[m]);
-            samplers[m] = new TokenSampler(sampling);
-            tokens[m] = new List<int>(steps) { samplers[m].Sample(decoders[m].Prefill(prompt, caches[m])) };
+            int m = (r + rotation) % n;
+            var timer = new StepTimer(steps);
+            var options = new GenerationOptions { MaxNewTokens = steps, Sampling = sampling, StopTokenIds = [], Exit = policies[m] };
+            var result = engine.Generate(prompt, options, timer, policies[m].IsOff ? null : exits);
+            int decoded = timer.Seconds.Count;
+            runs[m] = new DecodeRun(result.Ids, timer.Seconds.Sum(), timer.Seconds, decoded, result.LayersPerToken * decoded,
+                (result.AverageExitHeadsPerToken ?? 0) * decoded);
         }
-        for (int step = 1; step < steps; step++)
-            for (int r = 0; r < n; r++)
-            {
-                int m = (r + step) % n;
-                long start = Stopwatch.GetTimestamp();
-                int next = samplers[m].Sample(decoders[m].Step(tokens[m][^1], caches[m]).Logits);
-                long elapsed = Stopwatch.GetTimestamp() - start;
-                ticks[m] += elapsed;
-                stepSeconds[m].Add((double)elapsed / Stopwatch.Frequency);
-                tokens[m].Add(next);
-            }
-        return Enumerable.Range(0, n).Select(m => new DecodeRun(tokens[m], (double)ticks[m] / Stopwatch.Frequency, stepSeconds[m], decoders[m].Tokens,
-            decoders[m].LayersRun, decoders[m].HeadsEvaluated)).ToArray();
+        return runs;
     }
 }

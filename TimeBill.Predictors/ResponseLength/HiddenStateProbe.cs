@@ -5,10 +5,14 @@ namespace TimeBill.Predictors.ResponseLength;
 
 /// <summary>
 /// Captures, during a prefill, the residual stream of one layer reduced to the self-probe's features: the last
-/// token's state and the mean over the prompt's tokens (copied to managed memory at once).
+/// token's state and the mean over the prompt's tokens (copied to managed memory at once). A prefill in chunks gives
+/// the same features as one pass.
 /// </summary>
 public sealed class HiddenStateProbe : IForwardObserver
 {
+    private float[]? _sum;
+    private long _count;
+
     /// <summary>A probe of layer <paramref name="layer"/> (0-based).</summary>
     public HiddenStateProbe(int layer) => Layer = layer;
 
@@ -22,7 +26,11 @@ public sealed class HiddenStateProbe : IForwardObserver
     {
         if (layer != Layer) return;
         using var scope = NewDisposeScope();
-        var pooled = cat([hidden[-1], hidden.mean([0L])], 0);
-        Features = pooled.data<float>().ToArray();
+        float[] last = hidden[-1].data<float>().ToArray();
+        float[] sum = hidden.sum([0L]).data<float>().ToArray();
+        if (_sum is null) _sum = sum;
+        else for (int i = 0; i < sum.Length; i++) _sum[i] += sum[i];
+        _count += hidden.shape[0];
+        Features = [.. last, .. _sum.Select(v => (float)(v / _count))];
     }
 }

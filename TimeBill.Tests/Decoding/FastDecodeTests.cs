@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace TimeBill.Tests.Decoding;
 
-/// <summary>The kernel decode path reproduces the TorchSharp path's logits on the shared models, before and after eviction.</summary>
+/// <summary>The decode kernels reproduce libtorch's logits on the shared models, before and after eviction, and generation on them the references.</summary>
 [Collection(ModelCollection.Name)]
 public sealed class FastDecodeTests(ModelFixture models)
 {
@@ -42,9 +42,8 @@ public sealed class FastDecodeTests(ModelFixture models)
     public void ShallowKernelStepsMatchShallowTorchSteps(string name, bool evict)
     {
         // Each step runs a different depth ℓ; the layers above ℓ get K/V projected from the exited hidden state.
-        using var model = CausalLanguageModel.Load(SharedAssets.Model(name));
-        model.UseDecodePath(DecodePath.Torch);
-        var decoder = new KernelDecoder(model);
+        var model = models.Get(name);
+        var decoder = models.Kernels(name);
         int layers = model.Config.LayerCount;
         int[] ids = SharedAssets.Reference(name).GetProperty("cases")[1].Ints("input_ids");
         using var torchCache = model.CreateCache(ids.Length + Steps);
@@ -61,7 +60,7 @@ public sealed class FastDecodeTests(ModelFixture models)
         for (int step = 0; step < Steps; step++)
         {
             int depth = 1 + step % layers;
-            float[] expected = model.ForwardLastLayers(token, torchCache, depth);
+            float[] expected = TorchReference.StepLayers(model, token, torchCache, depth);
             decoder.Step(token, kernelCache, logits, depth);
             double worst = expected.Zip(logits, (e, a) => Math.Abs(e - a)).Max();
             Assert.True(worst <= Float32Tolerance, $"step {step} (ℓ = {depth}): max |Δlogit| = {worst:E3} exceeds {Float32Tolerance:E1}");
@@ -80,7 +79,7 @@ public sealed class FastDecodeTests(ModelFixture models)
     public void AFullDepthShallowStepIsTheFullStep()
     {
         var model = models.Get("stories260K");
-        var decoder = new KernelDecoder(model);
+        var decoder = models.Kernels("stories260K");
         using var a = model.CreateCache(4);
         using var b = model.CreateCache(4);
         var shallow = new float[model.Config.VocabSize];
@@ -88,7 +87,6 @@ public sealed class FastDecodeTests(ModelFixture models)
         Assert.Equal(decoder.Step(5, b), shallow);
         Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Step(5, a, shallow, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Step(5, a, shallow, model.Config.LayerCount + 1));
-        Assert.Throws<ArgumentOutOfRangeException>(() => model.ForwardLastLayers(5, a, 0));
     }
 
     [Theory]
@@ -101,30 +99,13 @@ public sealed class FastDecodeTests(ModelFixture models)
     [InlineData("tiny-random-llama3-bf16", 2)]
     public void GreedyContinuationOnTheKernelPathEqualsReference(string name, int index)
     {
-        using var model = CausalLanguageModel.Load(SharedAssets.Model(name));
-        model.UseDecodePath(DecodePath.Kernels);
-        Assert.Equal(DecodePath.Kernels, model.ActiveDecodePath);
+        var model = models.Get(name);
         var reference = SharedAssets.Reference(name).GetProperty("cases")[index];
         int[] expected = reference.Ints("greedy_continuation_ids");
         bool stories = name == "stories260K";
         using var generator = new TextGenerator(model, stories ? models.StoriesTokenizer : TextTokenizer.Load(SharedAssets.Model("llama2-tokenizer")));
         var options = new GenerationOptions { MaxNewTokens = expected.Length, StopTokenIds = stories ? [1, 2] : [] };
         Assert.Equal(expected, generator.Generate(reference.Ints("input_ids"), options).Ids);
-    }
-
-    [Fact]
-    public void AutoSettlesOnOnePathAndTorchStaysAvailable()
-    {
-        using var model = CausalLanguageModel.Load(SharedAssets.Model("stories260K"));
-        Assert.Equal(DecodePath.Auto, model.DecodePath);
-        Assert.Contains(model.ActiveDecodePath, new[] { DecodePath.Torch, DecodePath.Kernels });
-        model.UseDecodePath(DecodePath.Torch);
-        Assert.Equal(DecodePath.Torch, model.ActiveDecodePath);
-        int[] ids = SharedAssets.Reference("stories260K").GetProperty("cases")[0].Ints("input_ids");
-        using var cache = model.CreateCache();
-        model.ForwardLast(ids, cache);
-        Assert.Equal(model.Config.VocabSize, model.ForwardLast([ids[0]], cache).Length);
-        Assert.Equal(ids.Length + 1, cache.NextPosition);
     }
 
     [Fact]
@@ -141,7 +122,8 @@ public sealed class FastDecodeTests(ModelFixture models)
         using var full = model.CreateCache(1);
         decoder.Step(0, full);
         Assert.Throws<InvalidOperationException>(() => decoder.Step(0, full));
-        Assert.Throws<ArgumentException>(() => model.UseDecodePath((DecodePath)42));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GenerationEngine(model, new EngineOptions { PrefillChunkSize = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GenerationEngine(model, new EngineOptions { Threads = 0 }));
         decoder.Dispose();
         using var fresh = model.CreateCache(8);
         Assert.Throws<ObjectDisposedException>(() => decoder.Step(0, fresh));

@@ -1,3 +1,4 @@
+using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Predictors.ExecutionTime;
 using TimeBill.Tests.Support;
@@ -11,7 +12,8 @@ public class ModelProfilingTargetTests(ModelFixture models)
     public void RunsPrefillsAndLayerLimitedStepsOnTheRealModel()
     {
         var model = models.Get("stories260K");
-        using var target = new ModelProfilingTarget(model, maxPromptLength: 64, maxKvLength: 100);
+        using var engine = new GenerationEngine(model, new EngineOptions { PrefillChunkSize = 16 });
+        using var target = new ModelProfilingTarget(engine, maxPromptLength: 64, maxKvLength: 100);
         Assert.Equal(5, target.LayerCount);
         Assert.Equal(512, target.MaxContext);
 
@@ -35,8 +37,10 @@ public class ModelProfilingTargetTests(ModelFixture models)
     {
         var real = models.Get("stories260K");
         using var random = CausalLanguageModel.CreateRandom(real.Config, seed: 3);
-        using var a = new ModelProfilingTarget(real, 8, 8);
-        using var b = new ModelProfilingTarget(random, 8, 8);
+        using var realEngine = new GenerationEngine(real);
+        using var randomEngine = new GenerationEngine(random);
+        using var a = new ModelProfilingTarget(realEngine, 8, 8);
+        using var b = new ModelProfilingTarget(randomEngine, 8, 8);
         Assert.Equal(a.ModelIdentity, b.ModelIdentity);
         Assert.StartsWith("llama-L5-d64-", a.ModelIdentity);
     }

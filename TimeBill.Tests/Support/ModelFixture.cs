@@ -1,3 +1,4 @@
+using TimeBill.Core.Decoding;
 using TimeBill.Core.Model;
 using TimeBill.Core.Tokenization;
 
@@ -7,6 +8,7 @@ namespace TimeBill.Tests.Support;
 public sealed class ModelFixture : IDisposable
 {
     private readonly Dictionary<string, CausalLanguageModel> _models = [];
+    private readonly Dictionary<string, KernelDecoder> _kernels = [];
     private readonly Lock _gate = new();
 
     /// <summary>The model in ../shared/models/NAME, loaded on first use.</summary>
@@ -20,12 +22,24 @@ public sealed class ModelFixture : IDisposable
         }
     }
 
+    /// <summary>The float32 decode kernels of <see cref="Get"/>'s model, built on first use.</summary>
+    public KernelDecoder Kernels(string name)
+    {
+        var model = Get(name);
+        lock (_gate)
+        {
+            if (!_kernels.TryGetValue(name, out var kernels)) _kernels[name] = kernels = new KernelDecoder(model);
+            return kernels;
+        }
+    }
+
     /// <summary>The stories260K tokenizer.</summary>
     public TextTokenizer StoriesTokenizer { get; } = TextTokenizer.Load(SharedAssets.Model("stories260K"));
 
     /// <summary>Frees the models.</summary>
     public void Dispose()
     {
+        foreach (var kernels in _kernels.Values) kernels.Dispose();
         foreach (var model in _models.Values) model.Dispose();
     }
 }

@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading.Channels;
+using TimeBill.Core.Cache;
+using TimeBill.Core.Decoding;
+using TimeBill.Core.Exit;
+using TimeBill.Core.Model;
+using TimeBill.Core.Sampling;
+using TimeBill.Core.Tokenization;
+
+namespace TimeBill.Core.Generation;
+
+/// <summary>
+/// The one generation loop of a model: prefill in chunks on libtorch → (evict) → per token: decode step on the
+/// kernels, logits processors, sampling, stop conditions, streaming. Jobs from any thread queue on a
+/// <see cref="Channel{T}"/> read by one worker thread, which owns the KV cache and the kernels' scratch; a queued
+/// job holds no thread. <see cref="GenerationHooks"/> plug the deadline logic and measurements into the loop.
+/// The engine copies the model's matrices into the decode kernels once, when it is built; it does not own the model.
+/// </summary>
+public sealed class GenerationEngine : IDisposable
+{
+    private readonly Channel<EngineJob> _jobs = Channel.CreateUnbounded<EngineJob>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Thread _worker;
+    private readonly float[] _logits;
+    private KvCache? _cache;
+    private bool _disposed;
+
+    /// <summary>Builds the decode kernels for <paramref name="model"/> (not owned) and starts the worker.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Bad <paramref name="options"/>, named.</exception>
+    public GenerationEngine(CausalLanguageModel model, EngineOptions? options = null)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Options = options ?? new EngineOptions();
+        Options.Validate();
+        Decoder = new KernelDecoder(model.Config, model.Weights, Options.BFloat16Weights, Options.Tuning, Options.Threads);
+        _logits = new float[model.Config.VocabSize];
+        _worker = new Thread(Work) { IsBackground = true, Name = "TimeBill generation" };
+        _worker.Start();
+    }
+
+    /// <summary>The model.</summary>
+    public CausalLanguageModel Model { get; }
+    /// <summary>How it runs.</summary>
+    public EngineOptions Options { get; }
+    /// <summary>The decode kernels (single-token steps).</summary>
+    public KernelDecoder Decoder { get; }
+    /// <summary>The decode weights' format: <c>float32</c> or <c>bfloat16</c>.</summary>
+    public string WeightFormat => Options.BFloat16Weights ? "bfloat16" : "float32";
+
+    /// <summary>Generates from prompt token ids (ids only: no text). Queued behind earlier jobs.</summary>
+    /// <exception cref="ArgumentException">Empty prompt, a prompt that fills the context, or bad options.</exception>
+    public Task<GenerationResult> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions? options = null, GenerationHooks? hooks = null,
+        IExitModel? exits = null, CancellationToken cancellationToken = default)
+    {
+        var (prompt, checkedOptions) = Check(promptIds, options);
+        return Submit(() => Run(prompt, checkedOptions, exits, null, hooks, null, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>As <see cref="GenerateAsync"/>, waiting for the result.</summary>
+    public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationOptions? options = null, GenerationHooks? hooks = null,
+        IExitModel? exits = null, CancellationToken cancellationToken = default) =>
+        GenerateAsync(promptIds, options, hooks, exits, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>Checks a prompt and options as every generation does, before queueing.</summary>
+    internal (int[] Prompt, GenerationOptions Options) Check(IReadOnlyList<int> promptIds, GenerationOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(promptIds);
+        options ??= new GenerationOptions();
+        options.Validate();
+        if (promptIds.Count == 0) throw new ArgumentException("the prompt has no tokens.", nameof(promptIds));
+        if (promptIds.Count >= Model.Config.MaxPositions)
+            throw new ArgumentException($"the prompt has {promptIds.Count} tokens; the model's context holds {Model.Config.MaxPositions} (one more is needed to answer).", nameof(promptIds));
+        return (promptIds.ToArray(), options);
+    }
+
+    /// <summary>Runs <paramref name="work"/> on the worker after the jobs queued before it; a job cancelled while queued never starts.</summary>
+    internal Task<T> Submit<T>(Func<T> work, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var job = new EngineJob<T>(work, cancellationToken);
+        if (Thread.CurrentThread == _worker) job.Execute(); // a hook that generates: run it inside the current job
+        else if (!_jobs.Writer.TryWrite(job)) throw new ObjectDisposedException(nameof(GenerationEngine));
+        else if (cancellationToken.CanBeCanceled)
+        {
+            // A queued job's caller hears of its cancellation at once; the worker skips the job when it comes to it.
+            var registration = cancellationToken.Register(() => job.Completion.TrySetCanceled(cancellationToken));
+            job.Completion.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
+        }
+        return job.Completion.Task;
+    }
+
+    private void Work()
+    {
+        var reader = _jobs.Reader;
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            while (reader.TryRead(out var job)) job.Execute();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> through the model into <paramref name="cache"/> in chunks of
+    /// <see cref="EngineOptions.PrefillChunkSize"/>, writing the last position's logits to <paramref name="lastLogits"/>
+    /// [vocab]. <paramref name="hooks"/> may stop it before a chunk: then false, and the cache holds the chunks run.
+    /// Runs on the calling thread: use it only where no job of this engine uses <paramref name="cache"/>.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">Cancelled between chunks.</exception>
+    public bool Prefill(ReadOnlySpan<int> tokens, KvCache cache, Span<float> lastLogits, IForwardObserver? observer = null,
+        GenerationHooks? hooks = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        if (tokens.IsEmpty) throw new ArgumentException("at least one token is needed.", nameof(tokens));
+        if (lastLogits.Length != Model.Config.VocabSize)
+            throw new ArgumentException($"the logits buffer holds {lastLogits.Length} elements; the vocabulary has {Model.Config.VocabSize}.", nameof(lastLogits));
+        int chunk = Options.PrefillChunkSize;
+        for (int done = 0; done < tokens.Length; done += chunk)
+        {
+            int count = Math.Min(chunk, tokens.Length - done);
+            if (hooks?.BeforePrefillChunk(done, count) == false) return false;
+            cancellationToken.ThrowIfCancellationRequested();
+            using var logits = Model.Forward(tokens.Slice(done, count), cache, allLogits: false, observer);
+            if (done + count == tokens.Length) logits.data<float>().CopyTo(lastLogits);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The loop, on the worker thread. <paramref name="tokenizer"/> (optional) turns tokens into text and enables stop
+    /// sequences; <paramref name="onToken"/> streams each token.
+    /// </summary>
+    internal GenerationResult Run(int[] prompt, GenerationOptions options, IExitModel? exits, TextTokenizer? tokenizer,
+        GenerationHooks? hooks, Action<GeneratedToken>? onToken, CancellationToken cancellationToken)
+    {
+        hooks ??= GenerationHooks.None;
+        var config = Model.Config;
+        int capacity = (int)Math.Min(config.MaxPositions, (long)prompt.Length + options.MaxNewTokens);
+        var cache = Model.RentCache(ref _cache, capacity, Math.Min(config.MaxPositions, Math.Max(capacity, 256)));
+        long start = Stopwatch.GetTimestamp();
+
+        // Prefill, then the request's own eviction, then whatever the hooks do with the prompt's cache.
+        using var capture = options.Eviction?.CreateCapture(config);
+        var logits = _logits.AsSpan();
+        bool prefilled = Prefill(prompt, cache, logits, ForwardObservers.Combine(capture, hooks.PrefillObserver), hooks, cancellationToken);
+        var prefillTime = Stopwatch.GetElapsedTime(start);
+        if (!prefilled)
+            return new GenerationResult(prompt, [], "", StopReason.Interrupted, prefillTime, TimeSpan.Zero) { PrefillCompleted = false };
+        var eviction = options.Eviction?.Evict(cache, options.EvictionRatio, capture);
+        var exitPolicy = hooks.AfterPrefill(cache, logits) ?? options.Exit ?? ExitPolicy.Off;
+        var decoder = new ExitingDecoder(Model, Decoder, exitPolicy.IsOff ? null : exits, exitPolicy);
+        decoder.Begin(logits);
+
+        // The loop.
+        var stops = options.StopTokenIds ?? Model.GenerationConfig.StopTokenIds;
+        var sampler = new TokenSampler(options.Sampling);
+        var processors = Processors(options, prompt);
+        var detokenizer = tokenizer?.CreateStreamingDecoder();
+        var stopSequences = options.StopSequences is { Count: > 0 } sequences && tokenizer is not null ? new StopSequenceMatcher(sequences) : null;
+        var released = stopSequences is null ? null : new StringBuilder();
+        var generated = new List<int>(Math.Min(options.MaxNewTokens, capacity - prompt.Length + 1));
+        Process(processors, logits, generated);
+        int next = sampler.Sample(logits);
+        StopReason reason;
+        while (true)
+        {
+            if (stops.Contains(next)) { reason = StopReason.StopToken; break; }
+            generated.Add(next);
+            string text = detokenizer?.Push(next) ?? "";
+            if (stopSequences is not null) released!.Append(text = stopSequences.Push(text));
+            var token = new GeneratedToken(next, text, generated.Count - 1);
+            onToken?.Invoke(token);
+            if (stopSequences?.Stopped == true) { reason = StopReason.StopSequence; break; }
+            if (!hooks.OnToken(token)) { reason = StopReason.Interrupted; break; }
+            if (generated.Count >= options.MaxNewTokens) { reason = StopReason.MaxTokens; break; }
+            if (cache.NextPosition >= capacity) { reason = StopReason.ContextFull; break; }
+            cancellationToken.ThrowIfCancellationRequested();
+            int cached = cache.Length(config.LayerCount - 1);
+            if (!hooks.BeforeStep(generated.Count, cached)) { reason = StopReason.Interrupted; break; }
+            long stepStart = Stopwatch.GetTimestamp();
+            var step = decoder.Step(next, cache, logits);
+            hooks.AfterStep(cached, step.LayersRun, Stopwatch.GetElapsedTime(stepStart));
+            Process(processors, logits, generated);
+            next = sampler.Sample(logits);
+        }
+
+        string tail = detokenizer?.Flush() ?? "";
+        if (stopSequences is not null) released!.Append(tail = reason == StopReason.StopSequence ? "" : stopSequences.Push(tail) + stopSequences.Flush());
+        if (tail.Length > 0) onToken?.Invoke(new GeneratedToken(-1, tail, generated.Count));
+        string responseText = released?.ToString() ?? tokenizer?.Decode(generated) ?? "";
+        bool exiting = !exitPolicy.IsOff && exits is not null;
+        return new GenerationResult(prompt, generated, responseText, reason, prefillTime, Stopwatch.GetElapsedTime(start) - prefillTime)
+        {
+            AverageLayersPerToken = exiting ? decoder.AverageLayersPerToken : null,
+            AverageExitHeadsPerToken = exiting ? decoder.AverageHeadsPerToken : null,
+            LayersPerToken = decoder.AverageLayersPerToken,
+            Eviction = eviction,
+        };
+    }
+
+    private ILogitsProcessor[] Processors(GenerationOptions options, int[] prompt)
+    {
+        var chain = new List<ILogitsProcessor>();
+        if (options.Sampling.HasPenalties) chain.Add(new PenaltyProcessor(options.Sampling, Model.Config.VocabSize));
+        if (options.LogitsProcessors is { } more) chain.AddRange(more);
+        foreach (var processor in chain) processor.Reset(prompt);
+        return [.. chain];
+    }
+
+    private static void Process(ILogitsProcessor[] chain, Span<float> logits, List<int> generated)
+    {
+        foreach (var processor in chain) processor.Process(logits, CollectionsMarshal.AsSpan(generated));
+    }
+
+    /// <summary>Stops the worker once the queued jobs have run, then frees the kernels' weights and the cache.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _jobs.Writer.TryComplete();
+        if (Thread.CurrentThread != _worker) _worker.Join();
+        _cache?.Dispose();
+        Decoder.Dispose();
+    }
+
+    private abstract class EngineJob
+    {
+        public abstract void Execute();
+    }
+
+    private sealed class EngineJob<T>(Func<T> work, CancellationToken cancellationToken) : EngineJob
+    {
+        public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Execute()
+        {
+            if (cancellationToken.IsCancellationRequested || Completion.Task.IsCompleted) { Completion.TrySetCanceled(cancellationToken); return; }
+            try { Completion.TrySetResult(work()); }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { Completion.TrySetCanceled(cancellationToken); }
+            catch (Exception e) { Completion.TrySetException(e); }
+        }
+    }
+}
