@@ -12,7 +12,7 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Hugging Face model folder.", Required = true };
+        var model = ModelOptions.ModelOrDefault();
         var prompt = new Option<string>("--prompt") { Description = "Prompt text.", Required = true };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Maximum new tokens.", DefaultValueFactory = _ => 256 };
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy.", DefaultValueFactory = _ => 0f };

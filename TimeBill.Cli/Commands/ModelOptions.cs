@@ -6,7 +6,17 @@ namespace TimeBill.Cli.Commands;
 /// <summary>Options shared by commands that load a model folder or build one from a shape config.</summary>
 internal static class ModelOptions
 {
-    public static Option<string?> Model() => new("--model") { Description = "Hugging Face model folder (config.json, safetensors, tokenizer.model)." };
+    /// <summary>The model that ships with the command line (models/stories260K beside the program), used when no model is given.</summary>
+    public static string DefaultModelFolder => Path.Combine(AppContext.BaseDirectory, "models", "stories260K");
+
+    public static Option<string?> Model() => new("--model") { Description = "Hugging Face model folder (config.json, safetensors, tokenizer.model); default with no --shape: the bundled stories260K." };
+
+    /// <summary><c>--model</c> defaulting to <see cref="DefaultModelFolder"/>.</summary>
+    public static Option<string> ModelOrDefault() => new("--model")
+    {
+        Description = "Hugging Face model folder (default: the bundled stories260K).",
+        DefaultValueFactory = _ => DefaultModelFolder,
+    };
 
     public static Option<string?> Shape() => new("--shape") { Description = "config.json of a released model: built with seeded random weights (speed work)." };
 
@@ -14,11 +24,12 @@ internal static class ModelOptions
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object on stdout." };
 
-    /// <summary>Loads <c>--model</c> or builds <c>--shape</c>; exactly one must be given.</summary>
+    /// <summary>Loads <c>--model</c> or builds <c>--shape</c>; at most one may be given, neither loads the bundled model.</summary>
     public static CausalLanguageModel Open(string? model, string? shape, long seed = 0)
     {
-        if ((model is null) == (shape is null))
-            throw new ArgumentException("give exactly one of --model DIR or --shape CONFIG.json.");
+        if (model is not null && shape is not null)
+            throw new ArgumentException("give one of --model DIR or --shape CONFIG.json, not both.");
+        if (shape is null) model ??= DefaultModelFolder;
         return model is not null ? CausalLanguageModel.Load(model) : CausalLanguageModel.CreateRandom(ModelConfig.Load(shape!), seed);
     }
 

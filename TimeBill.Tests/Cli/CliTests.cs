@@ -35,6 +35,17 @@ public sealed class CliTests
     }
 
     [Fact]
+    public void GenerateWithoutAModelUsesTheBundledStories260K()
+    {
+        var reference = SharedAssets.Reference("stories260K").GetProperty("cases")[0];
+        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "models", "stories260K", "model.safetensors")), "the bundled model is not beside timebill.dll");
+        var (code, output, errors) = Run("generate", "--prompt", "Once upon a time", "--max-tokens", "30", "--json");
+        Assert.True(code == 0, errors);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(reference.Ints("greedy_continuation_ids")[..30], json.Ints("ids"));
+    }
+
+    [Fact]
     public void BenchJsonReportsThroughput()
     {
         var (code, output, errors) = Run("bench", "--model", SharedAssets.Model("stories260K"), "--prompt-tokens", "16", "--gen-tokens", "8", "--runs", "2", "--json");
@@ -45,10 +56,10 @@ public sealed class CliTests
     }
 
     [Theory]
-    [InlineData("generate", "--prompt", "x")]                                  // missing --model
+    [InlineData("generate", "--max-tokens", "4")]                              // missing --prompt
     [InlineData("forward", "--model", "/nonexistent", "--ids", "1,2")]         // bad folder
     [InlineData("forward", "--model", "MODEL", "--ids", "1,x")]                // bad id
-    [InlineData("bench", "--prompt-tokens", "4")]                              // neither --model nor --shape
+    [InlineData("bench", "--model", "MODEL", "--shape", "MODEL", "--prompt-tokens", "4")] // both --model and --shape
     [InlineData("no-such-command")]
     public void BadArgumentsExitNonZeroWithAMessage(params string[] arguments)
     {
