@@ -1,13 +1,17 @@
 using System.CommandLine;
+using System.Globalization;
 using TimeBill.Cli.Output;
+using TimeBill.Core.Budget;
 using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Sampling;
 using TimeBill.Core.Tokenization;
+using TimeBill.Predictors.Budget;
+using TimeBill.Predictors.ExecutionTime;
 
 namespace TimeBill.Cli.Commands;
 
-/// <summary><c>timebill generate</c>: stream a response to a prompt.</summary>
+/// <summary><c>timebill generate</c>: stream a response to a prompt, optionally within a time budget.</summary>
 internal static class GenerateCommand
 {
     public static Command Create()
@@ -18,35 +22,52 @@ internal static class GenerateCommand
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy.", DefaultValueFactory = _ => 0f };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling threshold.", DefaultValueFactory = _ => 1f };
         var topK = new Option<int>("--top-k") { Description = "Keep only the k most likely tokens; 0 = off.", DefaultValueFactory = _ => 0 };
-        var seed = new Option<int?>("--seed") { Description = "Sampler seed." };
+        var seed = new Option<long?>("--seed") { Description = "Sampler seed." };
+        var frequency = new Option<float>("--frequency-penalty") { Description = "Subtracted per earlier occurrence of a token in the response." };
+        var presence = new Option<float>("--presence-penalty") { Description = "Subtracted once for a token already in the response." };
+        var repetition = new Option<float>("--repetition-penalty") { Description = "Divides (multiplies) positive (negative) logits of seen tokens; 1 = off.", DefaultValueFactory = _ => 1f };
+        var stop = new Option<string[]>("--stop") { Description = "A text that ends the response (not printed); repeatable.", AllowMultipleArgumentsPerToken = false };
+        var budget = new Option<string?>("--budget")
+        {
+            Description = "Answer within this time (300ms, 1.5s, or milliseconds): a budgeted generator plans eviction to fit; "
+                + "the first run on a machine measures a short profile and caches it.",
+        };
+        var overrun = new Option<string>("--overrun") { Description = "With --budget: kill (stop at the deadline) or skip-next.", DefaultValueFactory = _ => "kill" };
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
 
         var command = new Command("generate", "Generate a response to a prompt, streaming the text.")
         {
-            model, prompt, maxTokens, temperature, topP, topK, seed, threads, json,
+            model, prompt, maxTokens, temperature, topP, topK, seed, frequency, presence, repetition, stop, budget, overrun, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             ModelOptions.SetThreads(parse.GetValue(threads));
             string folder = parse.GetValue(model)!;
+            var sampling = new SamplingOptions
+            {
+                Temperature = parse.GetValue(temperature),
+                TopP = parse.GetValue(topP),
+                TopK = parse.GetValue(topK),
+                Seed = parse.GetValue(seed),
+                FrequencyPenalty = parse.GetValue(frequency),
+                PresencePenalty = parse.GetValue(presence),
+                RepetitionPenalty = parse.GetValue(repetition),
+            };
+            sampling.Validate();
+            string[] stops = parse.GetValue(stop) ?? [];
+            string text = parse.GetValue(prompt)!;
+            bool asJson = parse.GetValue(json);
+            if (parse.GetValue(budget) is string budgetText)
+                return await Budgeted(folder, text, ParseBudget(budgetText), ParseOverrun(parse.GetValue(overrun)!), parse.GetValue(maxTokens), sampling, stops,
+                    parse.GetValue(threads), asJson, cancellationToken);
+
             using var lm = CausalLanguageModel.Load(folder);
             var tokenizer = TextTokenizer.Load(folder, lm.GenerationConfig.BosTokenId);
             using var generator = new TextGenerator(lm, tokenizer);
-            var options = new GenerationOptions
-            {
-                MaxNewTokens = parse.GetValue(maxTokens),
-                Sampling = new SamplingOptions
-                {
-                    Temperature = parse.GetValue(temperature),
-                    TopP = parse.GetValue(topP),
-                    TopK = parse.GetValue(topK),
-                    Seed = parse.GetValue(seed),
-                },
-            };
+            var options = new GenerationOptions { MaxNewTokens = parse.GetValue(maxTokens), Sampling = sampling, StopSequences = stops };
             options.Validate();
-            string text = parse.GetValue(prompt)!;
-            if (parse.GetValue(json))
+            if (asJson)
             {
                 var result = await generator.GenerateAsync(text, options, cancellationToken);
                 JsonOutput.Write(new
@@ -69,4 +90,66 @@ internal static class GenerateCommand
         });
         return command;
     }
+
+    private static async Task<int> Budgeted(string folder, string prompt, TimeSpan budget, OverrunStrategy overrun, int maxTokens, SamplingOptions sampling,
+        string[] stops, int threads, bool asJson, CancellationToken cancellationToken)
+    {
+        var progress = new Progress<ProfilingProgress>(p => Console.Error.Write($"\rprofiling this machine once: {p.Completed}/{p.Total}   "));
+        using var generator = new BudgetedGeneratorBuilder(folder).WithThreads(threads).WithProgress(progress)
+            .WithWarnings(warning => Console.Error.WriteLine($"warning: {warning}")).Build(cancellationToken);
+        var request = new BudgetedRequest
+        {
+            Prompt = prompt, Budget = budget, Overrun = overrun, MaxNewTokens = maxTokens, Sampling = sampling, StopSequences = stops,
+        };
+        BudgetedResult? result = null;
+        if (!asJson) Console.Write(prompt);
+        await foreach (var item in generator.StreamAsync(request, cancellationToken))
+        {
+            if (item.Result is { } done) result = done;
+            else if (!asJson) Console.Write(item.Token.Text);
+        }
+        if (!asJson)
+        {
+            Console.WriteLine();
+            Console.Error.WriteLine($"{result!.Status}: {result.TotalTime.TotalMilliseconds:F1} of {budget.TotalMilliseconds:F0} ms, α = {result.Plan?.EvictionRatio ?? 0:F2}");
+            return 0;
+        }
+        JsonOutput.Write(new
+        {
+            PromptIds = result!.PromptIds,
+            Ids = result.Ids,
+            result.Text,
+            StopReason = result.StopReason,
+            Status = result.Status.ToString(),
+            BudgetMs = budget.TotalMilliseconds,
+            Plan = result.Plan,
+            PrefillMs = result.PrefillTime.TotalMilliseconds,
+            PredictedPrefillMs = result.PredictedPrefillTime.TotalMilliseconds,
+            DecodeMs = result.DecodeTime.TotalMilliseconds,
+            PredictedDecodeMs = result.PredictedDecodeTime.TotalMilliseconds,
+            EvictionMs = result.EvictionTime.TotalMilliseconds,
+            TimeToFirstTokenMs = result.TimeToFirstToken.TotalMilliseconds,
+            TotalMs = result.TotalTime.TotalMilliseconds,
+        });
+        return 0;
+    }
+
+    /// <summary><c>300ms</c>, <c>1.5s</c>, or a plain number of milliseconds.</summary>
+    internal static TimeSpan ParseBudget(string text)
+    {
+        string t = text.Trim();
+        double scale = 1;
+        if (t.EndsWith("ms", StringComparison.OrdinalIgnoreCase)) t = t[..^2];
+        else if (t.EndsWith('s') || t.EndsWith('S')) (t, scale) = (t[..^1], 1000);
+        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value <= 0 || value * scale > TimeSpan.FromDays(1).TotalMilliseconds)
+            throw new ArgumentException($"--budget must be a positive time up to a day, such as 300ms or 1.5s; got '{text}'.");
+        return TimeSpan.FromMilliseconds(value * scale);
+    }
+
+    private static OverrunStrategy ParseOverrun(string text) => text.Trim().ToLowerInvariant() switch
+    {
+        "kill" => OverrunStrategy.Kill,
+        "skip-next" or "skipnext" => OverrunStrategy.SkipNext,
+        _ => throw new ArgumentException($"--overrun must be kill or skip-next; got '{text}'."),
+    };
 }

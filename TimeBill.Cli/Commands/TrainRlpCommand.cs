@@ -39,7 +39,7 @@ internal static class TrainRlpCommand
             bool asJson = parse.GetValue(json);
             var (settings, train, validation, _) = RlpDataOptions.Load(parse.GetValue(dataset)!, parse.GetValue(maxStories));
             using var lm = CausalLanguageModel.Load(parse.GetValue(model)!);
-            if (settings.ModelIdentity != lm.Identity)
+            if (!lm.IsIdentifiedBy(settings.ModelIdentity))
                 throw new ArgumentException($"the dataset was distilled from '{settings.ModelIdentity}', not '{lm.Identity}'.");
             var kindSet = parse.GetValue(kinds)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet();
             var unknown = kindSet.Except(["small", "probe", "baselines"]).ToList();

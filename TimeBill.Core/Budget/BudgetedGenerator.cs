@@ -67,7 +67,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         var model = Model = engine.Model;
         Tokenizer = tokenizer;
         Estimator = estimator ?? throw new ArgumentNullException(nameof(estimator));
-        if (lengthPredictor is not null && lengthPredictor.ModelIdentity != model.Identity)
+        if (lengthPredictor is not null && !model.IsIdentifiedBy(lengthPredictor.ModelIdentity))
             throw new ArgumentException($"the length predictor was trained for '{lengthPredictor.ModelIdentity}', not '{model.Identity}'.", nameof(lengthPredictor));
         LengthPredictor = lengthPredictor;
         Exits = exits;

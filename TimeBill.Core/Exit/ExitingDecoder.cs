@@ -52,7 +52,7 @@ public sealed class ExitingDecoder
             return;
         }
         if (exits is null) throw new ArgumentException("an exit policy needs trained exit heads (an IExitModel); none was given.", nameof(exits));
-        if (exits.ModelIdentity != model.Identity)
+        if (!model.IsIdentifiedBy(exits.ModelIdentity))
             throw new ArgumentException($"the exit heads were trained for model '{exits.ModelIdentity}', not '{model.Identity}'.", nameof(exits));
         _exits = exits;
         foreach (int layer in exits.ExitLayers)

@@ -83,8 +83,9 @@ public sealed class GenerationEngine : IDisposable
         else if (!_jobs.Writer.TryWrite(job)) throw new ObjectDisposedException(nameof(GenerationEngine));
         else if (cancellationToken.CanBeCanceled)
         {
-            // A queued job's caller hears of its cancellation at once; the worker skips the job when it comes to it.
-            var registration = cancellationToken.Register(() => job.Completion.TrySetCanceled(cancellationToken));
+            // A queued job's caller hears of its cancellation at once; the worker skips the job when it comes to it. A
+            // running job ends at its next step, and its task completes only then.
+            var registration = cancellationToken.Register(job.CancelIfQueued);
             job.Completion.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
         }
         return job.Completion.Task;
@@ -227,11 +228,20 @@ public sealed class GenerationEngine : IDisposable
 
     private sealed class EngineJob<T>(Func<T> work, CancellationToken cancellationToken) : EngineJob
     {
+        private const int Queued = 0, Running = 1, Dropped = 2;
+        private int _state;
+
         public TaskCompletionSource<T> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void CancelIfQueued()
+        {
+            if (Interlocked.CompareExchange(ref _state, Dropped, Queued) == Queued) Completion.TrySetCanceled(cancellationToken);
+        }
 
         public override void Execute()
         {
-            if (cancellationToken.IsCancellationRequested || Completion.Task.IsCompleted) { Completion.TrySetCanceled(cancellationToken); return; }
+            if (Interlocked.CompareExchange(ref _state, Running, Queued) != Queued) return; // dropped while queued
+            if (cancellationToken.IsCancellationRequested) { Completion.TrySetCanceled(cancellationToken); return; }
             try { Completion.TrySetResult(work()); }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested) { Completion.TrySetCanceled(cancellationToken); }
             catch (Exception e) { Completion.TrySetException(e); }

@@ -44,7 +44,7 @@ public sealed class TextGenerator : IDisposable
         Engine = engine ?? throw new ArgumentNullException(nameof(engine));
         _ownsEngine = ownsEngine;
         Tokenizer = tokenizer ?? throw new ArgumentNullException(nameof(tokenizer));
-        if (exits is not null && exits.ModelIdentity != engine.Model.Identity)
+        if (exits is not null && !engine.Model.IsIdentifiedBy(exits.ModelIdentity))
             throw new ArgumentException($"the exit heads were trained for model '{exits.ModelIdentity}', not '{engine.Model.Identity}'.", nameof(exits));
         Exits = exits;
     }

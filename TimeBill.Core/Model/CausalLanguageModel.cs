@@ -28,6 +28,7 @@ public sealed class CausalLanguageModel : IDisposable
         Name = name;
         _rope = new RotaryEmbedding(config);
         _attentionScale = 1f / MathF.Sqrt(config.HeadDim);
+        Identity = $"{config.Architecture.ToString().ToLowerInvariant()}-{Fingerprint(config, weights)}";
     }
 
     /// <summary>The model's shape.</summary>
@@ -38,8 +39,32 @@ public sealed class CausalLanguageModel : IDisposable
     public ModelWeights Weights { get; }
     /// <summary>The folder name, or "random" for random weights.</summary>
     public string Name { get; }
-    /// <summary>Identifies these weights and this shape, for keying profiles and predictors.</summary>
-    public string Identity => $"{Name}-{Config.ShapeHash}";
+    /// <summary>
+    /// Identifies this shape and these weights, for keying trained predictors: the architecture and a hash of the shape
+    /// and of every tensor's name, shape and leading values. Renaming or moving the folder does not change it.
+    /// </summary>
+    public string Identity { get; }
+    /// <summary>The identity files trained before <see cref="Identity"/> hashed the weights carry: the folder name and a shape hash.</summary>
+    public string LegacyIdentity => $"{Name}-{Config.ShapeHash}";
+
+    /// <summary>Whether <paramref name="identity"/> (read from a trained file) names this model, in its current or legacy form.</summary>
+    public bool IsIdentifiedBy(string? identity) => identity == Identity || identity == LegacyIdentity;
+
+    private static string Fingerprint(ModelConfig config, ModelWeights weights)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        hash.AppendData(System.Text.Encoding.UTF8.GetBytes(config.ShapeHash));
+        var tensors = new List<Tensor> { weights.Embeddings, weights.FinalNorm, weights.Head };
+        foreach (var layer in weights.Layers) tensors.AddRange([layer.AttentionNorm, layer.Qkv, layer.Output, layer.MlpNorm, layer.GateUp, layer.Down]);
+        foreach (var tensor in tensors)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(string.Join(',', tensor.shape)));
+            using var flat = tensor.flatten();
+            using var head = flat.narrow(0, 0, Math.Min(64, flat.shape[0])).contiguous();
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(head.data<float>().ToArray().AsSpan()));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
 
     /// <summary>Loads a Hugging Face model folder (config.json, optional generation_config.json, safetensors).</summary>
     /// <exception cref="ModelLoadException">Anything missing or malformed, with the file and problem named.</exception>

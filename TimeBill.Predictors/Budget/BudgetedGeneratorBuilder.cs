@@ -1,4 +1,5 @@
 using TimeBill.Core.Budget;
+using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Native;
 using TimeBill.Core.Planning;
@@ -10,16 +11,18 @@ using TimeBill.Predictors.ResponseLength;
 namespace TimeBill.Predictors.Budget;
 
 /// <summary>
-/// Wires a <see cref="BudgetedGenerator"/> from files in a few lines:
+/// Wires a <see cref="BudgetedGenerator"/> from a model folder in a few lines:
 /// <code>
 /// using var generator = new BudgetedGeneratorBuilder("models/stories260K")
-///     .WithProfile("stories260K.profile.json")      // timebill profile --out
-///     .WithLengthPredictor("stories260K.rlp")       // timebill train-rlp
+///     .WithLengthPredictor("stories260K.rlp")       // timebill train-rlp (optional)
 ///     .WithExitHeads("stories260K.exit.json")       // timebill train-exit (optional)
 ///     .Build();
 /// </code>
-/// Every file is checked against the model it is used with (identity, and for the profile also data type,
-/// threads and machine). The generator owns the model and heads it loaded and frees them on dispose.
+/// Without <see cref="WithProfile"/> the execution-time profile comes from the user's profile cache
+/// (<see cref="ProfileCache"/>), or, the first time on a machine, from a short profile (<see cref="QuickProfile"/>)
+/// that is then cached; either way the estimator recalibrates from the real jobs. Every file is checked against the
+/// model it is used with (identity, and for the profile also data type, threads and machine). The generator owns the
+/// model and heads it loaded and frees them on dispose.
 /// </summary>
 public sealed class BudgetedGeneratorBuilder
 {
@@ -30,6 +33,11 @@ public sealed class BudgetedGeneratorBuilder
     private int _threads = 2;
     private bool _recalibrate = true;
     private bool _warmUp = true;
+    private bool _cacheProfiles = true;
+    private string? _cacheFolder;
+    private EngineOptions _engine = new();
+    private IProgress<ProfilingProgress>? _progress;
+    private Action<string>? _warnings;
 
     /// <summary>Starts from a Hugging Face model folder.</summary>
     public BudgetedGeneratorBuilder(string modelFolder)
@@ -38,7 +46,7 @@ public sealed class BudgetedGeneratorBuilder
         _modelFolder = modelFolder;
     }
 
-    /// <summary>The execution-time profile measured for this model, thread count and machine (required).</summary>
+    /// <summary>The execution-time profile measured for this model, thread count and machine (default: cached or measured, see the class).</summary>
     public BudgetedGeneratorBuilder WithProfile(string path) { _profile = path; return this; }
 
     /// <summary>The response-length predictor trained on this model's responses.</summary>
@@ -64,33 +72,61 @@ public sealed class BudgetedGeneratorBuilder
     /// </summary>
     public BudgetedGeneratorBuilder WithWarmUp(bool enabled) { _warmUp = enabled; return this; }
 
-    /// <summary>Loads everything and returns the generator (warmed up unless <see cref="WithWarmUp"/> said no).</summary>
-    /// <exception cref="InvalidOperationException">No profile was given.</exception>
-    /// <exception cref="ProfileMismatchException">The profile was measured for another model, thread count or machine.</exception>
-    /// <exception cref="ModelIdentityMismatchException">The length predictor belongs to another model.</exception>
-    public BudgetedGenerator Build()
+    /// <summary>Where measured profiles are cached (default: <see cref="ProfileCache.DefaultRoot"/>).</summary>
+    public BudgetedGeneratorBuilder WithProfileCache(string folder)
     {
-        if (_profile is null) throw new InvalidOperationException("a budgeted generator needs an execution-time profile: call WithProfile (made by `timebill profile`).");
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        (_cacheFolder, _cacheProfiles) = (folder, true);
+        return this;
+    }
+
+    /// <summary>Never read or write the profile cache: without <see cref="WithProfile"/>, every build profiles afresh.</summary>
+    public BudgetedGeneratorBuilder WithoutProfileCache() { _cacheProfiles = false; return this; }
+
+    /// <summary>How the engine runs the model (bfloat16 decode weights, prefill chunk size).</summary>
+    public BudgetedGeneratorBuilder WithEngineOptions(EngineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _engine = options;
+        return this;
+    }
+
+    /// <summary>Hears the short profile's progress when one runs.</summary>
+    public BudgetedGeneratorBuilder WithProgress(IProgress<ProfilingProgress> progress) { _progress = progress; return this; }
+
+    /// <summary>Hears warnings (a profile measured under another OS or runtime, a cache folder that cannot be written).</summary>
+    public BudgetedGeneratorBuilder WithWarnings(Action<string> warnings) { _warnings = warnings; return this; }
+
+    /// <summary>Loads everything and returns the generator (warmed up unless <see cref="WithWarmUp"/> said no).</summary>
+    /// <exception cref="ProfileMismatchException">The given profile was measured for another model, thread count or machine.</exception>
+    /// <exception cref="ModelIdentityMismatchException">The length predictor belongs to another model.</exception>
+    public BudgetedGenerator Build(CancellationToken cancellationToken = default)
+    {
         TorchSharpNativeLoader.EnsureLoaded();
         TorchSharp.torch.set_num_threads(_threads);
         var model = CausalLanguageModel.Load(_modelFolder);
-        var owned = new List<IDisposable> { model };
+        var owned = new List<IDisposable>();
+        GenerationEngine? engine = null;
         BudgetedGenerator generator;
         try
         {
+            engine = new GenerationEngine(model, _engine);
+            owned.Add(engine);
+            owned.Add(model);
             var tokenizer = TextTokenizer.Load(_modelFolder, model.GenerationConfig.BosTokenId);
-            var profile = ExecutionTimeProfile.Load(_profile);
-            profile.EnsureMatches(ModelProfilingTarget.IdentityOf(model.Config), "float32", _threads);
+            var profile = Profile(engine, cancellationToken);
             IExecutionTimeEstimator estimator = _recalibrate ? profile.CreateRecalibratingEstimator() : profile.CreateEstimator();
             var lengths = _lengthPredictor is null ? null : LengthPredictorFile.Load(_lengthPredictor, model);
             if (lengths is IDisposable disposableLengths) owned.Add(disposableLengths);
             var exits = _exitHeads is null ? null : ExitModel.Load(_exitHeads, model);
             if (exits is not null) owned.Add(exits);
-            generator = new BudgetedGenerator(model, tokenizer, estimator, lengths, exits, owned: owned);
+            generator = new BudgetedGenerator(engine, tokenizer, estimator, lengths, exits, owned: owned);
         }
         catch
         {
             foreach (var resource in owned) resource.Dispose();
+            if (engine is null) model.Dispose();
             throw;
         }
         if (!_warmUp) return generator;
@@ -101,5 +137,23 @@ public sealed class BudgetedGeneratorBuilder
             throw;
         }
         return generator;
+    }
+
+    /// <summary>The given profile, checked; else the cached one for this machine and model; else a short one, measured now and cached.</summary>
+    private ExecutionTimeProfile Profile(GenerationEngine engine, CancellationToken cancellationToken)
+    {
+        var key = new ProfileKey(ModelProfilingTarget.IdentityOf(engine.Model.Config), engine.WeightFormat, _threads, MachineDescription.Current());
+        if (_profile is not null)
+        {
+            var given = ExecutionTimeProfile.Load(_profile);
+            foreach (string difference in given.EnsureMatches(key))
+                _warnings?.Invoke($"{_profile}: measured under another {difference}; the estimator recalibrates from real jobs.");
+            return given;
+        }
+        var cache = _cacheProfiles ? new ProfileCache(_cacheFolder) : null;
+        if (cache?.TryLoad(key, _warnings) is { } cached) return cached;
+        var measured = QuickProfile.Measure(engine, _progress, cancellationToken);
+        cache?.TrySave(measured, _warnings);
+        return measured;
     }
 }

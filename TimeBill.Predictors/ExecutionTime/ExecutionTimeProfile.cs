@@ -83,17 +83,21 @@ public sealed record ExecutionTimeProfile(int FormatVersion, ProfileKey Key, Exe
         return profile;
     }
 
-    /// <summary>Throws unless this profile was measured for <paramref name="inUse"/>.</summary>
-    /// <exception cref="ProfileMismatchException">A field differs; the message lists each one.</exception>
-    public void EnsureMatches(ProfileKey inUse)
+    /// <summary>
+    /// Throws unless this profile was measured for <paramref name="inUse"/>'s model, dtype, threads, cpu and cores;
+    /// returns the minor differences (operating system, .NET runtime) to warn about, which a recalibrating estimator absorbs.
+    /// </summary>
+    /// <exception cref="ProfileMismatchException">A field that invalidates the timings differs; the message lists each one.</exception>
+    public IReadOnlyList<string> EnsureMatches(ProfileKey inUse)
     {
         var differences = Key.Differences(inUse);
         if (differences.Count > 0) throw new ProfileMismatchException(SourcePath, differences);
+        return Key.MinorDifferences(inUse);
     }
 
-    /// <summary>Throws unless this profile was measured for this model identity, data type and thread count on this machine.</summary>
-    /// <exception cref="ProfileMismatchException">A field differs; the message lists each one.</exception>
-    public void EnsureMatches(string modelIdentity, string dataType, int threads) =>
+    /// <summary>As <see cref="EnsureMatches(ProfileKey)"/> for this machine, now.</summary>
+    /// <exception cref="ProfileMismatchException">A field that invalidates the timings differs; the message lists each one.</exception>
+    public IReadOnlyList<string> EnsureMatches(string modelIdentity, string dataType, int threads) =>
         EnsureMatches(new ProfileKey(modelIdentity, dataType, threads, MachineDescription.Current()));
 
     /// <summary>An estimator over this profile's fixed coefficients.</summary>

@@ -97,7 +97,7 @@ public sealed class ExitModel : IExitModel, IDisposable
         catch (JsonException e) { throw new InvalidDataException($"{path}: not a readable exit heads file ({e.Message}).", e); }
         if (file is null || file.Format != Format)
             throw new InvalidDataException($"{path}: not an exit heads file (format '{file?.Format}', expected '{Format}').");
-        if (file.ModelIdentity != model.Identity)
+        if (!model.IsIdentifiedBy(file.ModelIdentity))
             throw new InvalidDataException($"{path}: exit heads were trained for model '{file.ModelIdentity}', not '{model.Identity}'; train them for this model.");
         int d = model.Config.HiddenSize;
         if (file.HiddenSize != d || file.LayerCount != model.Config.LayerCount)

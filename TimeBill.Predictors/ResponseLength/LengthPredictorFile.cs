@@ -43,7 +43,7 @@ public static class LengthPredictorFile
         ArgumentNullException.ThrowIfNull(model);
         using var reader = OpenReader(path);
         var header = ReadHeader(reader, path);
-        if (header.ModelIdentity != model.Identity) throw new ModelIdentityMismatchException(path, header.ModelIdentity, model.Identity);
+        if (!model.IsIdentifiedBy(header.ModelIdentity)) throw new ModelIdentityMismatchException(path, header.ModelIdentity, model.Identity);
         try
         {
             return header.Kind switch

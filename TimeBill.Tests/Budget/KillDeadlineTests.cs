@@ -108,6 +108,36 @@ public sealed class KillDeadlineTests(ModelFixture models)
     }
 
     [Theory]
+    [InlineData(OverrunStrategy.Kill)]
+    [InlineData(OverrunStrategy.SkipNext)]
+    public void KillStopsAPrefillThatWouldOverrunBetweenChunks(OverrunStrategy overrun)
+    {
+        // Prefill priced at 0.01 ms a token (2 ms for 200), but each 16-token chunk really takes 1 ms on the test's clock.
+        var clock = new ManualClock();
+        var model = models.Get("stories260K");
+        var estimator = new ExecutionTimeEstimator(new ExecutionTimeCoefficients(
+            new PrefillCost(0, 0.01, 0), new DecodeStepCost(0.01, 1), new LayeredDecodeStepCost(0.002, 0.2, 0, 5)));
+        using var engine = new GenerationEngine(model, new EngineOptions { PrefillChunkSize = 16 });
+        using var generator = new BudgetedGenerator(engine, models.StoriesTokenizer, estimator, new ClockedProbe(model.Identity, clock, 1, 0), time: clock);
+        var request = Request(8, prompt: LongPrompt) with { Overrun = overrun, MaxNewTokens = 4 };
+        var result = generator.Run(request, clock.GetTimestamp(), null, default);
+        int chunks = (LongPrompt.Length + 15) / 16;
+        if (overrun == OverrunStrategy.Kill)
+        {
+            // After the first chunk the rest is priced 6.25× its estimate: (2 − 0.16) · 6.25 + a 3 ms step no longer fits.
+            Assert.Equal(BudgetStatus.DeadlineExceeded, result.Status);
+            Assert.Empty(result.Ids);
+            Assert.Null(result.Plan);
+            Assert.Equal(1, result.TotalTime.TotalMilliseconds, 6);
+        }
+        else
+        {
+            Assert.Equal(4, result.Ids.Count);
+            Assert.True(result.TotalTime.TotalMilliseconds >= chunks, $"{result.TotalTime.TotalMilliseconds} ms");
+        }
+    }
+
+    [Theory]
     [InlineData(6.5)]
     [InlineData(20)]
     [InlineData(37.5)]

@@ -89,6 +89,13 @@ public sealed class ProfileFileTests : IDisposable
         var m = Assert.Throws<ProfileMismatchException>(() => profile.EnsureMatches(otherMachine));
         Assert.Contains("cpu", m.Message);
         Assert.Contains("cores", m.Message);
+
+        // An operating-system patch or another runtime is worth a warning, not a refusal.
+        var patched = profile.Key with { Machine = profile.Key.Machine with { OperatingSystem = "Linux 6.99-patched", DotNetVersion = ".NET 10.0.99" } };
+        var minor = profile.EnsureMatches(patched);
+        Assert.Equal(2, minor.Count);
+        Assert.Contains(minor, d => d.StartsWith("os:"));
+        Assert.Contains(minor, d => d.StartsWith("dotnet:"));
     }
 
     [Fact]
