@@ -51,7 +51,7 @@ internal static class TuneCommand
 
             var table = KernelTuningTable.Load(path);
             if (table.Status != TuningTableStatus.Loaded) table = new KernelTuningTable();
-            foreach (var result in results) table.Record(result);
+            foreach (var result in results) table.Record(result.Entry, result.History);
             table.Save(path);
 
             if (asJson) Console.WriteLine(Json(results, seconds, path));

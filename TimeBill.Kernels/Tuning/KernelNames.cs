@@ -17,4 +17,17 @@ public static class KernelNames
     public const string DecodeAttention = "attention";
     /// <summary><see cref="TimeBill.Kernels.TopK.Select"/>.</summary>
     public const string TopK = "topk";
+
+    /// <summary>The variant <paramref name="kernel"/> runs when no tuning table has an entry for it.</summary>
+    /// <exception cref="ArgumentException">The kernel is unknown.</exception>
+    public static KernelVariant DefaultVariant(string kernel) => kernel switch
+    {
+        MatVecFloat32 or MatVecBFloat16 => MatVec.DefaultVariant,
+        RmsNorm => TimeBill.Kernels.RmsNorm.DefaultVariant,
+        Rotary => TimeBill.Kernels.Rotary.DefaultVariant,
+        SwiGlu => TimeBill.Kernels.SwiGlu.DefaultVariant,
+        DecodeAttention => TimeBill.Kernels.DecodeAttention.DefaultVariant,
+        TopK => TimeBill.Kernels.TopK.DefaultVariant,
+        _ => throw new ArgumentException($"Unknown kernel '{kernel}'. Known: {MatVecFloat32}, {MatVecBFloat16}, {RmsNorm}, {Rotary}, {SwiGlu}, {DecodeAttention}, {TopK}.", nameof(kernel)),
+    };
 }

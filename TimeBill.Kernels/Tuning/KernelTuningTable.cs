@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using TimeBill.Kernels.Search;
-using TimeBill.Kernels.Specs;
 
 namespace TimeBill.Kernels.Tuning;
 
@@ -74,16 +72,16 @@ public sealed class KernelTuningTable
     /// <exception cref="ArgumentException">The kernel is unknown.</exception>
     public KernelVariant Choose(string kernel, string shapeClass)
     {
-        var fallback = KernelSpecs.Find(kernel).DefaultVariant;
+        var fallback = KernelNames.DefaultVariant(kernel);
         return _entries.TryGetValue((kernel, shapeClass), out var entry) && Runs(entry.Variant) ? entry.Variant : fallback;
     }
 
-    /// <summary>Records a search: its winner becomes the entry for its kernel and shape class, its trials join the history.</summary>
-    public void Record(KernelSearchResult result)
+    /// <summary>Records a search: its winner (if any) becomes the entry for its kernel and shape class, its trials join the history.</summary>
+    public void Record(TuningEntry? winner, IEnumerable<CandidateRecord> history)
     {
-        _history.AddRange(result.History);
-        if (result.Winner is { Variant: { } variant, MedianSeconds: { } seconds })
-            _entries[(result.Kernel, result.ShapeClass)] = new TuningEntry(result.Kernel, result.ShapeClass, result.Shape, variant, seconds, result.NaiveSeconds, result.EagerSeconds);
+        ArgumentNullException.ThrowIfNull(history);
+        _history.AddRange(history);
+        if (winner is not null) _entries[(winner.Kernel, winner.ShapeClass)] = winner;
     }
 
     /// <summary>Writes the table as JSON to <paramref name="path"/>, creating its folder.</summary>

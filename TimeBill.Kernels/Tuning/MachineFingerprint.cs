@@ -1,5 +1,3 @@
-using TimeBill.Kernels.Search;
-
 namespace TimeBill.Kernels.Tuning;
 
 /// <summary>What must match for a tuning table to apply: a table made on another machine or runtime is stale.</summary>

@@ -22,7 +22,8 @@ public sealed class TuningTableTests : IDisposable
         var winner = new CandidateRecord(KernelNames.MatVecFloat32, "large", "49152x576", Tuned.ToString(), "features", 1, CandidateOutcome.Accepted, null, 0.004, Tuned);
         var loser = new CandidateRecord(KernelNames.MatVecFloat32, "large", "49152x576", "broken.cs", "source", 0, CandidateOutcome.CompileError, "CS1002: ; expected", null, null);
         var table = new KernelTuningTable();
-        table.Record(new KernelSearchResult(KernelNames.MatVecFloat32, "large", "49152x576", [loser, winner], winner, 0.03, 0.006, "no gain"));
+        var result = new KernelSearchResult(KernelNames.MatVecFloat32, "large", "49152x576", [loser, winner], winner, 0.03, 0.006, "no gain");
+        table.Record(result.Entry, result.History);
         return table;
     }
 

@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Tuning;
 using TimeBill.Kernels.Search;
 using TimeBill.Kernels.Specs;
 

@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Tuning;
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>One problem size of a kernel; what the dimensions mean is up to the kernel's spec.</summary>

@@ -1,4 +1,4 @@
-namespace TimeBill.Kernels.Search;
+namespace TimeBill.Kernels.Tuning;
 
 /// <summary>What happened to a candidate.</summary>
 public enum CandidateOutcome

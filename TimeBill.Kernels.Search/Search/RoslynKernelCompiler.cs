@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Tuning;
 using System.Reflection;
 using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;

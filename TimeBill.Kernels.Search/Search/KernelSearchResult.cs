@@ -1,3 +1,5 @@
+using TimeBill.Kernels.Tuning;
+
 namespace TimeBill.Kernels.Search;
 
 /// <summary>The outcome of searching one kernel at one shape.</summary>
@@ -29,6 +31,11 @@ public sealed record KernelSearchResult(
     public double? SpeedupVsEager => EagerSeconds / Winner?.MedianSeconds;
     /// <summary>Naive time over winner time.</summary>
     public double? SpeedupVsNaive => NaiveSeconds / Winner?.MedianSeconds;
+
+    /// <summary>The tuning-table entry of the winner; null without one.</summary>
+    public TuningEntry? Entry => Winner is { Variant: { } variant, MedianSeconds: { } seconds }
+        ? new TuningEntry(Kernel, ShapeClass, Shape, variant, seconds, NaiveSeconds, EagerSeconds)
+        : null;
 
     /// <summary>
     /// KernelBench's fast_p: the share of results that are correct and faster than eager by more than a factor

@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Tuning;
 using System.Diagnostics;
 using TimeBill.Kernels.Specs;
 

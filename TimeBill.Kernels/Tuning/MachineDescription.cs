@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 
-namespace TimeBill.Kernels.Search;
+namespace TimeBill.Kernels.Tuning;
 
 /// <summary>What a kernel is tuned for: CPU model, instruction sets the runtime accelerates, cores, caches, runtime.</summary>
 /// <param name="CpuModel">From /proc/cpuinfo, or the architecture when unreadable.</param>

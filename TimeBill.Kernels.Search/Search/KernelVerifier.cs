@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Tuning;
 using System.Globalization;
 using TimeBill.Kernels.Specs;
 

@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Tuning;
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>The specs of every kernel the search can tune.</summary>

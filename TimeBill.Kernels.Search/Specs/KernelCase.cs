@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Tuning;
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Tuning;
 using TimeBill.Kernels.Specs;
 
 namespace TimeBill.Kernels.Search;
