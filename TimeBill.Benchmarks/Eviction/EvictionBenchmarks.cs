@@ -3,6 +3,7 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using TimeBill.Core.Cache;
+using TimeBill.Core.Decoding;
 using TimeBill.Core.Eviction;
 using TimeBill.Core.Model;
 
@@ -86,8 +87,9 @@ internal sealed class EvictionBenchmarkConfig : ManualConfig
 [Config(typeof(EvictionBenchmarkConfig))]
 public class DecodeStepAfterEvictionBenchmark
 {
-    private CausalLanguageModel _model = null!;
+    private KernelDecoder _decoder = null!;
     private KvCache _cache = null!;
+    private float[] _logits = [];
 
     /// <summary>Fraction of the prompt's entries evicted.</summary>
     [Params(0.0, 0.5, 0.9)] public double Alpha { get; set; }
@@ -95,9 +97,10 @@ public class DecodeStepAfterEvictionBenchmark
     [GlobalSetup]
     public void Setup()
     {
-        var shared = SharedPrefill.Get();
-        _model = shared.Model;
-        _cache = _model.CreateCache(SharedPrefill.PromptLength + 256);
+        var model = SharedPrefill.Get().Model;
+        _decoder = new KernelDecoder(model);
+        _cache = model.CreateCache(SharedPrefill.PromptLength + 256);
+        _logits = new float[model.Config.VocabSize];
     }
 
     /// <summary>A fresh eviction of the prefilled prompt before every step, untimed: the step reads the kept entries where eviction left them.</summary>
@@ -111,10 +114,18 @@ public class DecodeStepAfterEvictionBenchmark
     }
 
     [Benchmark]
-    public float DecodeStep() => _model.ForwardLast([42], _cache)[0];
+    public float DecodeStep()
+    {
+        _decoder.Step(42, _cache, _logits);
+        return _logits[0];
+    }
 
     [GlobalCleanup]
-    public void Cleanup() => _cache.Dispose();
+    public void Cleanup()
+    {
+        _cache.Dispose();
+        _decoder.Dispose();
+    }
 }
 
 /// <summary>

@@ -1,10 +1,10 @@
-using TimeBill.Core.Generation;
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
 using TimeBill.Cli.Evaluation;
 using TimeBill.Cli.Output;
 using TimeBill.Core.Budget;
+using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Planning;
 using TimeBill.Core.Tokenization;

@@ -1,4 +1,3 @@
-using TimeBill.Core.Generation;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -6,6 +5,7 @@ using System.Text;
 using CsvHelper;
 using Spectre.Console;
 using TimeBill.Cli.Output;
+using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Tokenization;
 using TimeBill.Predictors.Exit;

@@ -1,10 +1,10 @@
-using TimeBill.Core.Generation;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using Spectre.Console;
 using TimeBill.Cli.Plots;
 using TimeBill.Core.Checkpoints;
+using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Native;
 using TimeBill.Predictors.ExecutionTime;

@@ -1,4 +1,3 @@
-using TimeBill.Kernels.Tuning;
 using TimeBill.Kernels.Specs;
 
 namespace TimeBill.Kernels.Search;

@@ -1,5 +1,5 @@
-using TimeBill.Kernels.Tuning;
 using TimeBill.Kernels.Specs;
+using TimeBill.Kernels.Tuning;
 
 namespace TimeBill.Kernels.Search;
 

@@ -1,4 +1,3 @@
-using TimeBill.Kernels.Tuning;
 using System.Diagnostics;
 using TimeBill.Kernels.Specs;
 

@@ -1,8 +1,8 @@
-using TimeBill.Kernels.Tuning;
 using System.Globalization;
 using System.Reflection;
 using System.Text;
 using TimeBill.Kernels.Specs;
+using TimeBill.Kernels.Tuning;
 
 namespace TimeBill.Kernels.Search;
 

@@ -1,6 +1,6 @@
-using TimeBill.Kernels.Tuning;
 using System.Diagnostics;
 using TimeBill.Kernels.Specs;
+using TimeBill.Kernels.Tuning;
 
 namespace TimeBill.Kernels.Search;
 

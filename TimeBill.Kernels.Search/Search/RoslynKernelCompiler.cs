@@ -1,4 +1,3 @@
-using TimeBill.Kernels.Tuning;
 using System.Reflection;
 using System.Runtime.Loader;
 using Microsoft.CodeAnalysis;

@@ -1,4 +1,3 @@
-using TimeBill.Kernels.Tuning;
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using TimeBill.Kernels.Tuning;
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>One problem size of a kernel; what the dimensions mean is up to the kernel's spec.</summary>

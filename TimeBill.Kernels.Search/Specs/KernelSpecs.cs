@@ -1,4 +1,3 @@
-using TimeBill.Kernels.Tuning;
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>The specs of every kernel the search can tune.</summary>

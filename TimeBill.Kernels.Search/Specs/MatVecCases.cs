@@ -1,4 +1,3 @@
-using TimeBill.Kernels.Tuning;
 namespace TimeBill.Kernels.Specs;
 
 /// <summary>y [Rows] = W [Rows, Cols] (row-major float32) · x [Cols]. Shape dimensions: rows, cols.</summary>
