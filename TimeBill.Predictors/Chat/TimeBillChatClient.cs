@@ -1,0 +1,340 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using TimeBill.Core.Budget;
+using TimeBill.Core.Generation;
+using TimeBill.Core.Sampling;
+using TimeBill.Predictors.Budget;
+
+namespace TimeBill.Predictors.Chat;
+
+/// <summary>
+/// Microsoft.Extensions.AI's <see cref="IChatClient"/> over TimeBill's budgeted generation: every request gets a deadline
+/// (<see cref="TimeBillChatOptionsExtensions.WithTimeBudget"/>, else <see cref="TimeBillChatClientOptions.DefaultBudget"/>)
+/// and an overrun strategy (<see cref="TimeBillChatOptionsExtensions.WithOverrun"/>).
+/// <para>
+/// ChatOptions honoured: Temperature (unset: greedy), TopP, TopK (0: off), MaxOutputTokens, StopSequences (matched
+/// in the text across token boundaries, not returned), Seed, FrequencyPenalty, PresencePenalty, Instructions (a System
+/// message before the others), ModelId (must be this client's), ResponseFormat Text, ToolMode None or Auto without
+/// tools, AllowMultipleToolCalls and AllowBackgroundResponses (nothing to do: no tools, responses always come at once),
+/// Reasoning with effort and output None. Anything else that would change the output throws
+/// <see cref="NotSupportedException"/> naming the field: JSON response formats, tools, a required tool mode,
+/// ConversationId, ContinuationToken, other Reasoning, a RawRepresentationFactory that returns an object. Keys of
+/// AdditionalProperties outside the <c>timebill.</c> prefix are left to other components; unknown <c>timebill.</c>
+/// keys throw.
+/// </para>
+/// <para>
+/// Messages become a prompt through <see cref="PlainChatFormat"/> (text content only). Responses finish with
+/// <see cref="ChatFinishReason.Stop"/> (stop token or stop sequence), <see cref="ChatFinishReason.Length"/> (token
+/// cap or full context) or <see cref="Deadline"/> (the deadline ended the job: killed, dropped or skipped); their
+/// AdditionalProperties carry the keys in <see cref="TimeBillChatClient"/>'s <c>*Key</c> constants. Usage (tokens in
+/// and out) comes on the response, and as a <see cref="UsageContent"/> in a stream's last update.
+/// </para>
+/// </summary>
+public sealed class TimeBillChatClient : IChatClient
+{
+    /// <summary>The provider name in <see cref="ChatClientMetadata"/>.</summary>
+    public const string ProviderName = "TimeBill";
+    /// <summary>Response property: the <see cref="BudgetStatus"/>, as its name.</summary>
+    public const string StatusKey = "timebill.status";
+    /// <summary>Response property: the time budget T in milliseconds.</summary>
+    public const string BudgetMillisecondsKey = "timebill.budget_ms";
+    /// <summary>Response property: the eviction ratio α the planner chose (absent without a plan).</summary>
+    public const string AlphaKey = "timebill.alpha";
+    /// <summary>Response property: the predicted response length N̂ (absent without a plan).</summary>
+    public const string PredictedLengthKey = "timebill.predicted_length";
+    /// <summary>Response property: the worst-case length N_W the plan budgeted for (absent without a plan).</summary>
+    public const string WorstCaseLengthKey = "timebill.worst_case_length";
+    /// <summary>Response property: whether the plan's worst case fitted the budget (absent without a plan).</summary>
+    public const string FeasibleKey = "timebill.feasible";
+    /// <summary>Response property: the measured prefill time in milliseconds.</summary>
+    public const string PrefillMillisecondsKey = "timebill.prefill_ms";
+    /// <summary>Response property: the measured decode time in milliseconds.</summary>
+    public const string DecodeMillisecondsKey = "timebill.decode_ms";
+    /// <summary>Response property: the time from the call to the complete result in milliseconds.</summary>
+    public const string TotalMillisecondsKey = "timebill.total_ms";
+
+    /// <summary>The finish reason of a response whose deadline ended it ("deadline").</summary>
+    public static ChatFinishReason Deadline { get; } = new("deadline");
+
+    private readonly IBudgetedGenerator _generator;
+    private readonly bool _ownsGenerator;
+    private readonly ChatClientMetadata _metadata;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _defaultBudget;
+    private readonly OverrunStrategy _defaultOverrun;
+    private readonly int _defaultMaxTokens;
+    private int _disposed;
+
+    /// <summary>
+    /// Builds a generator from a Hugging Face model folder and the files named in <paramref name="options"/> (profile,
+    /// length predictor, exit heads) through <see cref="BudgetedGeneratorBuilder"/>; the client owns it and disposes it.
+    /// The model id is <see cref="TimeBillChatClientOptions.ModelId"/>, else the folder's name.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A default in <paramref name="options"/> is out of range.</exception>
+    public TimeBillChatClient(string modelFolder, TimeBillChatClientOptions? options = null)
+        : this(Build(modelFolder, options), options ?? new TimeBillChatClientOptions(), options?.ModelId ?? FolderName(modelFolder), owns: true)
+    {
+    }
+
+    /// <summary>
+    /// Wraps <paramref name="generator"/> (not owned: the caller disposes it). The model id is
+    /// <paramref name="modelId"/>, else <see cref="TimeBillChatClientOptions.ModelId"/>, else the model's name when
+    /// the generator is a <see cref="BudgetedGenerator"/>, else "timebill".
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A default in <paramref name="options"/> is out of range.</exception>
+    public TimeBillChatClient(IBudgetedGenerator generator, TimeBillChatClientOptions? options = null, string? modelId = null)
+        : this(generator ?? throw new ArgumentNullException(nameof(generator)), options ?? new TimeBillChatClientOptions(),
+            modelId ?? options?.ModelId ?? (generator as BudgetedGenerator)?.Model.Name ?? "timebill", owns: false)
+    {
+    }
+
+    private TimeBillChatClient(IBudgetedGenerator generator, TimeBillChatClientOptions options, string modelId, bool owns)
+    {
+        try
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(modelId);
+            TimeBillChatOptionsExtensions.CheckBudget(options.DefaultBudget, nameof(options.DefaultBudget));
+            if (!Enum.IsDefined(options.DefaultOverrun))
+                throw new ArgumentOutOfRangeException(nameof(options.DefaultOverrun), options.DefaultOverrun, "not an overrun strategy.");
+            ArgumentOutOfRangeException.ThrowIfNegativeOrZero(options.DefaultMaxOutputTokens, nameof(options.DefaultMaxOutputTokens));
+        }
+        catch
+        {
+            if (owns) (generator as IDisposable)?.Dispose();
+            throw;
+        }
+        _generator = generator;
+        _ownsGenerator = owns;
+        ModelId = modelId;
+        _metadata = new ChatClientMetadata(ProviderName, null, modelId);
+        _logger = options.Logger ?? options.LoggerFactory?.CreateLogger<TimeBillChatClient>() ?? NullLogger<TimeBillChatClient>.Instance;
+        _defaultBudget = options.DefaultBudget;
+        _defaultOverrun = options.DefaultOverrun;
+        _defaultMaxTokens = options.DefaultMaxOutputTokens;
+    }
+
+    /// <summary>The model id this client reports and accepts.</summary>
+    public string ModelId { get; }
+
+    /// <summary>The generator the requests run on.</summary>
+    public IBudgetedGenerator Generator => _generator;
+
+    /// <inheritdoc />
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var request = ToRequest(messages, options);
+        var created = DateTimeOffset.UtcNow;
+        string responseId = NewId("resp");
+        var result = await _generator.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
+        Log(responseId, request, result);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text) { MessageId = NewId("msg"), CreatedAt = created })
+        {
+            ResponseId = responseId,
+            ModelId = ModelId,
+            CreatedAt = created,
+            FinishReason = FinishReasonOf(result),
+            Usage = UsageOf(result),
+            AdditionalProperties = PropertiesOf(result),
+        };
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var request = ToRequest(messages, options);
+        var created = DateTimeOffset.UtcNow;
+        string responseId = NewId("resp"), messageId = NewId("msg");
+        ChatResponseUpdate Update(IList<AIContent> contents) => new(ChatRole.Assistant, contents)
+        {
+            ResponseId = responseId, MessageId = messageId, ModelId = ModelId, CreatedAt = created,
+        };
+        await foreach (var item in _generator.StreamAsync(request, cancellationToken).ConfigureAwait(false))
+        {
+            if (item.Result is { } result)
+            {
+                Log(responseId, request, result);
+                var last = Update([new UsageContent(UsageOf(result))]);
+                last.FinishReason = FinishReasonOf(result);
+                last.AdditionalProperties = PropertiesOf(result);
+                yield return last;
+            }
+            else if (!string.IsNullOrEmpty(item.Token.Text))
+                yield return Update([new TextContent(item.Token.Text)]);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="ChatClientMetadata"/> ("TimeBill", no URI, the model id), this client, or the generator for a type
+    /// they are; null for anything else and for every non-null <paramref name="serviceKey"/>.
+    /// </summary>
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is not null ? null
+            : serviceType == typeof(ChatClientMetadata) ? _metadata
+            : serviceType.IsInstanceOfType(this) ? this
+            : serviceType.IsInstanceOfType(_generator) ? _generator
+            : null;
+    }
+
+    /// <summary>Disposes the generator when this client built it; a wrapped generator stays the caller's.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_ownsGenerator) (_generator as IDisposable)?.Dispose();
+    }
+
+    /// <summary>The budgeted request for <paramref name="messages"/> under <paramref name="options"/>.</summary>
+    /// <exception cref="NotSupportedException">A field that this client cannot honour is set, named.</exception>
+    /// <exception cref="ArgumentException">A bad value or a foreign ModelId, named.</exception>
+    internal BudgetedRequest ToRequest(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ArgumentNullException.ThrowIfNull(messages);
+        if (options is not null) CheckSupported(options);
+        int maxTokens = options?.MaxOutputTokens ?? _defaultMaxTokens;
+        if (maxTokens <= 0)
+            throw new ArgumentOutOfRangeException(nameof(options), maxTokens, "ChatOptions.MaxOutputTokens must be positive.");
+        var sampling = new SamplingOptions
+        {
+            Temperature = options?.Temperature ?? 0f,
+            TopP = options?.TopP ?? 1f,
+            TopK = options?.TopK ?? 0,
+            Seed = options?.Seed,
+            FrequencyPenalty = options?.FrequencyPenalty ?? 0f,
+            PresencePenalty = options?.PresencePenalty ?? 0f,
+        };
+        try { sampling.Validate(); }
+        catch (ArgumentOutOfRangeException e)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), e.ActualValue, $"ChatOptions.{e.ParamName}: {e.Message.Split(" (Parameter")[0].Split(Environment.NewLine)[0]}");
+        }
+        IReadOnlyList<string>? stops = null;
+        if (options?.StopSequences is { Count: > 0 } given)
+        {
+            if (given.Any(string.IsNullOrEmpty))
+                throw new ArgumentException("ChatOptions.StopSequences holds a null or empty string.", nameof(options));
+            stops = [.. given];
+        }
+        return new BudgetedRequest
+        {
+            Prompt = PlainChatFormat.Format(messages, options?.Instructions),
+            Budget = options.GetTimeBudget() ?? _defaultBudget,
+            Overrun = options.GetOverrun() ?? _defaultOverrun,
+            MaxNewTokens = maxTokens,
+            Sampling = sampling,
+            StopSequences = stops,
+        };
+    }
+
+    private void CheckSupported(ChatOptions options)
+    {
+        if (options.ModelId is { } model && !string.Equals(model, ModelId, StringComparison.Ordinal))
+            throw new ArgumentException($"ChatOptions.ModelId is '{model}', but this client runs '{ModelId}'.", nameof(options));
+        if (options.Tools is { Count: > 0 })
+            throw Unsupported("Tools", "the model cannot call tools");
+        if (options.ToolMode is RequiredChatToolMode)
+            throw Unsupported("ToolMode", "the model cannot call tools, so none can be required");
+        if (options.ToolMode is not (null or NoneChatToolMode or AutoChatToolMode))
+            throw Unsupported("ToolMode", $"the tool mode {options.ToolMode.GetType().Name} is unknown to this client");
+        if (options.ResponseFormat is not (null or ChatResponseFormatText))
+            throw Unsupported("ResponseFormat", options.ResponseFormat is ChatResponseFormatJson json
+                ? json.Schema is null ? "JSON output cannot be guaranteed" : "JSON output following a schema cannot be guaranteed"
+                : $"the response format {options.ResponseFormat.GetType().Name} is unknown to this client");
+        if (options.ConversationId is not null)
+            throw Unsupported("ConversationId", "the client keeps no conversations: send the whole history");
+        if (options.ContinuationToken is not null)
+            throw Unsupported("ContinuationToken", "the client has no background responses to resume");
+        if (options.Reasoning is { } reasoning
+            && (reasoning.Effort is not (null or ReasoningEffort.None) || reasoning.Output is not (null or ReasoningOutput.None)))
+            throw Unsupported("Reasoning", "the model does not reason before answering");
+        if (options.RawRepresentationFactory?.Invoke(this) is { } raw)
+            throw Unsupported("RawRepresentationFactory", $"the client has no raw options to take a {raw.GetType().Name} as");
+        if (options.AdditionalProperties is { } properties)
+            foreach (string key in properties.Keys)
+                if (key.StartsWith("timebill.", StringComparison.Ordinal)
+                    && key is not (TimeBillChatOptionsExtensions.TimeBudgetKey or TimeBillChatOptionsExtensions.OverrunKey))
+                    throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{key}\"] is not a TimeBill option (known: {TimeBillChatOptionsExtensions.TimeBudgetKey}, {TimeBillChatOptionsExtensions.OverrunKey}).", nameof(options));
+    }
+
+    private static NotSupportedException Unsupported(string field, string why) =>
+        new($"ChatOptions.{field} is not supported by {nameof(TimeBillChatClient)}: {why}.");
+
+    /// <summary>Stop for a stop token or sequence, Length for the cap or a full context, <see cref="Deadline"/> when the deadline ended the job.</summary>
+    internal static ChatFinishReason? FinishReasonOf(BudgetedResult result) => result.StopReason switch
+    {
+        StopReason.StopToken or StopReason.StopSequence => ChatFinishReason.Stop,
+        StopReason.MaxTokens or StopReason.ContextFull => ChatFinishReason.Length,
+        StopReason.Interrupted => Deadline,
+        _ => result.Status == BudgetStatus.Completed ? null : Deadline,
+    };
+
+    private static UsageDetails UsageOf(BudgetedResult result) => new()
+    {
+        InputTokenCount = result.PromptIds.Count,
+        OutputTokenCount = result.Ids.Count,
+        TotalTokenCount = result.PromptIds.Count + result.Ids.Count,
+    };
+
+    private static AdditionalPropertiesDictionary PropertiesOf(BudgetedResult result)
+    {
+        var properties = new AdditionalPropertiesDictionary
+        {
+            [StatusKey] = result.Status.ToString(),
+            [BudgetMillisecondsKey] = result.Budget.TotalMilliseconds,
+            [PrefillMillisecondsKey] = result.PrefillTime.TotalMilliseconds,
+            [DecodeMillisecondsKey] = result.DecodeTime.TotalMilliseconds,
+            [TotalMillisecondsKey] = result.TotalTime.TotalMilliseconds,
+        };
+        if (result.Plan is { } plan)
+        {
+            properties[AlphaKey] = plan.EvictionRatio;
+            properties[PredictedLengthKey] = plan.PredictedLength;
+            properties[WorstCaseLengthKey] = plan.WorstCaseLength;
+            properties[FeasibleKey] = plan.Feasible;
+        }
+        return properties;
+    }
+
+    private void Log(string responseId, BudgetedRequest request, BudgetedResult result)
+    {
+        if (!_logger.IsEnabled(LogLevel.Debug)) return;
+        ChatClientLog.Finished(_logger, responseId, request.Budget.TotalMilliseconds, request.Overrun, result.Status,
+            result.Plan?.EvictionRatio, result.Plan?.PredictedLength, result.Plan?.WorstCaseLength,
+            result.PrefillTime.TotalMilliseconds, result.DecodeTime.TotalMilliseconds, result.TotalTime.TotalMilliseconds,
+            result.PromptIds.Count, result.Ids.Count);
+    }
+
+    private static string NewId(string kind) => $"timebill-{kind}-{Guid.NewGuid():N}";
+
+    private static string FolderName(string folder)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        return new DirectoryInfo(folder).Name;
+    }
+
+    private static BudgetedGenerator Build(string modelFolder, TimeBillChatClientOptions? options)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(modelFolder);
+        options ??= new TimeBillChatClientOptions();
+        var builder = new BudgetedGeneratorBuilder(modelFolder);
+        if (options.ProfilePath is { } profile) builder.WithProfile(profile);
+        if (options.LengthPredictorPath is { } lengths) builder.WithLengthPredictor(lengths);
+        if (options.ExitHeadsPath is { } exits) builder.WithExitHeads(exits);
+        if (options.Threads is { } threads) builder.WithThreads(threads);
+        return builder.Build();
+    }
+}
+
+/// <summary>The client's log messages.</summary>
+internal static partial class ChatClientLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, EventName = "ChatResponseFinished",
+        Message = "chat response {ResponseId}: budget {BudgetMs:0.###} ms ({Overrun}), status {Status}, α {Alpha}, N̂ {PredictedLength}, N_W {WorstCaseLength}, " +
+            "prefill {PrefillMs:0.###} ms, decode {DecodeMs:0.###} ms, total {TotalMs:0.###} ms, {InputTokens} tokens in, {OutputTokens} out")]
+    public static partial void Finished(ILogger logger, string responseId, double budgetMs, OverrunStrategy overrun, BudgetStatus status,
+        double? alpha, double? predictedLength, int? worstCaseLength, double prefillMs, double decodeMs, double totalMs, int inputTokens, int outputTokens);
+}

@@ -1,0 +1,86 @@
+using System.Text.Json;
+using Microsoft.Extensions.AI;
+using TimeBill.Core.Budget;
+
+namespace TimeBill.Predictors.Chat;
+
+/// <summary>
+/// The time budget and overrun strategy of one chat request, kept in <see cref="ChatOptions.AdditionalProperties"/>
+/// under <see cref="TimeBudgetKey"/> (a <see cref="TimeSpan"/>) and <see cref="OverrunKey"/> (an
+/// <see cref="OverrunStrategy"/>), so they pass through any <see cref="IChatClient"/> middleware:
+/// <code>var options = new ChatOptions { MaxOutputTokens = 64 }.WithTimeBudget(TimeSpan.FromMilliseconds(500)).WithOverrun(OverrunStrategy.Kill);</code>
+/// Options read back from JSON carry a <see cref="JsonElement"/> instead: a budget then is a string in TimeSpan's
+/// invariant format ("00:00:00.5000000"), an overrun the strategy's name ("Kill", "SkipNext").
+/// </summary>
+public static class TimeBillChatOptionsExtensions
+{
+    /// <summary>The AdditionalProperties key of the time budget.</summary>
+    public const string TimeBudgetKey = "timebill.budget";
+
+    /// <summary>The AdditionalProperties key of the overrun strategy.</summary>
+    public const string OverrunKey = "timebill.overrun";
+
+    /// <summary>The largest budget accepted: one day.</summary>
+    public static TimeSpan MaxTimeBudget { get; } = TimeSpan.FromDays(1);
+
+    /// <summary>Sets the time budget T of the request, measured from the call; returns <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="budget"/> is not positive or exceeds <see cref="MaxTimeBudget"/>.</exception>
+    public static ChatOptions WithTimeBudget(this ChatOptions options, TimeSpan budget)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        CheckBudget(budget, nameof(budget));
+        (options.AdditionalProperties ??= [])[TimeBudgetKey] = budget;
+        return options;
+    }
+
+    /// <summary>The request's time budget, or null when it names none.</summary>
+    /// <exception cref="ArgumentException">The stored value is not a budget.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The stored budget is not positive or exceeds <see cref="MaxTimeBudget"/>.</exception>
+    public static TimeSpan? GetTimeBudget(this ChatOptions? options)
+    {
+        if (options?.AdditionalProperties is not { } properties || !properties.TryGetValue(TimeBudgetKey, out object? value)) return null;
+        TimeSpan budget = value switch
+        {
+            TimeSpan span => span,
+            string text when TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out var parsed) => parsed,
+            JsonElement { ValueKind: JsonValueKind.String } e when TimeSpan.TryParse(e.GetString(), System.Globalization.CultureInfo.InvariantCulture, out var parsed) => parsed,
+            _ => throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{TimeBudgetKey}\"] must be a TimeSpan (set it with WithTimeBudget), got {Describe(value)}.", nameof(options)),
+        };
+        CheckBudget(budget, nameof(options));
+        return budget;
+    }
+
+    /// <summary>Sets the request's overrun strategy; returns <paramref name="options"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="overrun"/> is not a defined strategy.</exception>
+    public static ChatOptions WithOverrun(this ChatOptions options, OverrunStrategy overrun)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (!Enum.IsDefined(overrun)) throw new ArgumentOutOfRangeException(nameof(overrun), overrun, "not an overrun strategy.");
+        (options.AdditionalProperties ??= [])[OverrunKey] = overrun;
+        return options;
+    }
+
+    /// <summary>The request's overrun strategy, or null when it names none.</summary>
+    /// <exception cref="ArgumentException">The stored value is not an overrun strategy.</exception>
+    public static OverrunStrategy? GetOverrun(this ChatOptions? options)
+    {
+        if (options?.AdditionalProperties is not { } properties || !properties.TryGetValue(OverrunKey, out object? value)) return null;
+        string? name = value switch
+        {
+            string s => s,
+            JsonElement { ValueKind: JsonValueKind.String } e => e.GetString(),
+            _ => null,
+        };
+        if (value is OverrunStrategy strategy && Enum.IsDefined(strategy)) return strategy;
+        if (name is not null && !name.Any(char.IsDigit) && Enum.TryParse(name.Replace("-", ""), ignoreCase: true, out OverrunStrategy parsed)) return parsed;
+        throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{OverrunKey}\"] must be an OverrunStrategy (Kill or SkipNext; set it with WithOverrun), got {Describe(value)}.", nameof(options));
+    }
+
+    internal static void CheckBudget(TimeSpan budget, string parameter)
+    {
+        if (budget <= TimeSpan.Zero || budget > MaxTimeBudget)
+            throw new ArgumentOutOfRangeException(parameter, budget, $"the time budget must be positive and at most {MaxTimeBudget}.");
+    }
+
+    private static string Describe(object? value) => value is null ? "null" : $"{value} ({value.GetType().Name})";
+}
