@@ -93,6 +93,8 @@ public sealed class BudgetedGeneratorMemoryTests
         GC.WaitForPendingFinalizers();
         long tensorsBefore = Tensor.TotalCount;
         long rssBefore = Process.GetCurrentProcess().WorkingSet64;
+        long committedBefore = GC.GetGCMemoryInfo().TotalCommittedBytes;
+        long liveBefore = GC.GetTotalMemory(forceFullCollection: true);
         seen.Clear();
         cancelled = evicted = 0;
 
@@ -100,7 +102,11 @@ public sealed class BudgetedGeneratorMemoryTests
         GC.Collect();
         GC.WaitForPendingFinalizers();
         long tensorsAfter = Tensor.TotalCount;
-        long rssGrowth = Process.GetCurrentProcess().WorkingSet64 - rssBefore;
+        long liveGrowth = GC.GetTotalMemory(forceFullCollection: true) - liveBefore;
+        // Resident memory outside the managed heap: the GC commits more heap as its allocation budget adapts (a
+        // one-time step of 10-40 MiB here, the same in every later run), which is its policy, not a leak; what the
+        // managed heap really holds is checked on its own.
+        long rssGrowth = Process.GetCurrentProcess().WorkingSet64 - rssBefore - (GC.GetGCMemoryInfo().TotalCommittedBytes - committedBefore);
 
         // The mix really happened.
         Assert.Equal(400, cancelled);
@@ -110,6 +116,7 @@ public sealed class BudgetedGeneratorMemoryTests
             $"killed or dropped: {seen.GetValueOrDefault(BudgetStatus.DeadlineExceeded) + seen.GetValueOrDefault(BudgetStatus.Infeasible)}");
 
         Assert.Equal(tensorsBefore, tensorsAfter);
-        Assert.True(rssGrowth < 32L << 20, $"resident memory grew by {rssGrowth >> 20} MiB over 2,000 budgeted requests");
+        Assert.True(liveGrowth < 4L << 20, $"live managed memory grew by {liveGrowth >> 10} KiB over 2,000 budgeted requests");
+        Assert.True(rssGrowth < 32L << 20, $"resident memory outside the managed heap grew by {rssGrowth >> 20} MiB over 2,000 budgeted requests");
     }
 }
