@@ -44,8 +44,13 @@ internal static class ProfileCommand
             DefaultValueFactory = _ => 480,
         };
 
+        var quick = new Option<bool>("--quick")
+        {
+            Description = "The short profile a budgeted generator runs when it has none (small grids, about 10 s of measuring); grid and repetition options are ignored.",
+        };
+
         var command = new Command("profile", "Profile prefill and decode-step times on this machine and fit the execution-time estimator.");
-        foreach (var option in new Option[] { model, shape, maxPrompt, threads, output, plot, json, clock, statistic, prefillRepetitions, stepRepetitions, stepsPerSample, budget }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, shape, maxPrompt, threads, output, plot, json, clock, statistic, prefillRepetitions, stepRepetitions, stepsPerSample, budget, quick }) command.Options.Add(option);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -81,7 +86,7 @@ internal static class ProfileCommand
                 int promptLength = Math.Min(promptCap ?? 2048, context);
                 int kvLength = Math.Min(2 * promptLength, context - 1);
                 var defaults = new ExecutionTimeProfilerOptions();
-                var options = defaults with
+                var options = parseResult.GetValue(quick) ? QuickProfile.Options(context) : defaults with
                 {
                     MaxPromptLength = promptLength,
                     MaxKvLength = kvLength,
@@ -93,7 +98,7 @@ internal static class ProfileCommand
                 };
                 TimeProvider timer = cpuClock ? new ProcessCpuTimeProvider() : TimeProvider.System;
                 using var engine = new GenerationEngine(loaded);
-                using var target = new ModelProfilingTarget(engine, promptLength, kvLength);
+                using var target = new ModelProfilingTarget(engine, options.MaxPromptLength ?? promptLength, options.MaxKvLength ?? kvLength);
                 string profilePath = parseResult.GetValue(output) ?? $"ete-profile.{target.ModelIdentity}.json";
                 string plotPath = parseResult.GetValue(plot) ?? Path.ChangeExtension(profilePath, ".png");
 

@@ -171,12 +171,13 @@ public sealed class CausalLanguageModel : IDisposable
         cache.Append(layer, k, v);
         observer?.OnAttention(layer, q, cache);
         Tensor attention;
-        if (cache.Length(layer) == t)
+        int before = cache.Length(layer) - t;
+        if (t > 1 && before == cache.NextPosition && !cache.HoldsInPlace(layer) && (before == 0 || EntriesAtOwnPositions(cache, layer, before)))
         {
-            // Fresh prefill: positions 0..T−1 in order.
-            int wanted = observer?.PrefillAttentionQueries ?? 0;
+            // Every entry at its own position (a fresh prefill, or a later chunk of one): causal attention in blocks.
+            int wanted = before == 0 ? observer?.PrefillAttentionQueries ?? 0 : 0;
             var retained = wanted > 0 ? new PrefillAttention(t, wanted) : null;
-            attention = BlockCausalAttention(q, cache.Keys(layer), cache.Values(layer), retained);
+            attention = BlockCausalAttention(q, cache.Keys(layer), cache.Values(layer), retained, before);
             if (retained is not null) observer!.OnPrefillAttention(layer, retained);
         }
         else attention = Attend(q, cache, layer);
@@ -251,6 +252,14 @@ public sealed class CausalLanguageModel : IDisposable
         return (RotaryEmbedding.Apply(q, cos, sin), RotaryEmbedding.Apply(k, cos, sin), v);
     }
 
+    /// <summary>Whether the layer's first <paramref name="count"/> entries sit at positions 0..count−1 in every KV head (nothing evicted or moved).</summary>
+    private static bool EntriesAtOwnPositions(KvCache cache, int layer, int count)
+    {
+        using var scope = NewDisposeScope();
+        using var expected = arange(count, dtype: ScalarType.Int64);
+        return cache.Positions(layer).narrow(1, 0, count).eq(expected.unsqueeze(0)).all().item<bool>();
+    }
+
     /// <summary>Grouped-query attention of the new queries <c>[heads, T, hd]</c> over the layer's cache; returns <c>[heads, T, hd]</c>.</summary>
     private Tensor Attend(Tensor q, KvCache cache, int layer)
     {
@@ -272,25 +281,26 @@ public sealed class CausalLanguageModel : IDisposable
     }
 
     /// <summary>
-    /// Causal attention of a fresh prefill (positions 0..T−1 in order) in blocks of <see cref="PrefillQueryBlock"/>
+    /// Causal attention of prefill queries at positions <paramref name="offset"/>.. over a cache whose entries all sit at
+    /// their own positions (a fresh prefill, or a later chunk of one), in blocks of <see cref="PrefillQueryBlock"/>
     /// queries: each block multiplies only against the keys up to its own end and masks the diagonal square, so the
     /// masked-out half of the score matrix is never computed and a block's scores stay small enough for the caches.
     /// libtorch's fused causal kernel on this CPU runs 4–5× slower at 2,048 tokens, and its cost bent away from the
     /// quadratic the execution-time estimator fits. Queries sharing a KV head are stacked, so keys are never repeated.
     /// The probabilities of the blocks that hold <paramref name="retained"/>'s queries are kept for the observer.
     /// </summary>
-    private Tensor BlockCausalAttention(Tensor q, Tensor keys, Tensor values, PrefillAttention? retained)
+    private Tensor BlockCausalAttention(Tensor q, Tensor keys, Tensor values, PrefillAttention? retained, int offset)
     {
         int h = Config.HeadCount, kvh = Config.KvHeadCount, g = Config.GroupSize, t = (int)q.shape[1], hd = Config.HeadDim;
         var grouped = q.reshape(kvh, g, t, hd);
         var blocks = new Tensor[(t + PrefillQueryBlock - 1) / PrefillQueryBlock];
         for (int i = 0; i < blocks.Length; i++)
         {
-            int start = i * PrefillQueryBlock, size = Math.Min(PrefillQueryBlock, t - start), end = start + size;
+            int start = i * PrefillQueryBlock, size = Math.Min(PrefillQueryBlock, t - start), end = offset + start + size;
             var scores = grouped.narrow(2, start, size).reshape(kvh, g * size, hd)
                 .matmul(keys.narrow(1, 0, end).transpose(1, 2)).mul_(_attentionScale); // [kvh, g·size, end]
             using var future = full(size, size, float.NegativeInfinity).triu(1);
-            scores.view(kvh, g, size, end).narrow(3, start, size).add_(future);
+            scores.view(kvh, g, size, end).narrow(3, offset + start, size).add_(future);
             var probabilities = scores.softmax(-1);
             if (retained is not null && end > retained.FirstRetained) retained.Add(probabilities.view(kvh, g, size, end), start);
             blocks[i] = probabilities.matmul(values.narrow(1, 0, end)).view(kvh, g, size, hd);
