@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Eviction;
 using TimeBill.Core.Exit;
@@ -100,26 +99,12 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     {
         long start = _time.GetTimestamp();
         int[] prompt = PromptOf(request);
-        var channel = Channel.CreateUnbounded<BudgetedStreamItem>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var job = Engine.Submit(() =>
+        var items = Engine.Stream<BudgetedStreamItem>((writer, stop) =>
         {
-            var result = Run(request, prompt, start, token => channel.Writer.TryWrite(new BudgetedStreamItem(token, null)), stop.Token);
-            channel.Writer.TryWrite(new BudgetedStreamItem(default, result));
-            return result;
-        }, stop.Token);
-        _ = job.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
-        try
-        {
-            await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                yield return item;
-            await job.ConfigureAwait(false);
-        }
-        finally
-        {
-            stop.Cancel(); // leaving the stream early ends the job within a step
-            await ((Task)job).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
-        }
+            var result = Run(request, prompt, start, token => writer.TryWrite(new BudgetedStreamItem(token, null)), stop);
+            writer.TryWrite(new BudgetedStreamItem(default, result));
+        }, cancellationToken);
+        await foreach (var item in items.ConfigureAwait(false)) yield return item;
     }
 
     /// <summary>Runs a request and waits for it; <paramref name="start"/> is when the budget began.</summary>

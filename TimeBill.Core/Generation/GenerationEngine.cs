@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
@@ -89,6 +90,29 @@ public sealed class GenerationEngine : IDisposable
             job.Completion.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
         }
         return job.Completion.Task;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the worker, yielding what it writes. Leaving the enumeration early (or
+    /// cancelling) cancels the job and waits until it has ended, so the next job starts right after.
+    /// </summary>
+    internal async IAsyncEnumerable<T> Stream<T>(Action<ChannelWriter<T>, CancellationToken> work, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateUnbounded<T>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var job = Submit(() => { work(channel.Writer, stop.Token); return true; }, stop.Token);
+        _ = job.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
+        try
+        {
+            await foreach (var item in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                yield return item;
+            await job.ConfigureAwait(false);
+        }
+        finally
+        {
+            stop.Cancel();
+            await ((Task)job).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
     }
 
     private void Work()

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using TimeBill.Core.Exit;
 using TimeBill.Core.Model;
 using TimeBill.Core.Tokenization;
@@ -73,21 +72,9 @@ public sealed class TextGenerator : IDisposable
         string prompt, GenerationOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var (ids, checkedOptions) = Engine.Check(Tokenizer.EncodePrompt(prompt), options);
-        var channel = Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var job = Engine.Submit(() => Engine.Run(ids, checkedOptions, Exits, Tokenizer, null, token => channel.Writer.TryWrite(token), stop.Token), stop.Token);
-        _ = job.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException), TaskScheduler.Default);
-        try
-        {
-            await foreach (var token in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-                yield return token;
-            await job.ConfigureAwait(false);
-        }
-        finally
-        {
-            stop.Cancel();
-            await ((Task)job).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false); // the job has ended before the next one may start
-        }
+        var tokens = Engine.Stream<GeneratedToken>((writer, stop) => Engine.Run(ids, checkedOptions, Exits, Tokenizer, null, token => writer.TryWrite(token), stop),
+            cancellationToken);
+        await foreach (var token in tokens.ConfigureAwait(false)) yield return token;
     }
 
     /// <summary>
