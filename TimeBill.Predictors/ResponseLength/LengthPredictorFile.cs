@@ -19,7 +19,7 @@ public static class LengthPredictorFile
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using var writer = new BinaryWriter(File.Create(path));
         writer.Write(Magic);
-        writer.Write(JsonSerializer.Serialize(header, DistillationDatasetFile.Json));
+        writer.Write(JsonSerializer.Serialize(header, PredictorJson.Options));
         network.save(writer);
     }
 
@@ -70,7 +70,7 @@ public static class LengthPredictorFile
         try
         {
             if (reader.ReadString() != Magic) throw new InvalidDataException($"{path} is not a TimeBill response-length predictor file.");
-            return JsonSerializer.Deserialize<LengthPredictorHeader>(reader.ReadString(), DistillationDatasetFile.Json)
+            return JsonSerializer.Deserialize<LengthPredictorHeader>(reader.ReadString(), PredictorJson.Options)
                 ?? throw new InvalidDataException($"{path}: empty header.");
         }
         catch (Exception e) when (e is EndOfStreamException or JsonException)

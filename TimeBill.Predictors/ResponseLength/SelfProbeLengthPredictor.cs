@@ -17,7 +17,7 @@ public sealed class SelfProbeLengthPredictor : IPrefillProbingLengthPredictor, I
     private readonly LengthPredictorHeader _header;
     private readonly CausalLanguageModel _model;
 
-    private SelfProbeLengthPredictor(ProbeMlpNet net, LengthPredictorHeader header, CausalLanguageModel model)
+    internal SelfProbeLengthPredictor(ProbeMlpNet net, LengthPredictorHeader header, CausalLanguageModel model)
     {
         _net = net;
         _header = header;
@@ -108,40 +108,6 @@ public sealed class SelfProbeLengthPredictor : IPrefillProbingLengthPredictor, I
         }
     }
 
-    /// <summary>Trains the head on extracted features (standardised with the training set's statistics).</summary>
-    public static (SelfProbeLengthPredictor Predictor, RlpTrainingReport Report) Train(CausalLanguageModel model, int layer,
-        float[][] trainFeatures, int[] trainLengths, float[][] validationFeatures, int[] validationLengths,
-        LengthHeadSpec head, int width, RlpTrainingOptions options, Action<int, double, double>? onEpoch = null, CancellationToken cancellationToken = default)
-    {
-        TorchSharpNativeLoader.EnsureLoaded();
-        manual_seed(options.Seed);
-        int f = trainFeatures[0].Length;
-        var mean = new float[f];
-        var std = new float[f];
-        for (int j = 0; j < f; j++)
-        {
-            double m = trainFeatures.Average(x => x[j]);
-            double v = trainFeatures.Average(x => (x[j] - m) * (x[j] - m));
-            mean[j] = (float)m;
-            std[j] = (float)Math.Max(Math.Sqrt(v), 1e-6);
-        }
-        var header = new LengthPredictorHeader
-        {
-            Kind = KindName, ModelIdentity = model.Identity, Head = head, Quantile = options.Quantile, Dim = width, ProbeLayer = layer,
-            FeatureMean = mean, FeatureStd = std,
-        };
-        var net = new ProbeMlpNet(f, width, head.Outputs);
-        using var train = Standardise(trainFeatures, header);
-        using var validation = Standardise(validationFeatures, header);
-        Tensor Forward(bool isTrain, long[] batch)
-        {
-            using var index = tensor(batch);
-            return net.forward((isTrain ? train : validation).index_select(0, index));
-        }
-        var report = RlpTrainer.Train(net, Forward, trainLengths, validationLengths, head, options, onEpoch, cancellationToken);
-        return (new SelfProbeLengthPredictor(net, header, model), report);
-    }
-
     /// <summary>A probe to pass to the target's prefill; then call <see cref="PredictFromProbe"/>.</summary>
     public HiddenStateProbe CreateProbe() => new(_header.ProbeLayer);
 
@@ -164,7 +130,7 @@ public sealed class SelfProbeLengthPredictor : IPrefillProbingLengthPredictor, I
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         using var x = Standardise(features, _header);
-        return RlpTrainer.ToPredictions(_net.forward(x), _header.Head, _header.Quantile);
+        return LengthHeadOutputs.ToPredictions(_net.forward(x), _header.Head, _header.Quantile);
     }
 
     /// <inheritdoc/>
@@ -185,7 +151,7 @@ public sealed class SelfProbeLengthPredictor : IPrefillProbingLengthPredictor, I
     private static float[] WithLength(float[] hidden, int promptLength, int maxPositions) =>
         [.. hidden, (float)promptLength / maxPositions, (float)(Math.Log(promptLength) / Math.Log(maxPositions))];
 
-    private static Tensor Standardise(IReadOnlyList<float[]> features, LengthPredictorHeader h)
+    internal static Tensor Standardise(IReadOnlyList<float[]> features, LengthPredictorHeader h)
     {
         int f = h.FeatureMean.Length;
         var data = new float[features.Count * f];

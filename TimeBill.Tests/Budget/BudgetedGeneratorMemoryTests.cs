@@ -39,10 +39,10 @@ public sealed class BudgetedGeneratorMemoryTests
         // Both predictor kinds, trained for one epoch on made-up lengths: their predictions only steer α here.
         var lengths = prompts.Select((_, i) => 20 + 10 * i).ToArray();
         var features = SelfProbeLengthPredictor.ExtractFeatures(model, prompts, layer: model.Config.LayerCount - 1);
-        var (probe, _) = SelfProbeLengthPredictor.Train(model, model.Config.LayerCount - 1, features, lengths, features, lengths,
+        var (probe, _) = LengthPredictorTrainer.TrainSelfProbe(model, model.Config.LayerCount - 1, features, lengths, features, lengths,
             new LengthHeadSpec(16, 512), 16, new RlpTrainingOptions { MaxEpochs = 1 });
         var records = prompts.Select((p, i) => new LengthRecord(i, p, lengths[i], false)).ToList();
-        var (small, _) = SmallModelLengthPredictor.Train(records, records, model.Identity, model.Config.VocabSize, model.Config.MaxPositions,
+        var (small, _) = LengthPredictorTrainer.TrainSmallModel(records, records, model.Identity, model.Config.VocabSize, model.Config.MaxPositions,
             new LengthHeadSpec(16, 512), new SmallModelShape(16, 1, 2, 8), new RlpTrainingOptions { MaxEpochs = 1 });
         using var probeOwner = probe;
         using var smallOwner = small;

@@ -74,7 +74,7 @@ public sealed class RlpEndToEndTests(ModelFixture models) : IDisposable
         var model = models.Get("stories260K");
         using var other = CausalLanguageModel.CreateRandom(model.Config, seed: 1);
         var records = Enumerable.Range(0, 20).Select(i => new LengthRecord(i, [1, 10 + i, 20 + i], 50 + 5 * i, false)).ToList();
-        var (predictor, _) = SmallModelLengthPredictor.Train(records[..14], records[14..], model.Identity, model.Config.VocabSize, model.Config.MaxPositions,
+        var (predictor, _) = LengthPredictorTrainer.TrainSmallModel(records[..14], records[14..], model.Identity, model.Config.VocabSize, model.Config.MaxPositions,
             new LengthHeadSpec(16, 512), new SmallModelShape(16, 1, 2, 8), new RlpTrainingOptions { MaxEpochs = 1 });
         string path = Path.Combine(_folder, "s.rlp");
         using (predictor) predictor.Save(path);

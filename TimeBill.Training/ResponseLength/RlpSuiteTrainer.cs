@@ -61,14 +61,14 @@ public static class RlpSuiteTrainer
             RlpTrainingReport report;
             if (probe)
             {
-                var (predictor, r) = SelfProbeLengthPredictor.Train(model, layer, trainFeatures!, trainLengths, validationFeatures!, validationLengths,
+                var (predictor, r) = LengthPredictorTrainer.TrainSelfProbe(model, layer, trainFeatures!, trainLengths, validationFeatures!, validationLengths,
                     head, options.ProbeWidth, options.Training, OnEpoch, cancellationToken);
                 using (predictor) predictor.Save(path);
                 report = r;
             }
             else
             {
-                var (predictor, r) = SmallModelLengthPredictor.Train(train, validation, model.Identity, vocab, max, head, options.Shape,
+                var (predictor, r) = LengthPredictorTrainer.TrainSmallModel(train, validation, model.Identity, vocab, max, head, options.Shape,
                     options.Training, OnEpoch, cancellationToken);
                 using (predictor) predictor.Save(path);
                 report = r;

@@ -108,31 +108,6 @@ public static class RlpTrainer
         return row;
     }
 
-    /// <summary>Turns network outputs <c>[N, outputs]</c> into predictions (the quantile rule for buckets).</summary>
-    public static ResponseLengthPrediction[] ToPredictions(Tensor output, LengthHeadSpec spec, double quantile)
-    {
-        var buckets = spec.Buckets;
-        int n = (int)output.shape[0];
-        var result = new ResponseLengthPrediction[n];
-        if (spec.IsRegression)
-        {
-            float[] values = output.reshape(-1).data<float>().ToArray();
-            for (int i = 0; i < n; i++)
-                result[i] = ResponseLengthPrediction.PointMass(buckets, Math.Clamp(values[i] * spec.MaxLength, 0, spec.MaxLength));
-            return result;
-        }
-        using var probabilities = output.softmax(-1);
-        float[] p = probabilities.data<float>().ToArray();
-        int c = buckets.Count;
-        for (int i = 0; i < n; i++)
-        {
-            var row = new ArraySegment<float>(p, i * c, c);
-            var distribution = new ResponseLengthPrediction(buckets, row, 0);
-            result[i] = new ResponseLengthPrediction(buckets, row, distribution.Quantile(quantile));
-        }
-        return result;
-    }
-
     private static double ValidationMae(nn.Module module, Func<bool, long[], Tensor> forward, int[] lengths, LengthHeadSpec spec, double quantile)
     {
         module.eval();
@@ -142,7 +117,7 @@ public static class RlpTrainer
         {
             using var scope = NewDisposeScope();
             var batch = Enumerable.Range(start, Math.Min(256, lengths.Length - start)).Select(i => (long)i).ToArray();
-            var predictions = ToPredictions(forward(false, batch), spec, quantile);
+            var predictions = LengthHeadOutputs.ToPredictions(forward(false, batch), spec, quantile);
             for (int i = 0; i < batch.Length; i++) total += Math.Abs(predictions[i].Length - lengths[batch[i]]);
         }
         return total / lengths.Length;

@@ -11,11 +11,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// </summary>
 public sealed class DistillationDatasetFile : IDisposable
 {
-    internal static readonly JsonSerializerOptions Json = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    internal static JsonSerializerOptions Json => PredictorJson.Options;
 
     private readonly FileStream _stream;
 
