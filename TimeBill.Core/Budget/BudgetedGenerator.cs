@@ -196,6 +196,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         // Not even the prefill fits: under Kill the job is dropped before any work.
         if (job.Kill && ElapsedMs(start) + job.PredictedPrefill > job.BudgetMs)
             return job.Result with { TotalTime = _time.GetElapsedTime(start) };
+        job.Start();
         var options = new GenerationOptions
         {
             MaxNewTokens = job.MaxNew,
@@ -220,10 +221,10 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         private readonly long _start;
         private readonly bool _observePhases;
         private readonly IExecutionTimeObserver? _observer;
-        private readonly EvictionCapture? _capture;
         private readonly IPrefillProbingLengthPredictor? _probing;
-        private readonly ConcurrentLengthPrediction? _predicting;
-        private readonly IForwardObserver? _probe;
+        private EvictionCapture? _capture;
+        private ConcurrentLengthPrediction? _predicting;
+        private IForwardObserver? _probe;
         private readonly bool _mayEvict;
         private long _prefillStart, _decodeStart, _lastLoopEvent;
         private long? _previousStepStart;
@@ -244,12 +245,17 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             PredictedPrefill = owner.Estimator.PrefillMilliseconds(prompt.Length);
             Result = new BudgetedResult { Status = BudgetStatus.Infeasible, PromptIds = prompt, Budget = request.Budget, PredictedPrefillTime = TimeSpan.FromMilliseconds(PredictedPrefill) };
             _observer = observeEstimator ? owner.Estimator as IExecutionTimeObserver : null;
-            var planner = request.Planner;
-            _mayEvict = planner.Eviction is not NoEvictionPolicy;
+            _mayEvict = request.Planner.Eviction is not NoEvictionPolicy;
             _probing = owner.LengthPredictor as IPrefillProbingLengthPredictor;
-            _predicting = owner.LengthPredictor is null || _probing is not null ? null : new ConcurrentLengthPrediction(owner.LengthPredictor, prompt, owner._pendingPrediction);
+        }
+
+        /// <summary>Once the job is known to run: the length prediction starts beside the prefill, the capture and probe are made.</summary>
+        public void Start()
+        {
+            var owner = _owner;
+            _predicting = owner.LengthPredictor is null || _probing is not null ? null : new ConcurrentLengthPrediction(owner.LengthPredictor, _prompt, owner._pendingPrediction);
             owner._pendingPrediction = _predicting?.Task ?? owner._pendingPrediction; // until taken: the next prediction waits for it
-            _capture = _mayEvict ? planner.Eviction.CreateCapture(owner.Model.Config) : null;
+            _capture = _mayEvict ? _request.Planner.Eviction.CreateCapture(owner.Model.Config) : null;
             _probe = _probing?.CreateProbe();
         }
 
