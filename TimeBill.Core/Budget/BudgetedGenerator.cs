@@ -120,9 +120,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         request.Validate();
         int[] prompt = request.PromptIds?.ToArray() ?? Tokenizer?.EncodePrompt(request.Prompt!)
             ?? throw new ArgumentException("this generator has no tokenizer: give the prompt as PromptIds.", nameof(request));
-        int context = Model.Config.MaxPositions;
-        if (prompt.Length >= context)
-            throw new ArgumentException($"the prompt has {prompt.Length} tokens; the model's context holds {context} (one more is needed to answer).", nameof(request));
+        Engine.CheckPromptLength(prompt.Length, nameof(request));
         foreach (int id in prompt)
             if ((uint)id >= (uint)Model.Config.VocabSize)
                 throw new ArgumentException($"prompt token id {id} is outside the vocabulary (0..{Model.Config.VocabSize - 1}).", nameof(request));

@@ -107,7 +107,7 @@ public sealed class ExitingDecoder
     }
 
     /// <summary>
-    /// One token's exit decision, layer by layer, shared by the libtorch and kernel paths. Classic: every head is
+    /// One token's exit decision, layer by layer, asked by the kernel decoder after each layer. Classic: every head is
     /// evaluated until one is confident. Predictive: after <see cref="IExitModel.PredictorLayer"/> the predictor names
     /// one head, which alone is evaluated; an unconfident head applies the <see cref="ExitFallback"/>.
     /// </summary>

@@ -69,10 +69,16 @@ public sealed class GenerationEngine : IDisposable
         ArgumentNullException.ThrowIfNull(promptIds);
         options ??= new GenerationOptions();
         options.Validate();
-        if (promptIds.Count == 0) throw new ArgumentException("the prompt has no tokens.", nameof(promptIds));
-        if (promptIds.Count >= Model.Config.MaxPositions)
-            throw new ArgumentException($"the prompt has {promptIds.Count} tokens; the model's context holds {Model.Config.MaxPositions} (one more is needed to answer).", nameof(promptIds));
+        CheckPromptLength(promptIds.Count, nameof(promptIds));
         return (promptIds.ToArray(), options);
+    }
+
+    /// <summary>Throws unless a prompt of <paramref name="length"/> tokens leaves room for one more in the context.</summary>
+    internal void CheckPromptLength(int length, string paramName)
+    {
+        if (length == 0) throw new ArgumentException("the prompt has no tokens.", paramName);
+        if (length >= Model.Config.MaxPositions)
+            throw new ArgumentException($"the prompt has {length} tokens; the model's context holds {Model.Config.MaxPositions} (one more is needed to answer).", paramName);
     }
 
     /// <summary>Runs <paramref name="work"/> on the worker after the jobs queued before it; a job cancelled while queued never starts.</summary>
@@ -207,7 +213,11 @@ public sealed class GenerationEngine : IDisposable
         }
 
         string tail = detokenizer?.Flush() ?? "";
-        if (stopSequences is not null) released!.Append(tail = reason == StopReason.StopSequence ? "" : stopSequences.Push(tail) + stopSequences.Flush());
+        if (stopSequences is not null)
+        {
+            tail = reason == StopReason.StopSequence ? "" : stopSequences.Push(tail) + stopSequences.Flush();
+            released!.Append(tail);
+        }
         if (tail.Length > 0) onToken?.Invoke(new GeneratedToken(-1, tail, generated.Count));
         string responseText = released?.ToString() ?? tokenizer?.Decode(generated) ?? "";
         bool exiting = !exitPolicy.IsOff && exits is not null;

@@ -41,7 +41,7 @@ public sealed class CausalLanguageModel : IDisposable
     public string Name { get; }
     /// <summary>
     /// Identifies this shape and these weights, for keying trained predictors: the architecture and a hash of the shape
-    /// and of every tensor's name, shape and leading values. Renaming or moving the folder does not change it.
+    /// and of every weight tensor's shape and leading values. Renaming or moving the folder does not change it.
     /// </summary>
     public string Identity { get; }
     /// <summary>The identity files trained before <see cref="Identity"/> hashed the weights carry: the folder name and a shape hash.</summary>

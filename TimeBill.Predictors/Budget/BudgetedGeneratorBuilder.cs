@@ -146,8 +146,7 @@ public sealed class BudgetedGeneratorBuilder
         if (_profile is not null)
         {
             var given = ExecutionTimeProfile.Load(_profile);
-            foreach (string difference in given.EnsureMatches(key))
-                _warnings?.Invoke($"{_profile}: measured under another {difference}; the estimator recalibrates from real jobs.");
+            given.EnsureMatches(key, _warnings);
             return given;
         }
         var cache = _cacheProfiles ? new ProfileCache(_cacheFolder) : null;

@@ -95,6 +95,14 @@ public sealed record ExecutionTimeProfile(int FormatVersion, ProfileKey Key, Exe
         return Key.MinorDifferences(inUse);
     }
 
+    /// <summary>As <see cref="EnsureMatches(ProfileKey)"/>, telling <paramref name="warnings"/> of each minor difference.</summary>
+    /// <exception cref="ProfileMismatchException">A field that invalidates the timings differs; the message lists each one.</exception>
+    public void EnsureMatches(ProfileKey inUse, Action<string>? warnings)
+    {
+        foreach (string difference in EnsureMatches(inUse))
+            warnings?.Invoke($"{SourcePath ?? "the profile"}: measured under another {difference}; the estimator recalibrates from real jobs.");
+    }
+
     /// <summary>As <see cref="EnsureMatches(ProfileKey)"/> for this machine, now.</summary>
     /// <exception cref="ProfileMismatchException">A field that invalidates the timings differs; the message lists each one.</exception>
     public IReadOnlyList<string> EnsureMatches(string modelIdentity, string dataType, int threads) =>

@@ -38,8 +38,7 @@ public sealed class ProfileCache
         try
         {
             var profile = ExecutionTimeProfile.Load(path);
-            foreach (string difference in profile.EnsureMatches(key))
-                warnings?.Invoke($"{path}: measured under another {difference}; the estimator recalibrates from real jobs.");
+            profile.EnsureMatches(key, warnings);
             return profile;
         }
         catch (Exception e) when (e is InvalidDataException or ProfileMismatchException or IOException or UnauthorizedAccessException)

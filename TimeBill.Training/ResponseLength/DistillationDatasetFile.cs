@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace TimeBill.Predictors.ResponseLength;
 
@@ -11,8 +10,6 @@ namespace TimeBill.Predictors.ResponseLength;
 /// </summary>
 public sealed class DistillationDatasetFile : IDisposable
 {
-    internal static JsonSerializerOptions Json => PredictorJson.Options;
-
     private readonly FileStream _stream;
 
     private DistillationDatasetFile(FileStream stream, DistillationSettings settings, List<DistilledStory> stories)
@@ -49,7 +46,7 @@ public sealed class DistillationDatasetFile : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         var created = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.Read);
         var file = new DistillationDatasetFile(created, settings, []);
-        file.WriteLine(JsonSerializer.Serialize(new Header(settings), Json));
+        file.WriteLine(JsonSerializer.Serialize(new Header(settings), PredictorJson.Options));
         return file;
     }
 
@@ -66,7 +63,7 @@ public sealed class DistillationDatasetFile : IDisposable
     /// <summary>Appends one story and flushes it to disk.</summary>
     public void Append(DistilledStory story)
     {
-        WriteLine(JsonSerializer.Serialize(story, Json));
+        WriteLine(JsonSerializer.Serialize(story, PredictorJson.Options));
         Stories.Add(story);
     }
 
@@ -91,10 +88,10 @@ public sealed class DistillationDatasetFile : IDisposable
             try
             {
                 if (settings is null)
-                    settings = JsonSerializer.Deserialize<Header>(span, Json)?.Settings
+                    settings = JsonSerializer.Deserialize<Header>(span, PredictorJson.Options)?.Settings
                         ?? throw new InvalidDataException($"{path}: the first line is not a distillation header.");
                 else
-                    stories.Add(JsonSerializer.Deserialize<DistilledStory>(span, Json) ?? throw new JsonException("null story"));
+                    stories.Add(JsonSerializer.Deserialize<DistilledStory>(span, PredictorJson.Options) ?? throw new JsonException("null story"));
             }
             catch (JsonException e)
             {

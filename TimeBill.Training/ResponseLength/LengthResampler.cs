@@ -28,7 +28,7 @@ public static class LengthResampler
         if (!File.Exists(path)) return list;
         foreach (string line in File.ReadLines(path))
         {
-            try { if (JsonSerializer.Deserialize<ResampledPrompt>(line, DistillationDatasetFile.Json) is { } r) list.Add(r); }
+            try { if (JsonSerializer.Deserialize<ResampledPrompt>(line, PredictorJson.Options) is { } r) list.Add(r); }
             catch (JsonException) { break; }
         }
         return list;
@@ -45,7 +45,7 @@ public static class LengthResampler
         ArgumentOutOfRangeException.ThrowIfLessThan(samples, 1);
         var existing = Read(path);
         // Rewrite the complete lines so a torn tail is dropped.
-        File.WriteAllLines(path, existing.Select(e => JsonSerializer.Serialize(e, DistillationDatasetFile.Json)));
+        File.WriteAllLines(path, existing.Select(e => JsonSerializer.Serialize(e, PredictorJson.Options)));
         var have = existing.Select(e => (e.Story, e.Prefix)).ToHashSet();
         var todo = prompts.Where(p => !have.Contains((p.Story, p.PromptIds.Length))).ToList();
         var results = new List<ResampledPrompt>(existing);
@@ -77,7 +77,7 @@ public static class LengthResampler
                     var result = new ResampledPrompt(record.Story, record.PromptIds.Length, lengths, caps);
                     lock (gate)
                     {
-                        writer.Write(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(result, DistillationDatasetFile.Json) + "\n"));
+                        writer.Write(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(result, PredictorJson.Options) + "\n"));
                         writer.Flush();
                         results.Add(result);
                         progress?.Invoke(results.Count, prompts.Count);
