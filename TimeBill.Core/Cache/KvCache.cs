@@ -182,6 +182,26 @@ public sealed unsafe class KvCache : IDisposable
         _ends[layer] = slot + 1;
     }
 
+    /// <summary>
+    /// The index of the first live entry of (<paramref name="layer"/>, <paramref name="kvHead"/>) computed at
+    /// <paramref name="position"/> or later (<see cref="Length"/> when none is): entries are in ascending position order,
+    /// so this is where a sliding window starts.
+    /// </summary>
+    public int FirstEntryAtOrAfter(int layer, int kvHead, long position)
+    {
+        var positions = new ReadOnlySpan<long>((void*)_positionData[layer], KvHeadCount * Capacity).Slice(kvHead * Capacity, Capacity);
+        int[]? slots = _inPlace[layer] ? _slotTables[layer] : null;
+        int low = 0, high = _lengths[layer];
+        while (low < high)
+        {
+            int middle = (low + high) >>> 1;
+            long at = positions[slots is null ? middle : slots[kvHead * Capacity + middle]];
+            if (at < position) low = middle + 1;
+            else high = middle;
+        }
+        return low;
+    }
+
     /// <summary>Moves <see cref="NextPosition"/> past tokens every layer has appended.</summary>
     public void Advance(int count) => NextPosition += count;
 

@@ -9,11 +9,11 @@ using static TorchSharp.torch;
 namespace TimeBill.Core.Decoding;
 
 /// <summary>
-/// One decode step (a single token) of a Llama/Qwen2 model on the SIMD kernels, llama2.c style: the weights are
+/// One decode step (a single token) of a Llama/Qwen2/Qwen3/Mistral model on the SIMD kernels, llama2.c style: the weights are
 /// copied once out of the TorchSharp model, every buffer is preallocated, and the step reads and writes the same
 /// <see cref="KvCache"/> memory the TorchSharp path uses, so prefill can stay on libtorch and eviction can compact
-/// the cache in between. Per layer: RMSNorm → fused QKV (+bias) → RoPE at the token's position → append K/V →
-/// attention over the cache → output projection + residual → RMSNorm → fused gate/up → SwiGLU → down + residual;
+/// the cache in between. Per layer: RMSNorm → fused QKV (+bias) (→ per-head q/k RMSNorm) → RoPE at the token's
+/// position → append K/V → attention over the cache (from the window's first entry on a sliding-window layer) → output projection + residual → RMSNorm → fused gate/up → SwiGLU → down + residual;
 /// then the final norm and the head. One step runs at a time per decoder (steps are serialised).
 /// <para>
 /// A step may also stop after fewer layers (layer skipping for early exit): the layers it skips still get the token's
@@ -33,12 +33,13 @@ public sealed class KernelDecoder : IDisposable
     private readonly float _eps;
     private readonly KernelVariant _rmsNorm, _rotary, _swiGlu, _attention;
     private readonly float[] _x, _xb, _qkv, _attentionOut, _gateUp, _mlp, _cos, _sin, _keyValue;
+    private readonly int[] _windowFirsts; // per KV head, the first entry a sliding-window layer attends to
     private readonly Lock _gate = new();
     private bool _disposed;
     private readonly KernelMatrix[] _keyValueRows; // per layer, the K/V rows of its fused QKV matrix (a view, no copy)
 
     private sealed record Layer(float[] AttentionNorm, KernelMatrix Qkv, float[]? QkvBias, KernelMatrix Output,
-        float[] MlpNorm, KernelMatrix GateUp, KernelMatrix Down);
+        float[] MlpNorm, KernelMatrix GateUp, KernelMatrix Down, float[]? QueryNorm, float[]? KeyNorm, int? Window);
 
     /// <summary>
     /// Copies the weights of <paramref name="model"/>: float32, or bfloat16 matrices when
@@ -64,14 +65,17 @@ public sealed class KernelDecoder : IDisposable
         var w = weights;
         var matrices = w.Layers.SelectMany(l => new[] { l.Qkv, l.Output, l.GateUp, l.Down }).Append(w.Head);
         var arena = _arena = new WeightArena(matrices.Sum(m => KernelMatrix.BytesFor(m, bfloat16Weights)));
-        _layers = w.Layers.Select(l => new Layer(
+        _layers = w.Layers.Select((l, i) => new Layer(
             KernelMatrix.CopyOf(l.AttentionNorm),
             KernelMatrix.From(l.Qkv, bfloat16Weights, table, n, arena),
             l.QkvBias is null ? null : KernelMatrix.CopyOf(l.QkvBias),
             KernelMatrix.From(l.Output, bfloat16Weights, table, n, arena),
             KernelMatrix.CopyOf(l.MlpNorm),
             KernelMatrix.From(l.GateUp, bfloat16Weights, table, n, arena),
-            KernelMatrix.From(l.Down, bfloat16Weights, table, n, arena))).ToArray();
+            KernelMatrix.From(l.Down, bfloat16Weights, table, n, arena),
+            l.QueryNorm is null ? null : KernelMatrix.CopyOf(l.QueryNorm),
+            l.KeyNorm is null ? null : KernelMatrix.CopyOf(l.KeyNorm),
+            c.WindowOf(i))).ToArray();
         _embeddings = KernelMatrix.CopyOf(w.Embeddings);
         _finalNorm = KernelMatrix.CopyOf(w.FinalNorm);
         _head = KernelMatrix.From(w.Head, bfloat16Weights, table, n, arena);
@@ -92,6 +96,7 @@ public sealed class KernelDecoder : IDisposable
         _cos = new float[c.HeadDim / 2];
         _sin = new float[c.HeadDim / 2];
         _keyValue = new float[2 * c.KvHeadCount * c.HeadDim];
+        _windowFirsts = new int[c.KvHeadCount];
         _keyValueRows = _layers.Select(l => l.Qkv.RowRange(c.HeadCount * c.HeadDim, 2 * c.KvHeadCount * c.HeadDim)).ToArray();
     }
 
@@ -208,11 +213,23 @@ public sealed class KernelDecoder : IDisposable
         if (layer.QkvBias is not null) TensorPrimitives.Add(_qkv, layer.QkvBias, _qkv);
         var query = _qkv.AsSpan(0, q);
         var keys = _qkv.AsSpan(q, kv);
+        if (layer.QueryNorm is not null)
+        {
+            HeadNorm(query, layer.QueryNorm);
+            HeadNorm(keys, layer.KeyNorm!);
+        }
         Rotary.Apply(query, c.HeadCount, hd, _cos, _sin, 0, query, _rotary);
         Rotary.Apply(keys, c.KvHeadCount, hd, _cos, _sin, 0, keys, _rotary);
         cache.AppendToken(index, keys, _qkv.AsSpan(q + kv, kv));
+        ReadOnlySpan<int> firsts = default;
+        if (layer.Window is int window)
+        {
+            long oldest = (long)cache.NextPosition - window + 1;
+            for (int head = 0; head < c.KvHeadCount; head++) _windowFirsts[head] = cache.FirstEntryAtOrAfter(index, head, oldest);
+            firsts = _windowFirsts;
+        }
         DecodeAttention.Apply(query, cache.KeyStorage(index), cache.ValueStorage(index), c.HeadCount, c.KvHeadCount, hd,
-            cache.Capacity, cache.Length(index), _attentionOut, _attention, cache.Slots(index));
+            cache.Capacity, cache.Length(index), _attentionOut, _attention, cache.Slots(index), firsts);
         layer.Output.Apply(_attentionOut, xb);
         TensorPrimitives.Add(x, xb, x);
 
@@ -236,8 +253,20 @@ public sealed class KernelDecoder : IDisposable
         _keyValueRows[index].Apply(_xb, _keyValue);
         if (layer.QkvBias is not null) TensorPrimitives.Add(_keyValue, layer.QkvBias.AsSpan(q, 2 * kv), _keyValue);
         var keys = _keyValue.AsSpan(0, kv);
+        if (layer.KeyNorm is not null) HeadNorm(keys, layer.KeyNorm);
         Rotary.Apply(keys, c.KvHeadCount, hd, _cos, _sin, 0, keys, _rotary);
         cache.AppendToken(index, keys, _keyValue.AsSpan(kv, kv));
+    }
+
+    /// <summary>RMSNorm of every head of <paramref name="heads"/> <c>[n, headDim]</c> in place, with one <c>[headDim]</c> weight.</summary>
+    private void HeadNorm(Span<float> heads, float[] weight)
+    {
+        int hd = _config.HeadDim;
+        for (int start = 0; start < heads.Length; start += hd)
+        {
+            var head = heads.Slice(start, hd);
+            RmsNorm.Apply(head, weight, _eps, head, _rmsNorm);
+        }
     }
 
     /// <summary>cos/sin of the rotary angles at <paramref name="position"/>, computed as the TorchSharp table is (float32 products).</summary>

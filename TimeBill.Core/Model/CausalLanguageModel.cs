@@ -8,10 +8,11 @@ using F = TorchSharp.torch.nn.functional;
 namespace TimeBill.Core.Model;
 
 /// <summary>
-/// A Llama/Qwen2 decoder on TorchSharp, float32, for inference: prefill and incremental decoding against a
+/// A Llama/Qwen2/Qwen3/Mistral decoder on TorchSharp, float32, for inference: prefill and incremental decoding against a
 /// <see cref="KvCache"/> with explicit positions. Short on purpose: embeddings, then per layer
-/// RMSNorm → fused QKV → RoPE → cache → grouped-query attention → output projection, RMSNorm → SwiGLU, then
-/// the final norm and the head. Every call runs under no-grad with its temporaries scoped, so nothing leaks.
+/// RMSNorm → fused QKV (→ per-head q/k RMSNorm) → RoPE → cache → grouped-query attention (within the layer's sliding
+/// window, if any) → output projection, RMSNorm → SwiGLU, then the final norm and the head. Every call runs under
+/// no-grad with its temporaries scoped, so nothing leaks.
 /// </summary>
 public sealed class CausalLanguageModel : IDisposable
 {
@@ -55,7 +56,11 @@ public sealed class CausalLanguageModel : IDisposable
         using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         hash.AppendData(System.Text.Encoding.UTF8.GetBytes(config.ShapeHash));
         var tensors = new List<Tensor> { weights.Embeddings, weights.FinalNorm, weights.Head };
-        foreach (var layer in weights.Layers) tensors.AddRange([layer.AttentionNorm, layer.Qkv, layer.Output, layer.MlpNorm, layer.GateUp, layer.Down]);
+        foreach (var layer in weights.Layers)
+        {
+            tensors.AddRange([layer.AttentionNorm, layer.Qkv, layer.Output, layer.MlpNorm, layer.GateUp, layer.Down]);
+            if (layer.QueryNorm is not null) tensors.AddRange([layer.QueryNorm, layer.KeyNorm!]);
+        }
         foreach (var tensor in tensors)
         {
             hash.AppendData(System.Text.Encoding.UTF8.GetBytes(string.Join(',', tensor.shape)));
@@ -177,10 +182,10 @@ public sealed class CausalLanguageModel : IDisposable
             // Every entry at its own position (a fresh prefill, or a later chunk of one): causal attention in blocks.
             int wanted = before == 0 ? observer?.PrefillAttentionQueries ?? 0 : 0;
             var retained = wanted > 0 ? new PrefillAttention(t, wanted) : null;
-            attention = BlockCausalAttention(q, cache.Keys(layer), cache.Values(layer), retained, before);
+            attention = BlockCausalAttention(q, cache.Keys(layer), cache.Values(layer), retained, before, Config.WindowOf(layer));
             if (retained is not null) observer!.OnPrefillAttention(layer, retained);
         }
-        else attention = Attend(q, cache, layer);
+        else attention = Attend(q, cache, layer, Config.WindowOf(layer));
         hidden = hidden + F.linear(attention.transpose(0, 1).reshape(t, -1), w.Output);
         var gateUp = F.linear(RmsNorm(hidden, w.MlpNorm), w.GateUp).chunk(2, dim: -1);
         return hidden + F.linear(F.silu(gateUp[0]) * gateUp[1], w.Down);
@@ -216,7 +221,13 @@ public sealed class CausalLanguageModel : IDisposable
         var normed = hidden * (hidden.square().mean([-1L], keepdim: true) + Config.RmsNormEps).rsqrt();
         var kv = F.linear(normed, weight, bias).view(t, n, 2, kvh, hd);
         var (cos, sin) = _rope.Table(cache.NextPosition, t);
-        var keys = RotaryEmbedding.Apply(kv.select(2, 0).permute(1, 2, 0, 3), cos, sin); // [n, kvh, T, hd]
+        var rawKeys = kv.select(2, 0).permute(1, 2, 0, 3); // [n, kvh, T, hd]
+        if (Config.QkNorm)
+        {
+            var keyNorms = stack(Weights.Layers.Skip(firstLayer).Select(w => w.KeyNorm!).ToArray()).view(n, 1, 1, hd);
+            rawKeys = rawKeys * (rawKeys.square().mean([-1L], keepdim: true) + Config.RmsNormEps).rsqrt() * keyNorms;
+        }
+        var keys = RotaryEmbedding.Apply(rawKeys, cos, sin);
         var values = kv.select(2, 1).permute(1, 2, 0, 3);
         for (int i = 0; i < n; i++) cache.Append(firstLayer + i, keys[i], values[i]);
     }
@@ -245,8 +256,10 @@ public sealed class CausalLanguageModel : IDisposable
     {
         int t = (int)normed.shape[0], hd = Config.HeadDim, h = Config.HeadCount, kvh = Config.KvHeadCount;
         var qkv = F.linear(normed, w.Qkv, w.QkvBias);
-        var q = qkv.narrow(1, 0, h * hd).view(t, h, hd).transpose(0, 1);
-        var k = qkv.narrow(1, h * hd, kvh * hd).view(t, kvh, hd).transpose(0, 1);
+        var q = qkv.narrow(1, 0, h * hd).view(t, h, hd);
+        var k = qkv.narrow(1, h * hd, kvh * hd).view(t, kvh, hd);
+        if (Config.QkNorm) (q, k) = (RmsNorm(q, w.QueryNorm!), RmsNorm(k, w.KeyNorm!));
+        (q, k) = (q.transpose(0, 1), k.transpose(0, 1));
         var v = qkv.narrow(1, (h + kvh) * hd, kvh * hd).view(t, kvh, hd).transpose(0, 1);
         var (cos, sin) = _rope.Table(start, t);
         return (RotaryEmbedding.Apply(q, cos, sin), RotaryEmbedding.Apply(k, cos, sin), v);
@@ -260,8 +273,11 @@ public sealed class CausalLanguageModel : IDisposable
         return cache.Positions(layer).narrow(1, 0, count).eq(expected.unsqueeze(0)).all().item<bool>();
     }
 
-    /// <summary>Grouped-query attention of the new queries <c>[heads, T, hd]</c> over the layer's cache; returns <c>[heads, T, hd]</c>.</summary>
-    private Tensor Attend(Tensor q, KvCache cache, int layer)
+    /// <summary>
+    /// Grouped-query attention of the new queries <c>[heads, T, hd]</c> over the layer's cache, within
+    /// <paramref name="window"/> positions when the layer has one; returns <c>[heads, T, hd]</c>.
+    /// </summary>
+    private Tensor Attend(Tensor q, KvCache cache, int layer, int? window)
     {
         int h = Config.HeadCount, kvh = Config.KvHeadCount, g = Config.GroupSize, t = (int)q.shape[1], hd = Config.HeadDim;
         var keys = cache.Keys(layer);
@@ -269,11 +285,13 @@ public sealed class CausalLanguageModel : IDisposable
 
         var grouped = q.reshape(kvh, g * t, hd);
         var scores = grouped.matmul(keys.transpose(1, 2)) * _attentionScale; // [kvh, g·T, L]
-        if (t > 1)
+        if (t > 1 || window is not null)
         {
-            // A key is visible to a query when it was computed at or before the query's position.
-            using var queryPositions = arange(cache.NextPosition, cache.NextPosition + t, dtype: ScalarType.Int64);
-            var visible = cache.Positions(layer).unsqueeze(1) <= queryPositions.view(1, t, 1); // [kvh, T, L]
+            // A key is visible to a query when it was computed at or before the query's position (and within its window).
+            using var queryPositions = arange(cache.NextPosition, cache.NextPosition + t, dtype: ScalarType.Int64).view(1, t, 1);
+            var keyPositions = cache.Positions(layer).unsqueeze(1);
+            var visible = keyPositions <= queryPositions; // [kvh, T, L]
+            if (window is int w) visible = visible.logical_and(keyPositions > queryPositions - w);
             var mask = visible.unsqueeze(1).expand(kvh, g, t, visible.shape[2]).reshape(kvh, g * t, -1);
             scores = scores.masked_fill(mask.logical_not(), float.NegativeInfinity);
         }
@@ -287,9 +305,10 @@ public sealed class CausalLanguageModel : IDisposable
     /// masked-out half of the score matrix is never computed and a block's scores stay small enough for the caches.
     /// libtorch's fused causal kernel on this CPU runs 4–5× slower at 2,048 tokens, and its cost bent away from the
     /// quadratic the execution-time estimator fits. Queries sharing a KV head are stacked, so keys are never repeated.
-    /// The probabilities of the blocks that hold <paramref name="retained"/>'s queries are kept for the observer.
+    /// The probabilities of the blocks that hold <paramref name="retained"/>'s queries are kept for the observer. On a
+    /// layer with a sliding <paramref name="window"/> a block reads only the keys its queries' windows reach.
     /// </summary>
-    private Tensor BlockCausalAttention(Tensor q, Tensor keys, Tensor values, PrefillAttention? retained, int offset)
+    private Tensor BlockCausalAttention(Tensor q, Tensor keys, Tensor values, PrefillAttention? retained, int offset, int? window)
     {
         int h = Config.HeadCount, kvh = Config.KvHeadCount, g = Config.GroupSize, t = (int)q.shape[1], hd = Config.HeadDim;
         var grouped = q.reshape(kvh, g, t, hd);
@@ -297,15 +316,30 @@ public sealed class CausalLanguageModel : IDisposable
         for (int i = 0; i < blocks.Length; i++)
         {
             int start = i * PrefillQueryBlock, size = Math.Min(PrefillQueryBlock, t - start), end = offset + start + size;
+            int first = window is int w ? Math.Max(0, offset + start - w + 1) : 0, span = end - first;
             var scores = grouped.narrow(2, start, size).reshape(kvh, g * size, hd)
-                .matmul(keys.narrow(1, 0, end).transpose(1, 2)).mul_(_attentionScale); // [kvh, g·size, end]
-            using var future = full(size, size, float.NegativeInfinity).triu(1);
-            scores.view(kvh, g, size, end).narrow(3, offset + start, size).add_(future);
+                .matmul(keys.narrow(1, first, span).transpose(1, 2)).mul_(_attentionScale); // [kvh, g·size, span]
+            using (var mask = window is null ? full(size, size, float.NegativeInfinity).triu(1) : WindowMask(offset + start, size, first, end, window.Value))
+                scores.view(kvh, g, size, span).narrow(3, span - mask.shape[1], mask.shape[1]).add_(mask);
             var probabilities = scores.softmax(-1);
-            if (retained is not null && end > retained.FirstRetained) retained.Add(probabilities.view(kvh, g, size, end), start);
-            blocks[i] = probabilities.matmul(values.narrow(1, 0, end)).view(kvh, g, size, hd);
+            if (retained is not null && end > retained.FirstRetained)
+                retained.Add(first == 0 ? probabilities.view(kvh, g, size, end) : F.pad(probabilities.view(kvh, g, size, span), [first, 0]), start);
+            blocks[i] = probabilities.matmul(values.narrow(1, first, span)).view(kvh, g, size, hd);
         }
         return cat(blocks, 2).view(h, t, hd);
+    }
+
+    /// <summary>
+    /// 0 where query <c>queryStart + r</c> sees key <c>firstKey + c</c> (at or before it, within <paramref name="window"/>),
+    /// −∞ elsewhere: <c>[size, end − firstKey]</c>.
+    /// </summary>
+    private static Tensor WindowMask(int queryStart, int size, int firstKey, int end, int window)
+    {
+        using var scope = NewDisposeScope();
+        var queries = arange(queryStart, queryStart + size, dtype: ScalarType.Int64).unsqueeze(1);
+        var keys = arange(firstKey, end, dtype: ScalarType.Int64).unsqueeze(0);
+        var visible = (keys <= queries).logical_and(keys > queries - window);
+        return zeros(size, end - firstKey).masked_fill(visible.logical_not(), float.NegativeInfinity).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -9,8 +9,11 @@ namespace TimeBill.Core.Model;
 /// </summary>
 public sealed class DecoderLayerWeights : IDisposable
 {
-    internal DecoderLayerWeights(Tensor attentionNorm, Tensor qkv, Tensor? qkvBias, Tensor output, Tensor mlpNorm, Tensor gateUp, Tensor down)
+    internal DecoderLayerWeights(Tensor attentionNorm, Tensor qkv, Tensor? qkvBias, Tensor output, Tensor mlpNorm, Tensor gateUp, Tensor down,
+        Tensor? queryNorm = null, Tensor? keyNorm = null)
     {
+        QueryNorm = queryNorm;
+        KeyNorm = keyNorm;
         AttentionNorm = attentionNorm;
         Qkv = qkv;
         QkvBias = qkvBias;
@@ -26,6 +29,10 @@ public sealed class DecoderLayerWeights : IDisposable
     public Tensor Qkv { get; }
     /// <summary>Fused q/k/v bias (Qwen2), or null.</summary>
     public Tensor? QkvBias { get; }
+    /// <summary>Per-head RMSNorm weight of the queries [headDim] (Qwen3), or null.</summary>
+    public Tensor? QueryNorm { get; }
+    /// <summary>Per-head RMSNorm weight of the keys [headDim] (Qwen3), or null.</summary>
+    public Tensor? KeyNorm { get; }
     /// <summary>Attention output projection [hidden, heads·headDim].</summary>
     public Tensor Output { get; }
     /// <summary>RMSNorm weight before the MLP [hidden].</summary>
@@ -38,6 +45,6 @@ public sealed class DecoderLayerWeights : IDisposable
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
-        foreach (var t in new[] { AttentionNorm, Qkv, QkvBias, Output, MlpNorm, GateUp, Down }) t?.Dispose();
+        foreach (var t in new[] { AttentionNorm, Qkv, QkvBias, QueryNorm, KeyNorm, Output, MlpNorm, GateUp, Down }) t?.Dispose();
     }
 }

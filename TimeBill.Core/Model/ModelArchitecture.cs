@@ -8,4 +8,10 @@ public enum ModelArchitecture
 
     /// <summary>Hugging Face <c>Qwen2ForCausalLM</c>: Llama with biases on the q/k/v projections.</summary>
     Qwen2,
+
+    /// <summary>Hugging Face <c>Qwen3ForCausalLM</c>: Llama with a per-head RMSNorm on queries and keys before the rotation.</summary>
+    Qwen3,
+
+    /// <summary>Hugging Face <c>MistralForCausalLM</c>: Llama with sliding-window attention.</summary>
+    Mistral,
 }

@@ -6,7 +6,7 @@ using TimeBill.Core.Checkpoints;
 namespace TimeBill.Core.Model;
 
 /// <summary>
-/// The shape of a Llama/Qwen2 decoder, read from a Hugging Face <c>config.json</c> in either style: classic
+/// The shape of a Llama/Qwen2/Qwen3/Mistral decoder, read from a Hugging Face <c>config.json</c> in either style: classic
 /// (<c>rope_theta</c> + <c>rope_scaling</c>) or transformers-5 (<c>rope_parameters</c>).
 /// </summary>
 public sealed record ModelConfig
@@ -37,10 +37,22 @@ public sealed record ModelConfig
     public required bool TieWordEmbeddings { get; init; }
     /// <summary>Whether the q/k/v projections carry biases (always for Qwen2).</summary>
     public required bool AttentionBias { get; init; }
+    /// <summary>Whether queries and keys get a per-head RMSNorm before the rotation (Qwen3).</summary>
+    public bool QkNorm { get; init; }
+    /// <summary>
+    /// Keys a query sees on a sliding-window layer: itself and the <c>SlidingWindow − 1</c> positions before it; null
+    /// when no layer has a window.
+    /// </summary>
+    public int? SlidingWindow { get; init; }
+    /// <summary>Per layer, whether it attends through <see cref="SlidingWindow"/> (empty when no layer does).</summary>
+    public IReadOnlyList<bool> SlidingWindowLayers { get; init; } = [];
     /// <summary>Beginning-of-sequence token id, if the model has one.</summary>
     public int? BosTokenId { get; init; }
     /// <summary>End-of-sequence token ids from config.json.</summary>
     public IReadOnlyList<int> EosTokenIds { get; init; } = [];
+
+    /// <summary>The window of <paramref name="layer"/>, or null when it attends to the whole context.</summary>
+    public int? WindowOf(int layer) => SlidingWindowLayers.Count > 0 && SlidingWindowLayers[layer] ? SlidingWindow : null;
 
     /// <summary>Query heads per key/value head.</summary>
     public int GroupSize => HeadCount / KvHeadCount;
@@ -53,7 +65,7 @@ public sealed record ModelConfig
             long attention = (long)HiddenSize * HeadDim * (2 * HeadCount + 2 * KvHeadCount);
             long mlp = 3L * HiddenSize * IntermediateSize;
             long embeddings = (long)VocabSize * HiddenSize * (TieWordEmbeddings ? 1 : 2);
-            return LayerCount * (attention + mlp + 2L * HiddenSize) + embeddings + HiddenSize;
+            return LayerCount * (attention + mlp + 2L * HiddenSize + (QkNorm ? 2L * HeadDim : 0)) + embeddings + HiddenSize;
         }
     }
 
@@ -64,6 +76,9 @@ public sealed record ModelConfig
         {
             string shape = string.Join('|', Architecture, HiddenSize, IntermediateSize, LayerCount, HeadCount, KvHeadCount, HeadDim,
                 VocabSize, MaxPositions, RmsNormEps, Rope, TieWordEmbeddings, AttentionBias);
+            // Only shapes with these features hash them, so the hashes of earlier shapes (and files keyed by them) stay.
+            if (QkNorm) shape += "|qk-norm";
+            if (SlidingWindow is int window) shape += $"|window {window}:{string.Concat(SlidingWindowLayers.Select(w => w ? '1' : '0'))}";
             return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(shape)))[..16];
         }
     }
@@ -83,13 +98,18 @@ public sealed record ModelConfig
         int hidden = root.RequiredInt("hidden_size", path);
         int heads = root.RequiredInt("num_attention_heads", path);
         int kvHeads = root.OptionalInt("num_key_value_heads", path) ?? heads;
-        int headDim = root.OptionalInt("head_dim", path) ?? (heads > 0 ? hidden / heads : 0);
+        int? explicitHeadDim = root.OptionalInt("head_dim", path);
+        if (explicitHeadDim is null && heads > 0 && hidden % heads != 0)
+            throw new ModelLoadException(path, $"hidden_size ({hidden}) is not a multiple of num_attention_heads ({heads}) and no head_dim is given.");
+        int headDim = explicitHeadDim ?? (heads > 0 ? hidden / heads : 0);
+        int layerCount = root.RequiredInt("num_hidden_layers", path);
+        var (window, windowLayers) = ParseSlidingWindow(root, architecture, layerCount, path);
         var config = new ModelConfig
         {
             Architecture = architecture,
             HiddenSize = hidden,
             IntermediateSize = root.RequiredInt("intermediate_size", path),
-            LayerCount = root.RequiredInt("num_hidden_layers", path),
+            LayerCount = layerCount,
             HeadCount = heads,
             KvHeadCount = kvHeads,
             HeadDim = headDim,
@@ -99,6 +119,9 @@ public sealed record ModelConfig
             Rope = ParseRope(root, path),
             TieWordEmbeddings = root.OptionalBool("tie_word_embeddings", path) ?? true,
             AttentionBias = architecture == ModelArchitecture.Qwen2 || (root.OptionalBool("attention_bias", path) ?? false),
+            QkNorm = architecture == ModelArchitecture.Qwen3,
+            SlidingWindow = window,
+            SlidingWindowLayers = windowLayers,
             BosTokenId = root.OptionalInt("bos_token_id", path),
             EosTokenIds = root.IntOrList("eos_token_id", path),
         };
@@ -114,8 +137,41 @@ public sealed record ModelConfig
         string modelType = root.OptionalString("model_type", path) ?? "";
         if (names.Contains("LlamaForCausalLM") || (names.Length == 0 && modelType == "llama")) return ModelArchitecture.Llama;
         if (names.Contains("Qwen2ForCausalLM") || (names.Length == 0 && modelType == "qwen2")) return ModelArchitecture.Qwen2;
+        if (names.Contains("Qwen3ForCausalLM") || (names.Length == 0 && modelType == "qwen3")) return ModelArchitecture.Qwen3;
+        if (names.Contains("MistralForCausalLM") || (names.Length == 0 && modelType == "mistral")) return ModelArchitecture.Mistral;
         string found = names.Length > 0 ? string.Join(", ", names) : $"model_type '{modelType}'";
-        throw new ModelLoadException(path, $"unknown architecture {found}; supported: LlamaForCausalLM, Qwen2ForCausalLM.");
+        throw new ModelLoadException(path, $"unknown architecture {found}; supported: LlamaForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, MistralForCausalLM.");
+    }
+
+    /// <summary>
+    /// The window and which layers use it, as transformers decides: <c>layer_types</c> when given; else every layer for
+    /// Mistral with a <c>sliding_window</c>; else, for Qwen2/Qwen3 with <c>use_sliding_window</c>, the layers from
+    /// <c>max_window_layers</c> on.
+    /// </summary>
+    private static (int? Window, bool[] Layers) ParseSlidingWindow(JsonElement root, ModelArchitecture architecture, int layerCount, string path)
+    {
+        int? window = root.OptionalInt("sliding_window", path);
+        if (window is <= 0) throw new ModelLoadException(path, $"sliding_window ({window}) must be positive.");
+        bool[]? layers = null;
+        if (root.Optional("layer_types") is { ValueKind: JsonValueKind.Array } types)
+        {
+            var names = types.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()! : "").ToArray();
+            if (names.Length != layerCount)
+                throw new ModelLoadException(path, $"layer_types lists {names.Length} layers but num_hidden_layers is {layerCount}.");
+            foreach (string name in names)
+                if (name is not ("full_attention" or "sliding_attention"))
+                    throw new ModelLoadException(path, $"layer_types holds '{name}'; supported: full_attention, sliding_attention.");
+            layers = names.Select(n => n == "sliding_attention").ToArray();
+        }
+        else if (architecture == ModelArchitecture.Mistral && window is not null) layers = Enumerable.Repeat(true, Math.Max(layerCount, 0)).ToArray();
+        else if ((architecture is ModelArchitecture.Qwen2 or ModelArchitecture.Qwen3) && window is not null && (root.OptionalBool("use_sliding_window", path) ?? false))
+        {
+            int from = root.OptionalInt("max_window_layers", path) ?? 0;
+            layers = Enumerable.Range(0, Math.Max(layerCount, 0)).Select(i => i >= from).ToArray();
+        }
+        if (layers is null || !layers.Contains(true)) return (null, []);
+        if (window is null) throw new ModelLoadException(path, "layer_types has sliding_attention layers but sliding_window is not set.");
+        return (window, layers);
     }
 
     private static RopeScaling ParseRope(JsonElement root, string path)

@@ -62,7 +62,9 @@ public sealed class ModelWeights : IDisposable
                 Read(p + "self_attn.o_proj.weight", d, q).MoveToOuterDisposeScope(),
                 Read(p + "post_attention_layernorm.weight", d).MoveToOuterDisposeScope(),
                 gateUp.MoveToOuterDisposeScope(),
-                Read(p + "mlp.down_proj.weight", d, config.IntermediateSize).MoveToOuterDisposeScope());
+                Read(p + "mlp.down_proj.weight", d, config.IntermediateSize).MoveToOuterDisposeScope(),
+                config.QkNorm ? Read(p + "self_attn.q_norm.weight", hd).MoveToOuterDisposeScope() : null,
+                config.QkNorm ? Read(p + "self_attn.k_norm.weight", hd).MoveToOuterDisposeScope() : null);
         }
         var finalNorm = Read("model.norm.weight", d).DetachFromDisposeScope();
         var head = config.TieWordEmbeddings ? embeddings : Read("lm_head.weight", config.VocabSize, d).DetachFromDisposeScope();
@@ -93,7 +95,9 @@ public sealed class ModelWeights : IDisposable
             Normal(d, config.HeadCount * hd),
             Ones(d),
             Normal(2L * config.IntermediateSize, d),
-            Normal(d, config.IntermediateSize))).ToArray();
+            Normal(d, config.IntermediateSize),
+            config.QkNorm ? Ones(hd) : null,
+            config.QkNorm ? Ones(hd) : null)).ToArray();
         var head = config.TieWordEmbeddings ? embeddings : Normal(config.VocabSize, d);
         return new ModelWeights(embeddings, layers, Ones(d), head);
     }

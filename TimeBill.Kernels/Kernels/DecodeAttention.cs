@@ -8,7 +8,8 @@ namespace TimeBill.Kernels;
 /// are [kvHeads, capacity, headDim] of which the first <c>length</c> entries per KV head are valid; query head h
 /// reads KV head h / (heads / kvHeads). Scores are scaled by 1/√headDim and normalised by an online (streaming)
 /// softmax. Output is [heads, headDim]. With a slot table the valid entries need not be the first <c>length</c>: entry
-/// t of KV head h is then at slot <c>slots[h · capacity + t]</c> (a cache evicted in place).
+/// t of KV head h is then at slot <c>slots[h · capacity + t]</c> (a cache evicted in place). With first entries (a
+/// sliding-window layer), KV head h attends only to its entries <c>firsts[h]..length − 1</c>.
 /// </summary>
 /// <remarks>
 /// The query heads that share a KV head are computed together, block by block, so a block of keys and values
@@ -43,10 +44,12 @@ public static unsafe class DecodeAttention
     /// <param name="variant">The implementation (default <see cref="DefaultVariant"/>).</param>
     /// <param name="slots">Empty (the entries are each head's first <paramref name="length"/> slots), or
     /// <c>[kvHeads, capacity]</c> slot indices of which each head's first <paramref name="length"/> are its entries.</param>
-    /// <exception cref="ArgumentException">A span or dimension does not fit the others, or a slot outside the capacity.</exception>
+    /// <param name="firsts">Empty (every head attends to all its entries), or <c>[kvHeads]</c>: the first entry each head
+    /// attends to, in 0..<paramref name="length"/> − 1.</param>
+    /// <exception cref="ArgumentException">A span or dimension does not fit the others, a slot outside the capacity, or a first entry outside the entries.</exception>
     public static void Apply(ReadOnlySpan<float> q, ReadOnlySpan<float> keys, ReadOnlySpan<float> values,
         int heads, int kvHeads, int headDim, int capacity, int length, Span<float> output, KernelVariant? variant = null,
-        ReadOnlySpan<int> slots = default)
+        ReadOnlySpan<int> slots = default, ReadOnlySpan<int> firsts = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(heads);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(kvHeads);
@@ -65,6 +68,12 @@ public static unsafe class DecodeAttention
                 foreach (int slot in slots.Slice(h * capacity, length))
                     if ((uint)slot >= (uint)capacity) throw new ArgumentException($"slot {slot} of KV head {h} is outside 0..{capacity - 1}.", nameof(slots));
         }
+        if (!firsts.IsEmpty)
+        {
+            if (firsts.Length != kvHeads) throw new ArgumentException($"firsts hold {firsts.Length} elements; one per KV head needs {kvHeads}.", nameof(firsts));
+            for (int h = 0; h < kvHeads; h++)
+                if ((uint)firsts[h] >= (uint)length) throw new ArgumentException($"first entry {firsts[h]} of KV head {h} is outside 0..{length - 1}.", nameof(firsts));
+        }
         var v = variant ?? DefaultVariant;
         int group = heads / kvHeads;
         int threads = Math.Clamp(v.Threads, 1, KernelThreads.MaxThreads);
@@ -75,11 +84,11 @@ public static unsafe class DecodeAttention
         float[]? rented = partials > MaxStackScores ? System.Buffers.ArrayPool<float>.Shared.Rent(partials) : null;
         Span<float> partial = rented is null ? stackalloc float[partials] : rented.AsSpan(0, partials);
         fixed (float* pq = q, pk = keys, pv = values, pp = partial)
-        fixed (int* ps = slots)
+        fixed (int* ps = slots, pf = firsts)
         {
             var args = new Args
             {
-                Q = pq, K = pk, V = pv, Partial = pp, Slots = ps, Group = group, HeadDim = headDim, Heads = heads,
+                Q = pq, K = pk, V = pv, Partial = pp, Slots = ps, Firsts = pf, Group = group, HeadDim = headDim, Heads = heads,
                 Capacity = capacity, Length = length, BlockSize = block, Parts = parts,
             };
             var body = v.VectorWidth switch
@@ -98,6 +107,7 @@ public static unsafe class DecodeAttention
     {
         public float* Q, K, V, Partial;
         public int* Slots; // null: each head's entries are its first Length slots
+        public int* Firsts; // null: each head attends from its entry 0
         public int Group, HeadDim, Heads, Capacity, Length, BlockSize, Parts;
     }
 
@@ -137,7 +147,8 @@ public static unsafe class DecodeAttention
         for (int item = start; item < end; item++)
         {
             int kvHead = item / a.Parts, part = item % a.Parts;
-            int from = (int)((long)a.Length * part / a.Parts), to = (int)((long)a.Length * (part + 1) / a.Parts);
+            int first = a.Firsts == null ? 0 : a.Firsts[kvHead], count = a.Length - first;
+            int from = first + (int)((long)count * part / a.Parts), to = first + (int)((long)count * (part + 1) / a.Parts);
             long head = (long)kvHead * a.Capacity * d;
             float* keys = a.K + head, values = a.V + head;
             int* slots = a.Slots == null ? null : a.Slots + (long)kvHead * a.Capacity;

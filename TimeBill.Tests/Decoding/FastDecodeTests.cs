@@ -27,15 +27,46 @@ public sealed class FastDecodeTests(ModelFixture models)
         { "stories260K", false }, { "stories260K", true },
         { "tiny-random-qwen2", false }, { "tiny-random-qwen2", true },
         { "tiny-random-llama3-bf16", false }, { "tiny-random-llama3-bf16", true },
+        { "tiny-random-qwen3", false }, { "tiny-random-qwen3", true },
+        { "tiny-random-llama31", false }, { "tiny-random-llama31", true },
+        { "tiny-random-mistral-swa", false }, { "tiny-random-mistral-swa", true },
     };
+
+    /// <summary>The bfloat16 tolerance's cases: on Mistral's windowed, evicted cache rounding alone moves a logit by 0.13 (see below).</summary>
+    public static TheoryData<string, bool> BFloat16Cases()
+    {
+        var cases = new TheoryData<string, bool>();
+        foreach (var row in Cases())
+            if (!((string)row[0] == "tiny-random-mistral-swa" && (bool)row[1])) cases.Add((string)row[0], (bool)row[1]);
+        return cases;
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void KernelStepsMatchTorchSteps(string name, bool evict) => AssertParity(name, evict, bfloat16: false);
 
     [Theory]
-    [MemberData(nameof(Cases))]
+    [MemberData(nameof(BFloat16Cases))]
     public void BFloat16KernelStepsStayCloseAndKeepTheArgmax(string name, bool evict) => AssertParity(name, evict, bfloat16: true);
+
+    /// <summary>
+    /// What separates the bfloat16 kernels from float32 libtorch is the rounding of the weights alone: with the libtorch
+    /// model's matrices rounded to bfloat16 the two agree to float32 precision, on every model, evicted or not.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void BFloat16KernelStepsEqualTorchStepsOnRoundedWeights(string name, bool evict)
+    {
+        using var model = CausalLanguageModel.Load(SharedAssets.Model(name));
+        using (no_grad())
+        {
+            // A tied head rounds the embeddings too; the decoder, built afterwards, copies them as rounded.
+            var matrices = model.Weights.Layers.SelectMany(l => new[] { l.Qkv, l.Output, l.GateUp, l.Down }).Append(model.Weights.Head);
+            foreach (var matrix in matrices) matrix.copy_(matrix.to(ScalarType.BFloat16).to(ScalarType.Float32));
+        }
+        using var decoder = new KernelDecoder(model, bfloat16Weights: true);
+        AssertParity(model, decoder, name, evict, Float32Tolerance);
+    }
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -108,6 +139,24 @@ public sealed class FastDecodeTests(ModelFixture models)
         Assert.Equal(expected, generator.Generate(reference.Ints("input_ids"), options).Ids);
     }
 
+    /// <summary>The new architectures, from their reference ids (their tokenizers are checked in the tokenizer tests).</summary>
+    [Theory]
+    [InlineData("tiny-random-qwen3", 0)]
+    [InlineData("tiny-random-qwen3", 1)]
+    [InlineData("tiny-random-llama31", 0)]
+    [InlineData("tiny-random-llama31", 1)]
+    [InlineData("tiny-random-mistral-swa", 0)]
+    [InlineData("tiny-random-mistral-swa", 1)]
+    [InlineData("tiny-random-mistral-swa", 2)]
+    public void GreedyIdsOnTheKernelPathEqualReference(string name, int index)
+    {
+        var reference = SharedAssets.Reference(name).GetProperty("cases")[index];
+        int[] expected = reference.Ints("greedy_continuation_ids");
+        using var engine = new GenerationEngine(models.Get(name));
+        var options = new GenerationOptions { MaxNewTokens = expected.Length, StopTokenIds = [] };
+        Assert.Equal(expected, engine.Generate(reference.Ints("input_ids"), options).Ids);
+    }
+
     [Fact]
     public void BadInputIsRejectedWithClearExceptions()
     {
@@ -138,6 +187,11 @@ public sealed class FastDecodeTests(ModelFixture models)
     {
         var model = models.Get(name);
         using var decoder = new KernelDecoder(model, bfloat16);
+        AssertParity(model, decoder, name, evict, bfloat16 ? BFloat16Tolerance : Float32Tolerance);
+    }
+
+    private static void AssertParity(CausalLanguageModel model, KernelDecoder decoder, string name, bool evict, double tolerance)
+    {
         int[] ids = SharedAssets.Reference(name).GetProperty("cases")[1].Ints("input_ids");
         using var torchCache = model.CreateCache(ids.Length + Steps);
         using var kernelCache = model.CreateCache(ids.Length + Steps);
@@ -156,7 +210,6 @@ public sealed class FastDecodeTests(ModelFixture models)
             using (var logits = model.Forward([token], torchCache)) expected = logits.data<float>().ToArray();
             float[] actual = decoder.Step(token, kernelCache);
             double worst = expected.Zip(actual, (e, a) => Math.Abs(e - a)).Max();
-            double tolerance = bfloat16 ? BFloat16Tolerance : Float32Tolerance;
             Assert.True(worst <= tolerance, $"step {step}: max |Δlogit| = {worst:E3} exceeds {tolerance:E1}");
             var top = expected.Select((v, i) => (v, i)).OrderByDescending(p => p.v).Take(2).ToArray();
             if (top[0].v - top[1].v > 2 * tolerance)

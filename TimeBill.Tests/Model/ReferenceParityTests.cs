@@ -13,6 +13,9 @@ public sealed class ReferenceParityTests(ModelFixture models)
         { "stories260K", 0, 1e-4 }, { "stories260K", 1, 1e-4 }, { "stories260K", 2, 1e-4 }, { "stories260K", 3, 1e-4 },
         { "tiny-random-qwen2", 0, 1e-4 }, { "tiny-random-qwen2", 1, 1e-4 }, { "tiny-random-qwen2", 2, 1e-4 },
         { "tiny-random-llama3-bf16", 0, 1e-3 }, { "tiny-random-llama3-bf16", 1, 1e-3 }, { "tiny-random-llama3-bf16", 2, 1e-3 },
+        { "tiny-random-qwen3", 0, 1e-3 }, { "tiny-random-qwen3", 1, 1e-3 },
+        { "tiny-random-llama31", 0, 1e-3 }, { "tiny-random-llama31", 1, 1e-3 },
+        { "tiny-random-mistral-swa", 0, 1e-4 }, { "tiny-random-mistral-swa", 1, 1e-4 }, { "tiny-random-mistral-swa", 2, 1e-4 },
     };
 
     [Theory]
@@ -60,8 +63,28 @@ public sealed class ReferenceParityTests(ModelFixture models)
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void SlidingWindowIsAppliedBeyondTheWindow(int index)
+    {
+        // The reference also gives the logits with the window ignored: they must differ from ours where ours match.
+        var model = models.Get("tiny-random-mistral-swa");
+        var file = SharedAssets.Reference("tiny-random-mistral-swa");
+        Assert.Equal(file.GetProperty("sliding_window").GetInt32(), model.Config.SlidingWindow);
+        var reference = file.GetProperty("cases")[index];
+        int[] ids = reference.Ints("input_ids");
+        using var cache = model.CreateCache(ids.Length);
+        float[] last = model.ForwardLast(ids, cache);
+        double fromWindowed = reference.Floats("logits_last").Zip(last, (e, a) => Math.Abs(e - a)).Max();
+        double fromFull = reference.Floats("logits_last_if_window_ignored").Zip(last, (e, a) => Math.Abs(e - a)).Max();
+        Assert.True(fromWindowed <= 1e-4 && fromFull > 1e-2, $"|Δ| to the windowed reference {fromWindowed:E3}, to full attention {fromFull:E3}");
+    }
+
+    [Theory]
     [InlineData("stories260K")]
     [InlineData("tiny-random-qwen2")]
+    [InlineData("tiny-random-qwen3")]
+    [InlineData("tiny-random-mistral-swa")]
     public void LongPromptPrefillEqualsChunkedPrefill(string name)
     {
         // A fresh prefill runs causal attention in query blocks; prefilling in uneven chunks takes the general masked
