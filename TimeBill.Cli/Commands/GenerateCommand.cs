@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using TimeBill.Cli.Output;
 using TimeBill.Core.Budget;
 using TimeBill.Core.Generation;
@@ -59,7 +58,7 @@ internal static class GenerateCommand
             string text = parse.GetValue(prompt)!;
             bool asJson = parse.GetValue(json);
             if (parse.GetValue(budget) is string budgetText)
-                return await Budgeted(folder, text, ParseBudget(budgetText), ParseOverrun(parse.GetValue(overrun)!), parse.GetValue(maxTokens), sampling, stops,
+                return await Budgeted(folder, text, BudgetText.ParseBudget(budgetText), BudgetText.ParseOverrun(parse.GetValue(overrun)!), parse.GetValue(maxTokens), sampling, stops,
                     parse.GetValue(threads), asJson, cancellationToken);
 
             using var lm = CausalLanguageModel.Load(folder);
@@ -133,23 +132,4 @@ internal static class GenerateCommand
         });
         return 0;
     }
-
-    /// <summary><c>300ms</c>, <c>1.5s</c>, or a plain number of milliseconds.</summary>
-    internal static TimeSpan ParseBudget(string text)
-    {
-        string t = text.Trim();
-        double scale = 1;
-        if (t.EndsWith("ms", StringComparison.OrdinalIgnoreCase)) t = t[..^2];
-        else if (t.EndsWith('s') || t.EndsWith('S')) (t, scale) = (t[..^1], 1000);
-        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value <= 0 || value * scale > TimeSpan.FromDays(1).TotalMilliseconds)
-            throw new ArgumentException($"--budget must be a positive time up to a day, such as 300ms or 1.5s; got '{text}'.");
-        return TimeSpan.FromMilliseconds(value * scale);
-    }
-
-    private static OverrunStrategy ParseOverrun(string text) => text.Trim().ToLowerInvariant() switch
-    {
-        "kill" => OverrunStrategy.Kill,
-        "skip-next" or "skipnext" => OverrunStrategy.SkipNext,
-        _ => throw new ArgumentException($"--overrun must be kill or skip-next; got '{text}'."),
-    };
 }

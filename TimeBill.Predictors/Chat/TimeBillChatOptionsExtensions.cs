@@ -20,8 +20,8 @@ public static class TimeBillChatOptionsExtensions
     /// <summary>The AdditionalProperties key of the overrun strategy.</summary>
     public const string OverrunKey = "timebill.overrun";
 
-    /// <summary>The largest budget accepted: one day.</summary>
-    public static TimeSpan MaxTimeBudget { get; } = TimeSpan.FromDays(1);
+    /// <summary>The largest budget accepted: one day (<see cref="BudgetText.MaxBudget"/>).</summary>
+    public static TimeSpan MaxTimeBudget => BudgetText.MaxBudget;
 
     /// <summary>Sets the time budget T of the request, measured from the call; returns <paramref name="options"/>.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="budget"/> is not positive or exceeds <see cref="MaxTimeBudget"/>.</exception>
@@ -72,13 +72,17 @@ public static class TimeBillChatOptionsExtensions
             _ => null,
         };
         if (value is OverrunStrategy strategy && Enum.IsDefined(strategy)) return strategy;
-        if (name is not null && !name.Any(char.IsDigit) && Enum.TryParse(name.Replace("-", ""), ignoreCase: true, out OverrunStrategy parsed)) return parsed;
+        try
+        {
+            if (name is not null) return BudgetText.ParseOverrun(name);
+        }
+        catch (ArgumentException) { }
         throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{OverrunKey}\"] must be an OverrunStrategy (Kill or SkipNext; set it with WithOverrun), got {Describe(value)}.", nameof(options));
     }
 
     internal static void CheckBudget(TimeSpan budget, string parameter)
     {
-        if (budget <= TimeSpan.Zero || budget > MaxTimeBudget)
+        if (!BudgetText.IsValid(budget))
             throw new ArgumentOutOfRangeException(parameter, budget, $"the time budget must be positive and at most {MaxTimeBudget}.");
     }
 
