@@ -8,6 +8,7 @@ internal static class CommandCatalog
     public static IEnumerable<Command> Create() =>
     [
         GenerateCommand.Create(),
+        ChatCommand.Create(),
         ForwardCommand.Create(),
         BenchCommand.Create(),
         EvalCommand.Create(),

@@ -6,7 +6,6 @@ using TimeBill.Core.Model;
 using TimeBill.Core.Sampling;
 using TimeBill.Core.Tokenization;
 using TimeBill.Predictors.Budget;
-using TimeBill.Predictors.ExecutionTime;
 
 namespace TimeBill.Cli.Commands;
 
@@ -93,7 +92,7 @@ internal static class GenerateCommand
     private static async Task<int> Budgeted(string folder, string prompt, TimeSpan budget, OverrunStrategy overrun, int maxTokens, SamplingOptions sampling,
         string[] stops, int threads, bool asJson, CancellationToken cancellationToken)
     {
-        var progress = new Progress<ProfilingProgress>(p => Console.Error.Write($"\rprofiling this machine once: {p.Completed}/{p.Total}   "));
+        var progress = ProfilingNotice.ToStandardError();
         using var generator = new BudgetedGeneratorBuilder(folder).WithThreads(threads).WithProgress(progress)
             .WithWarnings(warning => Console.Error.WriteLine($"warning: {warning}")).Build(cancellationToken);
         var request = new BudgetedRequest

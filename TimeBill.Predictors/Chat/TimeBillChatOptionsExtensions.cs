@@ -20,6 +20,9 @@ public static class TimeBillChatOptionsExtensions
     /// <summary>The AdditionalProperties key of the overrun strategy.</summary>
     public const string OverrunKey = "timebill.overrun";
 
+    /// <summary>The prefix of AdditionalProperties keys that carry chat-template variables (<see cref="WithTemplateVariable"/>).</summary>
+    public const string TemplateVariablePrefix = "timebill.template.";
+
     /// <summary>The largest budget accepted: one day (<see cref="BudgetText.MaxBudget"/>).</summary>
     public static TimeSpan MaxTimeBudget => BudgetText.MaxBudget;
 
@@ -79,6 +82,27 @@ public static class TimeBillChatOptionsExtensions
         catch (ArgumentException) { }
         throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{OverrunKey}\"] must be an OverrunStrategy (Kill or SkipNext; set it with WithOverrun), got {Describe(value)}.", nameof(options));
     }
+
+    /// <summary>
+    /// Sets a variable the model's chat template receives besides the messages and tools, such as Qwen3's
+    /// <c>enable_thinking</c>; <paramref name="value"/> is a JSON value (a <see cref="System.Text.Json.Nodes.JsonNode"/>,
+    /// a <see cref="JsonElement"/>, a string, number or bool, or null). Returns <paramref name="options"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">An empty name.</exception>
+    public static ChatOptions WithTemplateVariable(this ChatOptions options, string name, object? value)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        (options.AdditionalProperties ??= [])[TemplateVariablePrefix + name] = value;
+        return options;
+    }
+
+    /// <summary>The chat-template variables of the request, by name (empty when it sets none).</summary>
+    public static IReadOnlyDictionary<string, object?> GetTemplateVariables(this ChatOptions? options) =>
+        options?.AdditionalProperties is not { } properties
+            ? new Dictionary<string, object?>()
+            : properties.Where(p => p.Key.StartsWith(TemplateVariablePrefix, StringComparison.Ordinal) && p.Key.Length > TemplateVariablePrefix.Length)
+                .ToDictionary(p => p.Key[TemplateVariablePrefix.Length..], p => p.Value);
 
     internal static void CheckBudget(TimeSpan budget, string parameter)
     {
