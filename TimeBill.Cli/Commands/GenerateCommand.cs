@@ -20,6 +20,8 @@ internal static class GenerateCommand
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy.", DefaultValueFactory = _ => 0f };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling threshold.", DefaultValueFactory = _ => 1f };
         var topK = new Option<int>("--top-k") { Description = "Keep only the k most likely tokens; 0 = off.", DefaultValueFactory = _ => 0 };
+        var minP = new Option<float>("--min-p") { Description = "Keep only tokens at least this fraction as likely as the likeliest; 0 = off." };
+        var logitBias = new Option<string[]>("--logit-bias") { Description = "ID=BIAS added to a token's logit (-inf bans it); repeatable." };
         var seed = new Option<long?>("--seed") { Description = "Sampler seed." };
         var frequency = new Option<float>("--frequency-penalty") { Description = "Subtracted per earlier occurrence of a token in the response." };
         var presence = new Option<float>("--presence-penalty") { Description = "Subtracted once for a token already in the response." };
@@ -36,7 +38,7 @@ internal static class GenerateCommand
 
         var command = new Command("generate", "Generate a response to a prompt, streaming the text.")
         {
-            model, prompt, maxTokens, temperature, topP, topK, seed, frequency, presence, repetition, stop, budget, overrun, threads, json,
+            model, prompt, maxTokens, temperature, topP, topK, minP, logitBias, seed, frequency, presence, repetition, stop, budget, overrun, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -47,6 +49,8 @@ internal static class GenerateCommand
                 Temperature = parse.GetValue(temperature),
                 TopP = parse.GetValue(topP),
                 TopK = parse.GetValue(topK),
+                MinP = parse.GetValue(minP),
+                LogitBias = ParseLogitBias(parse.GetValue(logitBias) ?? []),
                 Seed = parse.GetValue(seed),
                 FrequencyPenalty = parse.GetValue(frequency),
                 PresencePenalty = parse.GetValue(presence),
@@ -130,5 +134,21 @@ internal static class GenerateCommand
             TotalMs = result.TotalTime.TotalMilliseconds,
         });
         return 0;
+    }
+
+    /// <summary><c>ID=BIAS</c> pairs; <c>-inf</c> bans a token.</summary>
+    private static Dictionary<int, float>? ParseLogitBias(string[] pairs)
+    {
+        if (pairs.Length == 0) return null;
+        var bias = new Dictionary<int, float>();
+        foreach (string pair in pairs)
+        {
+            string[] parts = pair.Split('=', 2);
+            if (parts.Length != 2 || !int.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out int id)
+                || !float.TryParse(parts[1].Replace("inf", "Infinity", StringComparison.OrdinalIgnoreCase), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float value))
+                throw new ArgumentException($"--logit-bias takes ID=BIAS, such as 42=-2.5 or 42=-inf; got '{pair}'.");
+            bias[id] = value;
+        }
+        return bias;
     }
 }

@@ -121,6 +121,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         int[] prompt = request.PromptIds?.ToArray() ?? Tokenizer?.EncodePrompt(request.Prompt!)
             ?? throw new ArgumentException("this generator has no tokenizer: give the prompt as PromptIds.", nameof(request));
         Engine.CheckPromptLength(prompt.Length, nameof(request));
+        Engine.CheckSampling(request.Sampling, nameof(request));
         foreach (int id in prompt)
             if ((uint)id >= (uint)Model.Config.VocabSize)
                 throw new ArgumentException($"prompt token id {id} is outside the vocabulary (0..{Model.Config.VocabSize - 1}).", nameof(request));

@@ -70,7 +70,15 @@ public sealed class GenerationEngine : IDisposable
         options ??= new GenerationOptions();
         options.Validate();
         CheckPromptLength(promptIds.Count, nameof(promptIds));
+        CheckSampling(options.Sampling, nameof(options));
         return (promptIds.ToArray(), options);
+    }
+
+    /// <summary>Throws when <paramref name="sampling"/> names a token outside the vocabulary (its own ranges are checked by Validate).</summary>
+    internal void CheckSampling(SamplingOptions sampling, string paramName)
+    {
+        if (sampling.LogitBias?.Keys.FirstOrDefault(id => id >= Model.Config.VocabSize, -1) is int id and >= 0)
+            throw new ArgumentException($"the logit bias names token {id}, outside the vocabulary (0..{Model.Config.VocabSize - 1}).", paramName);
     }
 
     /// <summary>Throws unless a prompt of <paramref name="length"/> tokens leaves room for one more in the context.</summary>
@@ -233,6 +241,7 @@ public sealed class GenerationEngine : IDisposable
     private ILogitsProcessor[] Processors(GenerationOptions options, int[] prompt)
     {
         var chain = new List<ILogitsProcessor>();
+        if (options.Sampling.LogitBias is { Count: > 0 } bias) chain.Add(new LogitBiasProcessor(bias));
         if (options.Sampling.HasPenalties) chain.Add(new PenaltyProcessor(options.Sampling, Model.Config.VocabSize));
         if (options.LogitsProcessors is { } more) chain.AddRange(more);
         foreach (var processor in chain) processor.Reset(prompt);

@@ -47,6 +47,81 @@ public sealed class TokenSamplerTests
         Assert.Equal(Enumerable.Range(0, 100).Select(_ => a.Sample(Logits)), Enumerable.Range(0, 100).Select(_ => b.Sample(Logits)));
     }
 
+    [Fact]
+    public void MinPKeepsTokensAtLeastThatFractionOfTheLikeliest()
+    {
+        // At T=1 relative to the top token (logit 3): 2 → e^-1 = 0.37, 1 → 0.14, 0 → 0.05. min-p 0.1 keeps {4, 0, 1}.
+        var sampler = new TokenSampler(new SamplingOptions { Temperature = 1, MinP = 0.1f, Seed = 5 });
+        Assert.Equal([0, 1, 4], Enumerable.Range(0, 3000).Select(_ => sampler.Sample(Logits)).ToHashSet().Order());
+        var withTopK = new TokenSampler(new SamplingOptions { Temperature = 1, MinP = 0.1f, TopK = 4, Seed = 5 });
+        Assert.Equal([0, 1, 4], Enumerable.Range(0, 3000).Select(_ => withTopK.Sample(Logits)).ToHashSet().Order());
+    }
+
+    /// <summary>
+    /// On a 151,936-token vocabulary the partial selection keeps exactly the set a full sort would: top-k, top-p (which
+    /// needs the candidate set to grow past its first 64 on a flatter distribution) and min-p.
+    /// </summary>
+    [Theory]
+    [InlineData(0, 0.9f, 0f, 0.3f)]   // flat: the candidates grow to most of the vocabulary
+    [InlineData(0, 0.9f, 0f, 1.5f)]   // the candidates grow past the first 64
+    [InlineData(0, 0.9f, 0f, 4f)]     // peaked: the nucleus lies in the first candidates
+    [InlineData(40, 0.95f, 0f, 1f)]
+    [InlineData(2000, 1f, 0.05f, 1f)]
+    [InlineData(0, 0.5f, 0.2f, 2f)]
+    public void PartialSelectionKeepsWhatAFullSortKeeps(int topK, float topP, float minP, float spread)
+    {
+        var random = new Random(17);
+        float[] logits = Enumerable.Range(0, 151_936).Select(_ => (float)(random.NextDouble() * spread * 10)).ToArray();
+        var options = new SamplingOptions { Temperature = 1, TopK = topK, TopP = topP, MinP = minP, Seed = 9 };
+        var allowed = ReferenceKeptSet(logits, options);
+        var sampler = new TokenSampler(options);
+        var seen = Enumerable.Range(0, 60).Select(_ => sampler.Sample(logits)).ToHashSet();
+        Assert.Subset(allowed, seen);
+        if (allowed.Count <= 2) Assert.Equal(allowed, seen); // a kept set this small is hit in full by 60 draws
+    }
+
+    /// <summary>The tokens each filter keeps by the definitions, over a full descending sort.</summary>
+    private static HashSet<int> ReferenceKeptSet(float[] logits, SamplingOptions options)
+    {
+        float max = logits.Max();
+        double[] p = logits.Select(l => Math.Exp((l - max) / options.Temperature)).ToArray();
+        int[] order = Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).ToArray();
+        int count = options.TopK > 0 ? options.TopK : order.Length;
+        double kept = order.Take(count).Sum(i => p[i]), cumulative = 0;
+        if (options.TopP < 1)
+            for (int i = 0; i < count; i++)
+                if ((cumulative += p[order[i]]) >= options.TopP * kept) { count = i + 1; break; }
+        while (count > 1 && p[order[count - 1]] < options.MinP) count--;
+        return [.. order.Take(count)];
+    }
+
+    [Fact]
+    public void LogitBiasShiftsAndBansTokensInTheEngineChain()
+    {
+        var bias = new Dictionary<int, float> { [4] = float.NegativeInfinity, [3] = 4.5f };
+        // The chain adds the bias before sampling: logit 3 of token 4 is banned, token 3's −1 becomes 3.5, the new top.
+        float[] logits = [.. Logits];
+        new LogitBiasProcessor(bias).Process(logits, []);
+        Assert.Equal(3, new TokenSampler(SamplingOptions.Greedy).Sample(logits));
+        var sampler = new TokenSampler(new SamplingOptions { Temperature = 1, Seed = 2 });
+        Assert.DoesNotContain(4, Enumerable.Range(0, 2000).Select(_ => sampler.Sample(logits)));
+    }
+
+    [Theory]
+    [InlineData(-0.1f)]
+    [InlineData(1f)]
+    [InlineData(float.NaN)]
+    public void BadMinPIsRejected(float minP) =>
+        Assert.Equal("MinP", Assert.Throws<ArgumentOutOfRangeException>(() => new TokenSampler(new SamplingOptions { Temperature = 1, MinP = minP })).ParamName);
+
+    [Theory]
+    [InlineData(-1, 1f)]
+    [InlineData(3, 101f)]
+    [InlineData(3, float.NaN)]
+    [InlineData(3, float.PositiveInfinity)]
+    public void BadLogitBiasIsRejected(int id, float bias) =>
+        Assert.Equal("LogitBias", Assert.Throws<ArgumentOutOfRangeException>(() => new SamplingOptions { LogitBias = new Dictionary<int, float> { [id] = bias } }.Validate()).ParamName);
+
     [Theory]
     [InlineData(-1f, 0, 1f)]
     [InlineData(float.NaN, 0, 1f)]
