@@ -6,7 +6,7 @@ namespace TimeBill.Core.Checkpoints;
 /// The weights of a Hugging Face model folder: one <c>model.safetensors</c>, or shards listed by
 /// <c>model.safetensors.index.json</c>.
 /// </summary>
-public sealed class SafeTensorsCheckpoint
+internal sealed class SafeTensorsCheckpoint
 {
     private SafeTensorsCheckpoint(IReadOnlyDictionary<string, SafeTensorsEntry> entries) => Entries = entries;
 

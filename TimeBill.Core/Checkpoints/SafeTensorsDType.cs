@@ -1,7 +1,7 @@
 namespace TimeBill.Core.Checkpoints;
 
 /// <summary>The element types this library reads from safetensors files.</summary>
-public enum SafeTensorsDType
+internal enum SafeTensorsDType
 {
     /// <summary>IEEE float32.</summary>
     F32,
@@ -12,7 +12,7 @@ public enum SafeTensorsDType
 }
 
 /// <summary>Sizes and parsing of <see cref="SafeTensorsDType"/>.</summary>
-public static class SafeTensorsDTypes
+internal static class SafeTensorsDTypes
 {
     /// <summary>Bytes per element.</summary>
     public static int Size(this SafeTensorsDType dtype) => dtype == SafeTensorsDType.F32 ? 4 : 2;

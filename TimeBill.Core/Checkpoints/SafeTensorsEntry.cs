@@ -7,7 +7,7 @@ namespace TimeBill.Core.Checkpoints;
 /// <param name="Offset">Absolute byte offset of the data in the file.</param>
 /// <param name="Length">Byte length of the data.</param>
 /// <param name="File">The file holding it.</param>
-public sealed record SafeTensorsEntry(string Name, SafeTensorsDType DType, long[] Shape, long Offset, long Length, string File)
+internal sealed record SafeTensorsEntry(string Name, SafeTensorsDType DType, long[] Shape, long Offset, long Length, string File)
 {
     /// <summary>Number of elements.</summary>
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);

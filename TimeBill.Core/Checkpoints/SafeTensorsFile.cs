@@ -9,7 +9,7 @@ namespace TimeBill.Core.Checkpoints;
 /// names to dtype, shape and data offsets, then the raw data. Every inconsistency (truncated file, header
 /// beyond the end, overlapping or out-of-range data, unsupported dtype) is reported with the file named.
 /// </summary>
-public sealed class SafeTensorsFile
+internal sealed class SafeTensorsFile
 {
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
 

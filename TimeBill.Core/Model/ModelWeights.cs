@@ -29,7 +29,7 @@ public sealed class ModelWeights : IDisposable
     /// buffers and an lm_head duplicated next to tied embeddings.
     /// </summary>
     /// <exception cref="ModelLoadException">A missing or extra tensor, or a shape that does not fit the config.</exception>
-    public static ModelWeights Load(SafeTensorsCheckpoint checkpoint, ModelConfig config, string folder)
+    internal static ModelWeights Load(SafeTensorsCheckpoint checkpoint, ModelConfig config, string folder)
     {
         var used = new HashSet<string>();
         Tensor Read(string name, params long[] shape)

@@ -11,7 +11,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// prompt-length features, then a linear head to bucket logits (or one regression output).
 /// Inputs: ids <c>[N, window]</c> (padding = vocab, left side), positions <c>[N, window]</c>, length features <c>[N, 2]</c>.
 /// </summary>
-public sealed class PromptTransformerNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
+internal sealed class PromptTransformerNet : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {
     private readonly Embedding tokens;
     private readonly Embedding positions;
