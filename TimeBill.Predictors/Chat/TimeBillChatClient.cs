@@ -15,7 +15,8 @@ namespace TimeBill.Predictors.Chat;
 /// and an overrun strategy (<see cref="TimeBillChatOptionsExtensions.WithOverrun"/>).
 /// <para>
 /// ChatOptions honoured: Temperature (unset: greedy), TopP, TopK (0: off), MaxOutputTokens, StopSequences (matched
-/// in the text across token boundaries, not returned), Seed, FrequencyPenalty, PresencePenalty, Instructions (a System
+/// in the text across token boundaries, not returned), Seed, FrequencyPenalty, PresencePenalty, min-p, the repetition
+/// penalty and a logit bias (<see cref="TimeBillChatOptionsExtensions.WithMinP"/> and its neighbours), Instructions (a System
 /// message before the others), ModelId (must be this client's), ResponseFormat Text, ToolMode None or Auto without
 /// tools, AllowMultipleToolCalls and AllowBackgroundResponses (nothing to do: no tools, responses always come at once),
 /// Reasoning with effort and output None. Anything else that would change the output throws
@@ -206,6 +207,9 @@ public sealed class TimeBillChatClient : IChatClient
             Seed = options?.Seed,
             FrequencyPenalty = options?.FrequencyPenalty ?? 0f,
             PresencePenalty = options?.PresencePenalty ?? 0f,
+            MinP = options.GetMinP() ?? 0f,
+            RepetitionPenalty = options.GetRepetitionPenalty() ?? 1f,
+            LogitBias = options.GetLogitBias(),
         };
         try { sampling.Validate(); }
         catch (ArgumentOutOfRangeException e)
@@ -255,10 +259,16 @@ public sealed class TimeBillChatClient : IChatClient
             throw Unsupported("RawRepresentationFactory", $"the client has no raw options to take a {raw.GetType().Name} as");
         if (options.AdditionalProperties is { } properties)
             foreach (string key in properties.Keys)
-                if (key.StartsWith("timebill.", StringComparison.Ordinal)
-                    && key is not (TimeBillChatOptionsExtensions.TimeBudgetKey or TimeBillChatOptionsExtensions.OverrunKey))
-                    throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{key}\"] is not a TimeBill option (known: {TimeBillChatOptionsExtensions.TimeBudgetKey}, {TimeBillChatOptionsExtensions.OverrunKey}).", nameof(options));
+                if (key.StartsWith("timebill.", StringComparison.Ordinal) && !KnownKeys.Contains(key)
+                    && !key.StartsWith(TimeBillChatOptionsExtensions.TemplateVariablePrefix, StringComparison.Ordinal))
+                    throw new ArgumentException($"ChatOptions.AdditionalProperties[\"{key}\"] is not a TimeBill option (known: {string.Join(", ", KnownKeys)}, {TimeBillChatOptionsExtensions.TemplateVariablePrefix}NAME).", nameof(options));
     }
+
+    private static readonly string[] KnownKeys =
+    [
+        TimeBillChatOptionsExtensions.TimeBudgetKey, TimeBillChatOptionsExtensions.OverrunKey, TimeBillChatOptionsExtensions.MinPKey,
+        TimeBillChatOptionsExtensions.RepetitionPenaltyKey, TimeBillChatOptionsExtensions.LogitBiasKey,
+    ];
 
     private static NotSupportedException Unsupported(string field, string why) =>
         new($"ChatOptions.{field} is not supported by {nameof(TimeBillChatClient)}: {why}.");

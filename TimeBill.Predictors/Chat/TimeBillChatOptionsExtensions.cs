@@ -20,6 +20,77 @@ public static class TimeBillChatOptionsExtensions
     /// <summary>The AdditionalProperties key of the overrun strategy.</summary>
     public const string OverrunKey = "timebill.overrun";
 
+    /// <summary>The AdditionalProperties key of min-p (<see cref="TimeBill.Core.Sampling.SamplingOptions.MinP"/>), which ChatOptions lacks.</summary>
+    public const string MinPKey = "timebill.min_p";
+
+    /// <summary>The AdditionalProperties key of the multiplicative repetition penalty, which ChatOptions lacks.</summary>
+    public const string RepetitionPenaltyKey = "timebill.repetition_penalty";
+
+    /// <summary>The AdditionalProperties key of the logit bias (token id → amount added; −∞ bans), which ChatOptions lacks.</summary>
+    public const string LogitBiasKey = "timebill.logit_bias";
+
+    /// <summary>Sets min-p: only tokens at least this fraction as likely as the likeliest are sampled. Returns <paramref name="options"/>.</summary>
+    public static ChatOptions WithMinP(this ChatOptions options, float minP) => Set(options, MinPKey, minP);
+
+    /// <summary>Sets the multiplicative repetition penalty over prompt and answer (1: off). Returns <paramref name="options"/>.</summary>
+    public static ChatOptions WithRepetitionPenalty(this ChatOptions options, float penalty) => Set(options, RepetitionPenaltyKey, penalty);
+
+    /// <summary>Sets amounts added to chosen tokens' logits (−∞ bans a token). Returns <paramref name="options"/>.</summary>
+    public static ChatOptions WithLogitBias(this ChatOptions options, IReadOnlyDictionary<int, float> bias) =>
+        Set(options, LogitBiasKey, new Dictionary<int, float>(bias ?? throw new ArgumentNullException(nameof(bias))));
+
+    /// <summary>The request's min-p, or null.</summary>
+    /// <exception cref="ArgumentException">The stored value is not a number.</exception>
+    public static float? GetMinP(this ChatOptions? options) => Number(options, MinPKey, nameof(WithMinP));
+
+    /// <summary>The request's repetition penalty, or null.</summary>
+    /// <exception cref="ArgumentException">The stored value is not a number.</exception>
+    public static float? GetRepetitionPenalty(this ChatOptions? options) => Number(options, RepetitionPenaltyKey, nameof(WithRepetitionPenalty));
+
+    /// <summary>The request's logit bias, or null: a dictionary, or JSON read back (an object of id strings to numbers).</summary>
+    /// <exception cref="ArgumentException">The stored value is not a map of token ids to numbers.</exception>
+    public static IReadOnlyDictionary<int, float>? GetLogitBias(this ChatOptions? options)
+    {
+        if (options?.AdditionalProperties is not { } properties || !properties.TryGetValue(LogitBiasKey, out object? value)) return null;
+        switch (value)
+        {
+            case IReadOnlyDictionary<int, float> bias: return bias;
+            case JsonElement { ValueKind: JsonValueKind.Object } e:
+                var read = new Dictionary<int, float>();
+                foreach (var property in e.EnumerateObject())
+                {
+                    if (!int.TryParse(property.Name, System.Globalization.CultureInfo.InvariantCulture, out int id) || property.Value.ValueKind != JsonValueKind.Number)
+                        throw BadValue(LogitBiasKey, nameof(WithLogitBias), value);
+                    read[id] = property.Value.GetSingle();
+                }
+                return read;
+            default: throw BadValue(LogitBiasKey, nameof(WithLogitBias), value);
+        }
+    }
+
+    private static ChatOptions Set(ChatOptions options, string key, object value)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (options.AdditionalProperties ??= [])[key] = value;
+        return options;
+    }
+
+    private static float? Number(ChatOptions? options, string key, string setter)
+    {
+        if (options?.AdditionalProperties is not { } properties || !properties.TryGetValue(key, out object? value)) return null;
+        return value switch
+        {
+            float f => f,
+            double d => (float)d,
+            int i => i,
+            JsonElement { ValueKind: JsonValueKind.Number } e => e.GetSingle(),
+            _ => throw BadValue(key, setter, value),
+        };
+    }
+
+    private static ArgumentException BadValue(string key, string setter, object? value) =>
+        new($"ChatOptions.AdditionalProperties[\"{key}\"] has the wrong type (set it with {setter}), got {Describe(value)}.", "options");
+
     /// <summary>The prefix of AdditionalProperties keys that carry chat-template variables (<see cref="WithTemplateVariable"/>).</summary>
     public const string TemplateVariablePrefix = "timebill.template.";
 

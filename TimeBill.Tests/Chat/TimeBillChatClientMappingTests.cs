@@ -71,6 +71,30 @@ public sealed class TimeBillChatClientMappingTests
     }
 
     [Fact]
+    public async Task SamplingControlsChatOptionsLacksTravelInAdditionalProperties()
+    {
+        var generator = new RecordingGenerator();
+        using var client = new TimeBillChatClient(generator);
+        var options = new ChatOptions { Temperature = 1 }.WithMinP(0.05f).WithRepetitionPenalty(1.3f).WithLogitBias(new Dictionary<int, float> { [7] = float.NegativeInfinity, [9] = 2 });
+        await client.GetResponseAsync(Hi, options);
+        var s = generator.Last!.Sampling;
+        Assert.Equal((0.05f, 1.3f), (s.MinP, s.RepetitionPenalty));
+        Assert.Equal(new Dictionary<int, float> { [7] = float.NegativeInfinity, [9] = 2 }, s.LogitBias);
+
+        // As they arrive after a JSON round trip through middleware.
+        var json = System.Text.Json.JsonDocument.Parse("""{"min_p": 0.1, "bias": {"3": -5}}""").RootElement;
+        var fromJson = new ChatOptions { Temperature = 1, AdditionalProperties = new() { [TimeBillChatOptionsExtensions.MinPKey] = json.GetProperty("min_p"), [TimeBillChatOptionsExtensions.LogitBiasKey] = json.GetProperty("bias") } };
+        await client.GetResponseAsync(Hi, fromJson);
+        Assert.Equal(0.1f, generator.Last!.Sampling.MinP);
+        Assert.Equal(new Dictionary<int, float> { [3] = -5 }, generator.Last!.Sampling.LogitBias);
+
+        var bad = new ChatOptions { AdditionalProperties = new() { [TimeBillChatOptionsExtensions.MinPKey] = "lots" } };
+        Assert.Contains(TimeBillChatOptionsExtensions.MinPKey, (await Assert.ThrowsAsync<ArgumentException>(() => client.GetResponseAsync(Hi, bad))).Message);
+        var outOfRange = new ChatOptions().WithMinP(1.5f);
+        Assert.Contains("MinP", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => client.GetResponseAsync(Hi, outOfRange))).Message);
+    }
+
+    [Fact]
     public async Task WithoutOptionsTheClientDefaultsApply()
     {
         var generator = new RecordingGenerator();
