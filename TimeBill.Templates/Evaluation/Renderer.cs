@@ -141,6 +141,7 @@ internal sealed class Renderer
                 scope.Set(n.Name, value);
                 break;
             case TupleTarget t:
+                if (!Iteration.IsIterable(value)) throw new RenderError($"cannot unpack non-iterable {TypeNames.Of(value)} object");
                 var values = Iteration.ToList(value);
                 if (values.Count < t.Items.Count) throw new RenderError($"not enough values to unpack (expected {t.Items.Count}, got {values.Count})");
                 if (values.Count > t.Items.Count) throw new RenderError($"too many values to unpack (expected {t.Items.Count})");
