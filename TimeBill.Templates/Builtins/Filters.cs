@@ -230,7 +230,7 @@ internal static partial class Filters
                 double sign = s.StartsWith('-') ? -1 : 1;
                 if (unsigned is "inf" or "infinity") return sign * double.PositiveInfinity;
                 if (unsigned == "nan") return double.NaN;
-                return unsigned.Length > 0 && char.IsAsciiDigit(unsigned[0]) | unsigned[0] == '.'
+                return unsigned.Length > 0 && (char.IsAsciiDigit(unsigned[0]) || unsigned[0] == '.')
                     && double.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out double d) ? d : null;
             default: return null;
         }

@@ -129,7 +129,7 @@ internal static class Methods
             case "get":
                 var b = a.Bind(what, "key", "default");
                 object? key = b.Required(0);
-                Equality.Hash(key);
+                Equality.RequireHashable(key);
                 return d.TryGet(key, out var value) ? value : b.Get(1);
             case "items":
                 NoArguments(what, a);

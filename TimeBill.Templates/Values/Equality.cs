@@ -21,6 +21,9 @@ internal static class Equality
 
     private static string Text(object s) => s is Markup m ? m.Text : (string)s;
 
+    /// <summary>Fails as Python does when <paramref name="key"/> cannot be a dict key (a list, a dict).</summary>
+    public static void RequireHashable(object? key) => Hash(key);
+
     /// <summary>A hash consistent with <see cref="Equal"/> for Python's hashable values.</summary>
     public static int Hash(object? key) => key switch
     {

@@ -13,7 +13,7 @@ internal static class Membership
                 if (item is not (string or Markup)) throw new RenderError($"'in <string>' requires string as left operand, not {TypeNames.Of(item)}");
                 return Printing.Str(container).Contains(Printing.Str(item), StringComparison.Ordinal);
             case DictValue d:
-                Equality.Hash(item);
+                Equality.RequireHashable(item);
                 return d.ContainsKey(item);
             case ListValue or GeneratorValue or Undefined:
                 return Iteration.Iterate(container).Any(x => Equality.Equal(x, item));

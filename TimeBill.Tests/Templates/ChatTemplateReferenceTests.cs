@@ -27,22 +27,23 @@ public sealed class ChatTemplateReferenceTests
         return (template, root.GetProperty("cases").EnumerateArray().Single(c => c.GetProperty("id").GetString() == id));
     }
 
-    /// <summary>The reference's <c>kwargs</c>: <c>add_generation_prompt</c> and <c>tools</c> as options, the rest as variables.</summary>
+    /// <summary>The reference's <c>kwargs</c>: <c>add_generation_prompt</c>, <c>tools</c> and <c>documents</c> as options, the rest as variables.</summary>
     private static ChatTemplateOptions Options(JsonElement kwargs)
     {
         var variables = new Dictionary<string, object?>();
         bool generationPrompt = false;
-        JsonArray? tools = null;
+        JsonArray? tools = null, documents = null;
         foreach (JsonProperty p in kwargs.EnumerateObject())
         {
             switch (p.Name)
             {
                 case "add_generation_prompt": generationPrompt = p.Value.GetBoolean(); break;
                 case "tools": tools = JsonArray.Create(p.Value); break;
+                case "documents": documents = JsonArray.Create(p.Value); break;
                 default: variables[p.Name] = p.Value; break;
             }
         }
-        return new ChatTemplateOptions { AddGenerationPrompt = generationPrompt, Tools = tools, Variables = variables };
+        return new ChatTemplateOptions { AddGenerationPrompt = generationPrompt, Tools = tools, Documents = documents, Variables = variables };
     }
 
     [Theory]

@@ -34,6 +34,11 @@ public sealed class JinjaValueTests
     }
 
     [Fact]
+    public void InfinityAndNanPrintAsPythonAndJsonDumpsWriteThem() =>
+        Assert.Equal("[Infinity, -Infinity, NaN] inf -inf nan",
+            Jinja.Render("{{ ['inf'|float, '-inf'|float, 'nan'|float]|tojson }} {{ 'inf'|float }} {{ '-inf'|float }} {{ 'nan'|float }}"));
+
+    [Fact]
     public void UnsupportedValuesAreRefusedByType()
     {
         var error = Assert.Throws<ArgumentException>(() => Render(new Uri("http://example.org")));
