@@ -54,6 +54,24 @@ public sealed class TokenizerParityTests
     }
 
     [Fact]
+    public void SentencePieceVocabularyAndSpecialTokensAreExposed()
+    {
+        var tokenizer = TextTokenizer.Load(SharedAssets.Model("stories260K"));
+        int[] ids = tokenizer.EncodePrompt("Once upon a time");
+
+        Assert.Equal(512, tokenizer.VocabularySize);
+        Assert.Equal(("<s>", 1), (tokenizer.BosToken, tokenizer.BosTokenId));
+        Assert.Equal(("</s>", 2), (tokenizer.EosToken, tokenizer.EosTokenId));
+        Assert.Equal("<s>", tokenizer.IdToToken(1));
+        Assert.Equal("▁Once", tokenizer.IdToToken(ids[1]));
+        Assert.Equal(ids[1], tokenizer.TokenToId("▁Once"));
+        Assert.Equal(2, tokenizer.SpecialTokens["</s>"]);
+        Assert.Equal("<s>", tokenizer.SpecialTokensMap["bos_token"]);
+        Assert.Equal("Once upon a time", tokenizer.Decode(ids));
+        Assert.Equal("<s>Once upon a time", tokenizer.Decode(ids, skipSpecialTokens: false));
+    }
+
+    [Fact]
     public void MissingTokenizerFileIsNamed()
     {
         string folder = Directory.CreateTempSubdirectory().FullName;
