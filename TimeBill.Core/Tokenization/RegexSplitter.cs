@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace TimeBill.Core.Tokenization;
@@ -34,63 +34,91 @@ internal sealed class RegexSplitter
     /// <summary>Splits <paramref name="piece"/> of <paramref name="text"/>, appending the non-empty results as ranges of <paramref name="text"/>.</summary>
     public void Split(ReadOnlySpan<char> text, (int Start, int Length) piece, List<(int Start, int Length)> output)
     {
-        var marked = new List<(int Start, int End, bool IsMatch)>();
-        FindMatches(text.Slice(piece.Start, piece.Length), marked);
-        var kept = new List<(int Start, int End)>(marked.Count);
-        bool previousMatch = false;
-        IEnumerable<(int Start, int End, bool IsMatch)> order = _behavior == SplitBehavior.MergedWithNext ? Enumerable.Reverse(marked) : marked;
-        foreach (var (start, end, isMatch) in order)
+        var span = text.Slice(piece.Start, piece.Length);
+        var writer = new PieceWriter(_behavior, output, piece.Start);
+        if (span.IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
         {
-            bool match = isMatch != _invert;
-            bool merge = kept.Count > 0 && _behavior switch
-            {
-                SplitBehavior.MergedWithPrevious or SplitBehavior.MergedWithNext => match && !previousMatch,
-                SplitBehavior.Contiguous => match == previousMatch,
-                _ => false,
-            };
-            previousMatch = match;
-            if (_behavior == SplitBehavior.Removed && match) continue;
-            if (!merge) kept.Add((start, end));
-            else if (_behavior == SplitBehavior.MergedWithNext) kept[^1] = (start, kept[^1].End);
-            else kept[^1] = (kept[^1].Start, end);
-        }
-        if (_behavior == SplitBehavior.MergedWithNext) kept.Reverse();
-        foreach (var (start, end) in kept)
-            if (end > start) output.Add((piece.Start + start, end - start));
-    }
-
-    /// <summary>Matches and the gaps between them, covering <paramref name="text"/>, in order.</summary>
-    private void FindMatches(ReadOnlySpan<char> text, List<(int Start, int End, bool IsMatch)> marked)
-    {
-        if (text.IndexOfAnyInRange('\uD800', '\uDFFF') < 0)
-        {
-            AddMatches(text, null, marked);
+            Cut(span, null, ref writer);
             return;
         }
-        var standIn = new StringBuilder(text.Length);
-        var offsets = new List<int>(text.Length + 1);
-        for (int i = 0; i < text.Length; i++)
+        char[] standIn = ArrayPool<char>.Shared.Rent(span.Length);
+        int[] offsets = ArrayPool<int>.Shared.Rent(span.Length + 1);
+        int length = 0;
+        for (int i = 0; i < span.Length; i++)
         {
-            offsets.Add(i);
-            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
-                standIn.Append(StandIns[(int)CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(text[i], text[++i]))]);
-            else standIn.Append(text[i]);
+            offsets[length] = i;
+            standIn[length++] = char.IsHighSurrogate(span[i]) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1])
+                ? StandIns[(int)CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(span[i], span[++i]))]
+                : span[i];
         }
-        offsets.Add(text.Length);
-        AddMatches(standIn.ToString(), offsets, marked);
+        offsets[length] = span.Length;
+        Cut(standIn.AsSpan(0, length), offsets, ref writer);
+        ArrayPool<char>.Shared.Return(standIn);
+        ArrayPool<int>.Shared.Return(offsets);
     }
 
-    private void AddMatches(ReadOnlySpan<char> text, List<int>? offsets, List<(int Start, int End, bool IsMatch)> marked)
+    /// <summary>Hands the matches and the gaps between them, covering <paramref name="text"/>, to the writer in order.</summary>
+    private void Cut(ReadOnlySpan<char> text, int[]? offsets, ref PieceWriter writer)
     {
         int previous = 0;
         foreach (var match in _regex.EnumerateMatches(text))
         {
             int start = offsets?[match.Index] ?? match.Index, end = offsets?[match.Index + match.Length] ?? match.Index + match.Length;
-            if (previous < start) marked.Add((previous, start, false));
-            marked.Add((start, end, true));
+            if (previous < start) writer.Add(previous, start, _invert);
+            writer.Add(start, end, !_invert);
             previous = end;
         }
-        int length = offsets?[^1] ?? text.Length;
-        if (previous < length) marked.Add((previous, length, false));
+        int length = offsets?[text.Length] ?? text.Length;
+        if (previous < length) writer.Add(previous, length, _invert);
+        writer.Finish();
+    }
+
+    /// <summary>Turns matches and gaps into pieces by the behavior, as tokenizers' <c>NormalizedString::split</c> does.</summary>
+    private struct PieceWriter(SplitBehavior behavior, List<(int Start, int Length)> output, int origin)
+    {
+        private readonly int _first = output.Count;
+        private bool _previousMatch, _hasEmpty;
+        private int _pendingStart = -1, _pendingEnd;
+
+        public void Add(int start, int end, bool match)
+        {
+            if (behavior == SplitBehavior.MergedWithNext)
+            {
+                // A match waits for the piece after it and joins it, unless that is a match too.
+                if (match)
+                {
+                    if (_pendingStart >= 0) Emit(_pendingStart, _pendingEnd);
+                    (_pendingStart, _pendingEnd) = (start, end);
+                }
+                else
+                {
+                    Emit(_pendingStart >= 0 ? _pendingStart : start, end);
+                    _pendingStart = -1;
+                }
+                return;
+            }
+            bool merge = output.Count > _first && behavior switch
+            {
+                SplitBehavior.MergedWithPrevious => match && !_previousMatch,
+                SplitBehavior.Contiguous => match == _previousMatch,
+                _ => false,
+            };
+            _previousMatch = match;
+            if (behavior == SplitBehavior.Removed && match) return;
+            if (merge) output[^1] = (output[^1].Start, origin + end - output[^1].Start);
+            else Emit(start, end);
+        }
+
+        public void Finish()
+        {
+            if (_pendingStart >= 0) Emit(_pendingStart, _pendingEnd);
+            if (_hasEmpty) output.RemoveAll(p => p.Length == 0);
+        }
+
+        private void Emit(int start, int end)
+        {
+            _hasEmpty |= end == start;
+            output.Add((origin + start, end - start));
+        }
     }
 }
