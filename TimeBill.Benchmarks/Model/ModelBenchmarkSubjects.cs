@@ -17,7 +17,8 @@ public static class ModelBenchmarkSubjects
             : CausalLanguageModel.CreateRandom(ModelConfig.Load(Path.Combine(shared, "model-shapes", name + ".json")), seed: 0);
     }
 
-    private static string FindShared()
+    /// <summary>../shared beside the repository.</summary>
+    internal static string FindShared()
     {
         foreach (var start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)

@@ -45,12 +45,31 @@ public sealed class TokenizerParityTests
         const string text = "Unicode: café, naïve, 日本語, emoji 🙂 and  two  spaces\nnew line";
         int[] ids = tokenizer.Encode(text);
         var stream = tokenizer.CreateStreamingDecoder();
-        var pieces = ids.Select(stream.Push).Append(stream.Flush()).ToList();
+        var pieces = ids.Select(stream.Push).ToList();
+        pieces.Add(stream.Flush());
 
         Assert.All(pieces, p => Assert.DoesNotContain('\uFFFD', p));
         Assert.All(pieces.Where(p => p.Length > 0), p => Assert.False(char.IsHighSurrogate(p[^1]), $"piece '{p}' ends inside a surrogate pair"));
         Assert.Equal(tokenizer.Decode(ids), string.Concat(pieces));
         Assert.Equal(text, string.Concat(pieces));
+    }
+
+    [Fact]
+    public void SentencePieceVocabularyAndSpecialTokensAreExposed()
+    {
+        var tokenizer = TextTokenizer.Load(SharedAssets.Model("stories260K"));
+        int[] ids = tokenizer.EncodePrompt("Once upon a time");
+
+        Assert.Equal(512, tokenizer.VocabularySize);
+        Assert.Equal(("<s>", 1), (tokenizer.BosToken, tokenizer.BosTokenId));
+        Assert.Equal(("</s>", 2), (tokenizer.EosToken, tokenizer.EosTokenId));
+        Assert.Equal("<s>", tokenizer.IdToToken(1));
+        Assert.Equal("▁Once", tokenizer.IdToToken(ids[1]));
+        Assert.Equal(ids[1], tokenizer.TokenToId("▁Once"));
+        Assert.Equal(2, tokenizer.SpecialTokens["</s>"]);
+        Assert.Equal("<s>", tokenizer.SpecialTokensMap["bos_token"]);
+        Assert.Equal("Once upon a time", tokenizer.Decode(ids));
+        Assert.Equal("<s>Once upon a time", tokenizer.Decode(ids, skipSpecialTokens: false));
     }
 
     [Fact]
