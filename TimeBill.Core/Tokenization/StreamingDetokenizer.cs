@@ -1,11 +1,12 @@
 namespace TimeBill.Core.Tokenization;
 
 /// <summary>
-/// Turns token ids arriving one by one into text pieces, never emitting half a UTF-8 character (byte-fallback
-/// tokens) and keeping the spacing a whole-sequence decode would give. It decodes a short window of recent
-/// ids and emits what the window added, holding text back while it ends in an incomplete character. Windows
-/// start at a whole-text token, never at a byte fragment: SentencePiece decoders treat the first text token
-/// after leading byte tokens as the sequence start and drop its space.
+/// Turns token ids arriving one by one into text pieces, never emitting half a UTF-8 character (SentencePiece
+/// byte-fallback tokens, byte-level BPE tokens that end mid-character) and keeping the spacing a whole-sequence
+/// decode would give. It decodes a short window of recent ids and emits what the window added, holding text back
+/// while it ends in an incomplete character. Windows start at a whole-text token, never at a byte fragment:
+/// SentencePiece decoders treat the first text token after leading byte tokens as the sequence start and drop its
+/// space.
 /// </summary>
 public sealed class StreamingDetokenizer
 {

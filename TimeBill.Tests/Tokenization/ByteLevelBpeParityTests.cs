@@ -57,6 +57,18 @@ public sealed class ByteLevelBpeParityTests
         Assert.Equal(item.GetProperty("greedy_continuation_text_skip_special").GetString(), tokenizer.Decode(continuation, skipSpecialTokens: true));
     }
 
+    /// <summary>Without <c>ignore_merges</c> these words would merge into 3-4 tokens (ids as tokenizers.js gives them).</summary>
+    [Theory]
+    [InlineData(" jeho", 101503)]
+    [InlineData("lardan", 103084)]
+    [InlineData(" vi\u1ec7c", 100769)]
+    [InlineData("mektedir", 102909)]
+    public void Llama3PreTokensInTheVocabularyAreOneTokenWithoutMerging(string text, int id)
+    {
+        int[] expected = [id];
+        Assert.Equal(expected, SharedTokenizers.Get("tiny-random-llama31").Encode(text));
+    }
+
     [Theory]
     [InlineData("tiny-random-qwen3")]
     [InlineData("tiny-random-llama31")]

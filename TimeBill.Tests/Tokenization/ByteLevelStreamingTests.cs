@@ -73,6 +73,16 @@ public sealed class ByteLevelStreamingTests
     [Theory]
     [InlineData("tiny-random-qwen3")]
     [InlineData("tiny-random-llama31")]
+    public void AReplacementCharacterInTheTextStreamsThrough(string model)
+    {
+        var tokenizer = SharedTokenizers.Get(model);
+        const string text = "U+FFFD \uFFFD is a character too\uFFFD";
+        Assert.Equal(text, string.Concat(Stream(tokenizer, tokenizer.Encode(text))));
+    }
+
+    [Theory]
+    [InlineData("tiny-random-qwen3")]
+    [InlineData("tiny-random-llama31")]
     public void GreedyContinuationsStreamToTheirReferenceText(string model)
     {
         var tokenizer = SharedTokenizers.Get(model);
