@@ -24,7 +24,7 @@ public sealed record BudgetedRequest
     /// <summary>Cap on generated tokens (N_max, further limited by the context).</summary>
     public int MaxNewTokens { get; init; } = 256;
 
-    /// <summary>Tokens that end the response; null uses the model's generation_config.json.</summary>
+    /// <summary>Tokens that end the response; null: generation_config.json's and the tokenizer's EOS (`GenerationEngine.DefaultStopTokenIds`).</summary>
     public IReadOnlyCollection<int>? StopTokenIds { get; init; }
 
     /// <summary>Texts that end the response when it contains them, across token boundaries (not returned).</summary>

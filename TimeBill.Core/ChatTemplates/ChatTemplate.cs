@@ -94,6 +94,22 @@ public sealed class ChatTemplate
         return new ChatTemplate(templates, specialTokens, configPath, clock);
     }
 
+    /// <summary>
+    /// <see cref="Load"/> when the folder has a chat template (<c>chat_template.jinja</c>, or <c>chat_template</c> in
+    /// <c>tokenizer_config.json</c>); null when it has none.
+    /// </summary>
+    /// <exception cref="ModelLoadException">A malformed file or a template that does not parse, naming the file.</exception>
+    public static ChatTemplate? LoadIfPresent(string modelFolder, TimeProvider? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(modelFolder);
+        string configPath = Path.Combine(modelFolder, "tokenizer_config.json");
+        if (File.Exists(Path.Combine(modelFolder, "chat_template.jinja"))) return Load(modelFolder, clock);
+        if (!File.Exists(configPath)) return null;
+        using (var config = JsonFile.Read(configPath))
+            if (config.RootElement.ValueKind != JsonValueKind.Object || config.RootElement.Optional("chat_template") is null) return null;
+        return Load(modelFolder, clock);
+    }
+
     private static Dictionary<string, string> ReadNamedTemplates(JsonElement list, string path)
     {
         var templates = new Dictionary<string, string>();

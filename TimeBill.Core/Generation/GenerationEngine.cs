@@ -188,7 +188,7 @@ public sealed class GenerationEngine : IDisposable
         decoder.Begin(logits);
 
         // The loop.
-        var stops = options.StopTokenIds ?? Model.GenerationConfig.StopTokenIds;
+        var stops = options.StopTokenIds ?? DefaultStopTokenIds(tokenizer);
         var sampler = new TokenSampler(options.Sampling);
         var processors = Processors(options, prompt);
         var detokenizer = tokenizer?.CreateStreamingDecoder();
@@ -237,6 +237,12 @@ public sealed class GenerationEngine : IDisposable
             Eviction = eviction,
         };
     }
+
+    /// <summary>The ids a response stops on when the request names none: generation_config.json's list and the tokenizer's EOS.</summary>
+    public IReadOnlyCollection<int> DefaultStopTokenIds(TextTokenizer? tokenizer) =>
+        tokenizer?.EosTokenId is int eos && !Model.GenerationConfig.StopTokenIds.Contains(eos)
+            ? [.. Model.GenerationConfig.StopTokenIds, eos]
+            : Model.GenerationConfig.StopTokenIds;
 
     private ILogitsProcessor[] Processors(GenerationOptions options, int[] prompt)
     {

@@ -11,7 +11,7 @@ public sealed record GenerationOptions
     public int MaxNewTokens { get; init; } = 256;
     /// <summary>Token choice.</summary>
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
-    /// <summary>Tokens that end the response; null uses the model's generation_config.json.</summary>
+    /// <summary>Tokens that end the response; null: generation_config.json's and the tokenizer's EOS (`GenerationEngine.DefaultStopTokenIds`).</summary>
     public IReadOnlyCollection<int>? StopTokenIds { get; init; }
     /// <summary>Texts that end the response when it contains them, across token boundaries (not returned); needs a tokenizer.</summary>
     public IReadOnlyList<string>? StopSequences { get; init; }

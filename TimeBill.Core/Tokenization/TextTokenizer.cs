@@ -1,4 +1,5 @@
 using Microsoft.ML.Tokenizers;
+using TimeBill.Core.ChatTemplates;
 using TimeBill.Core.Checkpoints;
 
 namespace TimeBill.Core.Tokenization;
@@ -28,6 +29,12 @@ public sealed class TextTokenizer
         EosToken = specialTokensMap.GetValueOrDefault("eos_token");
         EosTokenId = EosToken is null ? null : backend.TokenToId(EosToken);
     }
+
+    /// <summary>
+    /// The chat template that came with the tokenizer (<c>chat_template</c> of tokenizer_config.json, or
+    /// chat_template.jinja), as transformers keeps it on the tokenizer; null when there is none.
+    /// </summary>
+    public ChatTemplate? ChatTemplate { get; private init; }
 
     /// <summary>The beginning-of-sequence id prompts start with, if any (tokenizer.json: the id of <see cref="BosToken"/>).</summary>
     public int? BosTokenId { get; }
@@ -67,8 +74,13 @@ public sealed class TextTokenizer
         string model = Path.Combine(folder, "tokenizer.model"), json = Path.Combine(folder, "tokenizer.json");
         string path = Directory.Exists(folderOrFile) ? File.Exists(model) || !File.Exists(json) ? model : json : folderOrFile;
         if (!File.Exists(path)) throw new ModelLoadException(path, "file not found (a folder needs tokenizer.model or tokenizer.json).");
-        return path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? LoadTokenizerJson(path) : LoadSentencePiece(path, bosTokenId);
+        var tokenizer = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? LoadTokenizerJson(path) : LoadSentencePiece(path, bosTokenId);
+        return tokenizer.ChatTemplate is null && ChatTemplate.LoadIfPresent(folder) is { } template ? tokenizer.WithChatTemplate(template) : tokenizer;
     }
+
+    /// <summary>This tokenizer with <paramref name="template"/> as its <see cref="ChatTemplate"/> (e.g. a GGUF file's own).</summary>
+    public TextTokenizer WithChatTemplate(ChatTemplate? template) =>
+        new(_backend, BosTokenId, SpecialTokensMap) { ChatTemplate = template };
 
     private static TextTokenizer LoadSentencePiece(string path, int? bosTokenId)
     {
