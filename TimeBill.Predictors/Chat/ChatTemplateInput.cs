@@ -13,6 +13,8 @@ namespace TimeBill.Predictors.Chat;
 /// </summary>
 internal static class ChatTemplateInput
 {
+    private static readonly JsonSerializerOptions Compact = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
+
     /// <summary>The messages, after <paramref name="instructions"/> as a system message when given.</summary>
     /// <exception cref="ArgumentException">No message, or a null message.</exception>
     /// <exception cref="NotSupportedException">Content other than text, function calls and function results, named.</exception>
@@ -87,7 +89,7 @@ internal static class ChatTemplateInput
         null => "",
         string s => s,
         JsonElement { ValueKind: JsonValueKind.String } e => e.GetString()!,
-        _ => JsonSerializer.Serialize(result, AIJsonUtilities.DefaultOptions),
+        _ => JsonSerializer.Serialize(result, Compact), // one line, as a tool's JSON answer usually is
     };
 
     private static NotSupportedException Mixed(ChatMessage message) =>

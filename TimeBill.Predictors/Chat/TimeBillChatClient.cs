@@ -3,8 +3,10 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TimeBill.Core.Budget;
+using TimeBill.Core.ChatTemplates;
 using TimeBill.Core.Generation;
 using TimeBill.Core.Sampling;
+using TimeBill.Core.Tokenization;
 using TimeBill.Predictors.Budget;
 
 namespace TimeBill.Predictors.Chat;
@@ -14,19 +16,27 @@ namespace TimeBill.Predictors.Chat;
 /// (<see cref="TimeBillChatOptionsExtensions.WithTimeBudget"/>, else <see cref="TimeBillChatClientOptions.DefaultBudget"/>)
 /// and an overrun strategy (<see cref="TimeBillChatOptionsExtensions.WithOverrun"/>).
 /// <para>
+/// Messages are rendered with the model's chat template (<see cref="TimeBillChatClientOptions.Tokenizer"/>, by default
+/// the generator's tokenizer's) and its rendering encoded as the prompt; tools (functions) are given to the template,
+/// and <c>&lt;tool_call&gt;</c> blocks in the answer come back as <see cref="FunctionCallContent"/> (finish reason
+/// ToolCalls; a stream holds such text back until the answer is complete). Template variables such as Qwen3's
+/// <c>enable_thinking</c> travel in <see cref="TimeBillChatOptionsExtensions.WithTemplateVariable"/>. Without a chat
+/// template, messages become <see cref="PlainChatFormat"/> text and tools are refused.
+/// </para>
+/// <para>
 /// ChatOptions honoured: Temperature (unset: greedy), TopP, TopK (0: off), MaxOutputTokens, StopSequences (matched
 /// in the text across token boundaries, not returned), Seed, FrequencyPenalty, PresencePenalty, min-p, the repetition
 /// penalty and a logit bias (<see cref="TimeBillChatOptionsExtensions.WithMinP"/> and its neighbours), Instructions (a System
-/// message before the others), ModelId (must be this client's), ResponseFormat Text, ToolMode None or Auto without
-/// tools, AllowMultipleToolCalls and AllowBackgroundResponses (nothing to do: no tools, responses always come at once),
-/// Reasoning with effort and output None. Anything else that would change the output throws
-/// <see cref="NotSupportedException"/> naming the field: JSON response formats, tools, a required tool mode,
+/// message before the others), ModelId (must be this client's), ResponseFormat Text, Tools (functions, with a chat
+/// template), ToolMode None or Auto, AllowMultipleToolCalls and AllowBackgroundResponses (nothing to do: every call in
+/// the answer is returned, responses always come at once), Reasoning with effort and output None. Anything else
+/// that would change the output throws <see cref="NotSupportedException"/> naming the field: JSON response formats, a required tool mode,
 /// ConversationId, ContinuationToken, other Reasoning, a RawRepresentationFactory that returns an object. Keys of
 /// AdditionalProperties outside the <c>timebill.</c> prefix are left to other components; unknown <c>timebill.</c>
 /// keys throw.
 /// </para>
 /// <para>
-/// Messages become a prompt through <see cref="PlainChatFormat"/> (text content only). Responses finish with
+/// Responses finish with
 /// <see cref="ChatFinishReason.Stop"/> (stop token or stop sequence), <see cref="ChatFinishReason.Length"/> (token
 /// cap or full context) or <see cref="Deadline"/> (the deadline ended the job: killed, dropped or skipped); their
 /// AdditionalProperties carry the keys in <see cref="TimeBillChatClient"/>'s <c>*Key</c> constants. Usage (tokens in
@@ -66,6 +76,7 @@ public sealed class TimeBillChatClient : IChatClient
     private readonly TimeSpan _defaultBudget;
     private readonly OverrunStrategy _defaultOverrun;
     private readonly int _defaultMaxTokens;
+    private readonly TextTokenizer? _tokenizer;
     private int _disposed;
 
     /// <summary>
@@ -114,7 +125,11 @@ public sealed class TimeBillChatClient : IChatClient
         _defaultBudget = options.DefaultBudget;
         _defaultOverrun = options.DefaultOverrun;
         _defaultMaxTokens = options.DefaultMaxOutputTokens;
+        _tokenizer = options.Tokenizer ?? (generator as BudgetedGenerator)?.Tokenizer;
     }
+
+    /// <summary>The model's chat template the messages are rendered with; null: <see cref="PlainChatFormat"/>.</summary>
+    public ChatTemplate? ChatTemplate => _tokenizer?.ChatTemplate;
 
     /// <summary>The model id this client reports and accepts.</summary>
     public string ModelId { get; }
@@ -130,12 +145,14 @@ public sealed class TimeBillChatClient : IChatClient
         string responseId = NewId("resp");
         var result = await _generator.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
         Log(responseId, request, result);
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, result.Text) { MessageId = NewId("msg"), CreatedAt = created })
+        bool tools = HasTools(options);
+        var contents = tools ? ToolCallParser.Parse(result.Text, () => NewId("call")) : [new TextContent(result.Text)];
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, contents) { MessageId = NewId("msg"), CreatedAt = created })
         {
             ResponseId = responseId,
             ModelId = ModelId,
             CreatedAt = created,
-            FinishReason = FinishReasonOf(result),
+            FinishReason = contents.Any(c => c is FunctionCallContent) ? ChatFinishReason.ToolCalls : FinishReasonOf(result),
             Usage = UsageOf(result),
             AdditionalProperties = PropertiesOf(result),
         };
@@ -152,20 +169,48 @@ public sealed class TimeBillChatClient : IChatClient
         {
             ResponseId = responseId, MessageId = messageId, ModelId = ModelId, CreatedAt = created,
         };
+        // With tools, text from a possible "<tool_call>" on is held back and parsed once the answer is complete.
+        var held = HasTools(options) ? new System.Text.StringBuilder() : null;
         await foreach (var item in _generator.StreamAsync(request, cancellationToken).ConfigureAwait(false))
         {
             if (item.Result is { } result)
             {
                 Log(responseId, request, result);
-                var last = Update([new UsageContent(UsageOf(result))]);
-                last.FinishReason = FinishReasonOf(result);
+                var rest = held is null ? [] : ToolCallParser.Parse(held.ToString(), () => NewId("call"));
+                var last = Update([.. rest, new UsageContent(UsageOf(result))]);
+                last.FinishReason = rest.Any(c => c is FunctionCallContent) ? ChatFinishReason.ToolCalls : FinishReasonOf(result);
                 last.AdditionalProperties = PropertiesOf(result);
                 yield return last;
             }
             else if (!string.IsNullOrEmpty(item.Token.Text))
-                yield return Update([new TextContent(item.Token.Text)]);
+            {
+                if (held is null)
+                {
+                    yield return Update([new TextContent(item.Token.Text)]);
+                    continue;
+                }
+                held.Append(item.Token.Text);
+                int safe = ReleasableLength(held);
+                if (safe == 0) continue;
+                string text = held.ToString(0, safe);
+                held.Remove(0, safe);
+                yield return Update([new TextContent(text)]);
+            }
         }
     }
+
+    /// <summary>How much of the held text can go out now: everything before a tool-call opening or a prefix of one at its end.</summary>
+    private static int ReleasableLength(System.Text.StringBuilder held)
+    {
+        string text = held.ToString();
+        int open = text.IndexOf(ToolCallParser.Open, StringComparison.Ordinal);
+        if (open >= 0) return open == 0 ? 0 : open;
+        for (int keep = Math.Min(ToolCallParser.Open.Length - 1, text.Length); keep > 0; keep--)
+            if (ToolCallParser.Open.StartsWith(text[^keep..], StringComparison.Ordinal)) return text.Length - keep;
+        return text.Length;
+    }
+
+    private static bool HasTools(ChatOptions? options) => options?.Tools is { Count: > 0 } && options.ToolMode is not NoneChatToolMode;
 
     /// <summary>
     /// <see cref="ChatClientMetadata"/> ("TimeBill", no URI, the model id), this client, or the generator for a type
@@ -223,9 +268,11 @@ public sealed class TimeBillChatClient : IChatClient
                 throw new ArgumentException("ChatOptions.StopSequences holds a null or empty string.", nameof(options));
             stops = [.. given];
         }
+        var (prompt, promptIds) = Render(messages, options);
         return new BudgetedRequest
         {
-            Prompt = PlainChatFormat.Format(messages, options?.Instructions),
+            Prompt = prompt,
+            PromptIds = promptIds,
             Budget = options.GetTimeBudget() ?? _defaultBudget,
             Overrun = options.GetOverrun() ?? _defaultOverrun,
             MaxNewTokens = maxTokens,
@@ -234,14 +281,38 @@ public sealed class TimeBillChatClient : IChatClient
         };
     }
 
+    /// <summary>The prompt: the template's rendering as ids when the model has a chat template, else <see cref="PlainChatFormat"/> text.</summary>
+    private (string? Prompt, int[]? Ids) Render(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    {
+        var variables = options.GetTemplateVariables();
+        if (_tokenizer?.ChatTemplate is not { } template)
+        {
+            if (options?.Tools is { Count: > 0 }) throw Unsupported("Tools", "the model has no chat template to present tools with");
+            if (variables.Count > 0) throw Unsupported("AdditionalProperties", $"template variables ({string.Join(", ", variables.Keys)}) need a chat template, and the model has none");
+            return (PlainChatFormat.Format(messages, options?.Instructions), null);
+        }
+        var templateOptions = new ChatTemplateOptions
+        {
+            AddGenerationPrompt = true,
+            Tools = HasTools(options) ? ChatTemplateInput.Tools(options!.Tools) : null,
+            Variables = variables.Count > 0 ? variables : null,
+        };
+        try
+        {
+            return (null, template.RenderAndEncode(_tokenizer, ChatTemplateInput.Messages(messages, options?.Instructions), templateOptions).Ids);
+        }
+        catch (TimeBill.Templates.TemplateException e)
+        {
+            throw new ArgumentException($"the model's chat template cannot render these messages: {e.Message}", nameof(messages), e);
+        }
+    }
+
     private void CheckSupported(ChatOptions options)
     {
         if (options.ModelId is { } model && !string.Equals(model, ModelId, StringComparison.Ordinal))
             throw new ArgumentException($"ChatOptions.ModelId is '{model}', but this client runs '{ModelId}'.", nameof(options));
-        if (options.Tools is { Count: > 0 })
-            throw Unsupported("Tools", "the model cannot call tools");
         if (options.ToolMode is RequiredChatToolMode)
-            throw Unsupported("ToolMode", "the model cannot call tools, so none can be required");
+            throw Unsupported("ToolMode", "a tool call cannot be forced yet (the output is not constrained), so none can be required");
         if (options.ToolMode is not (null or NoneChatToolMode or AutoChatToolMode))
             throw Unsupported("ToolMode", $"the tool mode {options.ToolMode.GetType().Name} is unknown to this client");
         if (options.ResponseFormat is not (null or ChatResponseFormatText))

@@ -33,6 +33,13 @@ public sealed record TimeBillChatClientOptions
     /// <summary>The client's logger (Debug: each request's budget, status, plan and timings); wins over <see cref="LoggerFactory"/>.</summary>
     public ILogger? Logger { get; set; }
 
+    /// <summary>
+    /// The tokenizer whose chat template renders the messages (and encodes the rendering); default: the generator's,
+    /// when it is a <see cref="TimeBill.Core.Budget.BudgetedGenerator"/>. Without a chat template messages become
+    /// <see cref="PlainChatFormat"/> text.
+    /// </summary>
+    public TimeBill.Core.Tokenization.TextTokenizer? Tokenizer { get; set; }
+
     /// <summary>The model id the client reports and accepts in <c>ChatOptions.ModelId</c> (default: the model folder's name).</summary>
     public string? ModelId { get; set; }
 }
