@@ -71,14 +71,7 @@ internal static class ChatCommand
         public long? Seed { get; set; }
         public Dictionary<string, JsonNode?> Variables { get; } = [];
 
-        public void SetVariable(string assignment, string source)
-        {
-            int equals = assignment.IndexOf('=');
-            if (equals <= 0) throw new ArgumentException($"{source} takes NAME=JSON, such as enable_thinking=false; got '{assignment}'.");
-            string name = assignment[..equals].Trim(), value = assignment[(equals + 1)..].Trim();
-            try { Variables[name] = JsonNode.Parse(value); }
-            catch (System.Text.Json.JsonException) { throw new ArgumentException($"{source} {name}: '{value}' is not JSON (a string needs quotes: \"text\")."); }
-        }
+        public void SetVariable(string assignment, string source) => TemplateVariables.Parse([assignment], Variables, source);
 
         public ChatOptions ToOptions()
         {

@@ -9,6 +9,8 @@ internal static class CommandCatalog
     [
         GenerateCommand.Create(),
         ChatCommand.Create(),
+        TokenizeCommand.Create(),
+        TemplateCommand.Create(),
         ForwardCommand.Create(),
         BenchCommand.Create(),
         EvalCommand.Create(),

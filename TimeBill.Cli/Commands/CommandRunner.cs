@@ -10,7 +10,7 @@ internal static class CommandRunner
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             try { return await body(parseResult, cancellationToken); }
-            catch (Exception e) when (e is ArgumentException or ModelLoadException or TimeBill.Predictors.ResponseLength.ModelIdentityMismatchException or TimeBill.Predictors.ExecutionTime.ProfileMismatchException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+            catch (Exception e) when (e is ArgumentException or ModelLoadException or TimeBill.Predictors.ResponseLength.ModelIdentityMismatchException or TimeBill.Predictors.ExecutionTime.ProfileMismatchException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or TimeBill.Templates.TemplateException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using TimeBill.Cli.Output;
 using TimeBill.Core.Budget;
+using TimeBill.Core.ChatTemplates;
 using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Sampling;
@@ -15,7 +16,10 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var model = ModelOptions.ModelOrDefault();
-        var prompt = new Option<string>("--prompt") { Description = "Prompt text.", Required = true };
+        var prompt = new Option<string>("--prompt") { Description = "Prompt text (with --chat: the user's message).", Required = true };
+        var chat = new Option<bool>("--chat") { Description = "Send the prompt as a user message through the model's chat template; print only the reply." };
+        var system = new Option<string?>("--system") { Description = "With --chat: a system message before the user's." };
+        var variables = new Option<string[]>("--var") { Description = "With --chat: a template variable NAME=JSON (repeatable), e.g. enable_thinking=false." };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Maximum new tokens.", DefaultValueFactory = _ => 256 };
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy.", DefaultValueFactory = _ => 0f };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling threshold.", DefaultValueFactory = _ => 1f };
@@ -38,7 +42,7 @@ internal static class GenerateCommand
 
         var command = new Command("generate", "Generate a response to a prompt, streaming the text.")
         {
-            model, prompt, maxTokens, temperature, topP, topK, minP, logitBias, seed, frequency, presence, repetition, stop, budget, overrun, threads, json,
+            model, prompt, chat, system, variables, maxTokens, temperature, topP, topK, minP, logitBias, seed, frequency, presence, repetition, stop, budget, overrun, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -58,10 +62,11 @@ internal static class GenerateCommand
             };
             sampling.Validate();
             string[] stops = parse.GetValue(stop) ?? [];
-            string text = parse.GetValue(prompt)!;
+            var input = new PromptInput(parse.GetValue(prompt)!, parse.GetValue(chat), parse.GetValue(system),
+                TemplateVariables.Parse(parse.GetValue(variables) ?? [], "--var"));
             bool asJson = parse.GetValue(json);
             if (parse.GetValue(budget) is string budgetText)
-                return await Budgeted(folder, text, BudgetText.ParseBudget(budgetText), BudgetText.ParseOverrun(parse.GetValue(overrun)!), parse.GetValue(maxTokens), sampling, stops,
+                return await Budgeted(folder, input, BudgetText.ParseBudget(budgetText), BudgetText.ParseOverrun(parse.GetValue(overrun)!), parse.GetValue(maxTokens), sampling, stops,
                     parse.GetValue(threads), asJson, cancellationToken);
 
             using var lm = CausalLanguageModel.Load(folder);
@@ -69,11 +74,13 @@ internal static class GenerateCommand
             using var generator = new TextGenerator(lm, tokenizer);
             var options = new GenerationOptions { MaxNewTokens = parse.GetValue(maxTokens), Sampling = sampling, StopSequences = stops };
             options.Validate();
+            int[] promptIds = input.Encode(tokenizer, out string promptText);
             if (asJson)
             {
-                var result = await generator.GenerateAsync(text, options, cancellationToken);
+                var result = await generator.GenerateAsync(promptIds, options, cancellationToken);
                 JsonOutput.Write(new
                 {
+                    Prompt = promptText,
                     PromptIds = result.PromptIds,
                     Ids = result.Ids,
                     result.Text,
@@ -84,8 +91,8 @@ internal static class GenerateCommand
                 return 0;
             }
 
-            Console.Write(text);
-            await foreach (var token in generator.StreamAsync(text, options, cancellationToken))
+            if (!input.Chat) Console.Write(promptText);
+            await foreach (var token in generator.StreamAsync(promptIds, options, cancellationToken))
                 Console.Write(token.Text);
             Console.WriteLine();
             return 0;
@@ -93,18 +100,19 @@ internal static class GenerateCommand
         return command;
     }
 
-    private static async Task<int> Budgeted(string folder, string prompt, TimeSpan budget, OverrunStrategy overrun, int maxTokens, SamplingOptions sampling,
+    private static async Task<int> Budgeted(string folder, PromptInput input, TimeSpan budget, OverrunStrategy overrun, int maxTokens, SamplingOptions sampling,
         string[] stops, int threads, bool asJson, CancellationToken cancellationToken)
     {
         var progress = ProfilingNotice.ToStandardError();
         using var generator = new BudgetedGeneratorBuilder(folder).WithThreads(threads).WithProgress(progress)
             .WithWarnings(warning => Console.Error.WriteLine($"warning: {warning}")).Build(cancellationToken);
+        int[] promptIds = input.Encode(generator.Tokenizer!, out string promptText);
         var request = new BudgetedRequest
         {
-            Prompt = prompt, Budget = budget, Overrun = overrun, MaxNewTokens = maxTokens, Sampling = sampling, StopSequences = stops,
+            PromptIds = promptIds, Budget = budget, Overrun = overrun, MaxNewTokens = maxTokens, Sampling = sampling, StopSequences = stops,
         };
         BudgetedResult? result = null;
-        if (!asJson) Console.Write(prompt);
+        if (!asJson && !input.Chat) Console.Write(promptText);
         await foreach (var item in generator.StreamAsync(request, cancellationToken))
         {
             if (item.Result is { } done) result = done;
@@ -118,6 +126,7 @@ internal static class GenerateCommand
         }
         JsonOutput.Write(new
         {
+            Prompt = promptText,
             PromptIds = result!.PromptIds,
             Ids = result.Ids,
             result.Text,
@@ -134,6 +143,27 @@ internal static class GenerateCommand
             TotalMs = result.TotalTime.TotalMilliseconds,
         });
         return 0;
+    }
+
+    /// <summary>The prompt as given: plain text (BOS prepended when the model has one) or a user message for the chat template.</summary>
+    private sealed record PromptInput(string Text, bool Chat, string? System, Dictionary<string, object?> Variables)
+    {
+        public int[] Encode(TextTokenizer tokenizer, out string rendered)
+        {
+            if (!Chat)
+            {
+                if (System is not null || Variables.Count > 0) throw new ArgumentException("--system and --var apply to --chat only.");
+                rendered = Text;
+                return tokenizer.EncodePrompt(Text);
+            }
+            var template = tokenizer.ChatTemplate
+                ?? throw new ArgumentException("--chat: this model has no chat template (tokenizer_config.json 'chat_template' or chat_template.jinja); drop --chat.");
+            List<ChatTemplateMessage> messages = System is null ? [] : [new("system", System)];
+            messages.Add(new("user", Text));
+            var prompt = template.RenderAndEncode(tokenizer, messages, new ChatTemplateOptions { AddGenerationPrompt = true, Variables = Variables });
+            rendered = prompt.Text;
+            return prompt.Ids;
+        }
     }
 
     /// <summary><c>ID=BIAS</c> pairs; <c>-inf</c> bans a token.</summary>

@@ -1,5 +1,7 @@
 using System.CommandLine;
+using TimeBill.Core.Checkpoints;
 using TimeBill.Core.Model;
+using TimeBill.Core.Tokenization;
 
 namespace TimeBill.Cli.Commands;
 
@@ -31,6 +33,19 @@ internal static class ModelOptions
             throw new ArgumentException("give one of --model DIR or --shape CONFIG.json, not both.");
         if (shape is null) model ??= DefaultModelFolder;
         return model is not null ? CausalLanguageModel.Load(model) : CausalLanguageModel.CreateRandom(ModelConfig.Load(shape!), seed);
+    }
+
+    /// <summary>
+    /// The tokenizer of a model folder without loading its weights; a SentencePiece model's BOS comes from
+    /// generation_config.json or config.json, as <see cref="CausalLanguageModel.Load"/> reads it.
+    /// </summary>
+    public static TextTokenizer LoadTokenizer(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new ModelLoadException(folder, "model folder not found.");
+        string generation = Path.Combine(folder, "generation_config.json"), config = Path.Combine(folder, "config.json");
+        int? bos = File.Exists(generation) ? GenerationConfig.Load(generation).BosTokenId
+            : File.Exists(config) ? ModelConfig.Load(config).BosTokenId : null;
+        return TextTokenizer.Load(folder, bos);
     }
 
     public static void SetThreads(int threads)

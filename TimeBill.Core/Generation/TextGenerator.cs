@@ -77,6 +77,25 @@ public sealed class TextGenerator : IDisposable
         await foreach (var token in tokens.ConfigureAwait(false)) yield return token;
     }
 
+    /// <summary>Generates a response to prompt token ids, used as given (nothing is prepended), e.g. a rendered chat template.</summary>
+    /// <exception cref="ArgumentException">Empty prompt, an id outside the vocabulary, or a prompt that fills the model's whole context.</exception>
+    public Task<GenerationResult> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var (ids, checkedOptions) = Engine.Check(promptIds, options);
+        return Engine.Submit(() => Engine.Run(ids, checkedOptions, Exits, Tokenizer, null, null, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>Streams the response to prompt token ids, used as given; leaving the loop early ends the job within one step.</summary>
+    /// <exception cref="ArgumentException">Empty prompt, an id outside the vocabulary, or a prompt that fills the model's whole context.</exception>
+    public async IAsyncEnumerable<GeneratedToken> StreamAsync(
+        IReadOnlyList<int> promptIds, GenerationOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (ids, checkedOptions) = Engine.Check(promptIds, options);
+        var tokens = Engine.Stream<GeneratedToken>((writer, stop) => Engine.Run(ids, checkedOptions, Exits, Tokenizer, null, token => writer.TryWrite(token), stop),
+            cancellationToken);
+        await foreach (var token in tokens.ConfigureAwait(false)) yield return token;
+    }
+
     /// <summary>
     /// Generates from prompt token ids, reporting each token to <paramref name="onToken"/> (on the engine's worker
     /// thread), and waits for the result.
