@@ -4,8 +4,8 @@ using TimeBill.Core.Sampling;
 namespace TimeBill.Benchmarks.Sampling;
 
 /// <summary>
-/// One sampled token at Qwen3's 151,936-token vocabulary: the sampler's partial selection against the full sort it
-/// replaced (kept here as the baseline), for logits drawn from a normal distribution of standard deviation
+/// One sampled token at Qwen3's 151,936-token vocabulary: the sampler's bucketed ranking against a full sort of the
+/// vocabulary (kept here as the baseline), for logits drawn from a normal distribution of standard deviation
 /// <see cref="Spread"/> (3: a peaked distribution, a nucleus of some hundreds; 1: a flat one, tens of thousands).
 /// </summary>
 [MemoryDiagnoser]
@@ -41,9 +41,9 @@ public class SamplerBenchmarks
     public int FullSort() => _baseline.Sample(_logits);
 
     [Benchmark]
-    public int PartialSelection() => _sampler.Sample(_logits);
+    public int BucketedRanking() => _sampler.Sample(_logits);
 
-    /// <summary>The sampler before partial selection: every probability sorted per token (min-p applied as a prefix cut).</summary>
+    /// <summary>The sampler as first written: every probability sorted per token (min-p applied as a prefix cut).</summary>
     private sealed class FullSortSampler(SamplingOptions options)
     {
         private readonly Random _random = new((int)(options.Seed ?? 0));

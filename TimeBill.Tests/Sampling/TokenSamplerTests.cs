@@ -38,6 +38,30 @@ public sealed class TokenSamplerTests
             Assert.InRange(counts[i] / (double)draws, Math.Exp(Logits[i]) / z - 0.01, Math.Exp(Logits[i]) / z + 0.01);
     }
 
+    /// <summary>
+    /// On a vocabulary of many draw blocks, with the mass spread over tokens far apart (first and last block, a block
+    /// boundary), the draw still follows the softmax, with no filter and with a top-p cut that keeps every heavy token.
+    /// </summary>
+    [Theory]
+    [InlineData(1f, 0)]
+    [InlineData(0.999f, 0)]
+    [InlineData(1f, 8)]
+    public void FrequenciesFollowTheSoftmaxAcrossALargeVocabulary(float topP, int topK)
+    {
+        float[] logits = Enumerable.Repeat(-30f, 20_000).ToArray();
+        int[] heavy = [0, 1023, 1024, 7777, 19_999];
+        float[] values = [1f, 0.5f, 2f, 0f, 1.5f];
+        for (int i = 0; i < heavy.Length; i++) logits[heavy[i]] = values[i];
+        var sampler = new TokenSampler(new SamplingOptions { Temperature = 1, TopP = topP, TopK = topK, Seed = 3 });
+        const int draws = 20000;
+        var counts = new Dictionary<int, int>();
+        for (int i = 0; i < draws; i++) { int id = sampler.Sample(logits); counts[id] = counts.GetValueOrDefault(id) + 1; }
+        double z = values.Sum(v => Math.Exp(v)) + (logits.Length - heavy.Length) * Math.Exp(-30);
+        Assert.Subset(heavy.ToHashSet(), counts.Keys.ToHashSet());
+        for (int i = 0; i < heavy.Length; i++)
+            Assert.InRange(counts[heavy[i]] / (double)draws, Math.Exp(values[i]) / z - 0.012, Math.Exp(values[i]) / z + 0.012);
+    }
+
     [Fact]
     public void SameSeedSameSequence()
     {
@@ -58,17 +82,17 @@ public sealed class TokenSamplerTests
     }
 
     /// <summary>
-    /// On a 151,936-token vocabulary the partial selection keeps exactly the set a full sort would: top-k, top-p (which
-    /// needs the candidate set to grow past its first 64 on a flatter distribution) and min-p.
+    /// On a 151,936-token vocabulary the bucketed ranking keeps exactly the set a full sort would: top-k, top-p (on a
+    /// flat distribution the nucleus spans most buckets, on a peaked one it ends in the first) and min-p.
     /// </summary>
     [Theory]
-    [InlineData(0, 0.9f, 0f, 0.3f)]   // flat: the candidates grow to most of the vocabulary
-    [InlineData(0, 0.9f, 0f, 1.5f)]   // the candidates grow past the first 64
-    [InlineData(0, 0.9f, 0f, 4f)]     // peaked: the nucleus lies in the first candidates
+    [InlineData(0, 0.9f, 0f, 0.3f)]   // flat: the nucleus is most of the vocabulary
+    [InlineData(0, 0.9f, 0f, 1.5f)]   // the cut falls in a bucket holding thousands
+    [InlineData(0, 0.9f, 0f, 4f)]     // peaked: the cut falls in the first buckets
     [InlineData(40, 0.95f, 0f, 1f)]
     [InlineData(2000, 1f, 0.05f, 1f)]
     [InlineData(0, 0.5f, 0.2f, 2f)]
-    public void PartialSelectionKeepsWhatAFullSortKeeps(int topK, float topP, float minP, float spread)
+    public void BucketedRankingKeepsWhatAFullSortKeeps(int topK, float topP, float minP, float spread)
     {
         var random = new Random(17);
         float[] logits = Enumerable.Range(0, 151_936).Select(_ => (float)(random.NextDouble() * spread * 10)).ToArray();
