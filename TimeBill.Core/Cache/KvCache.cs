@@ -202,6 +202,57 @@ public sealed unsafe class KvCache : IDisposable
         return low;
     }
 
+    /// <summary>
+    /// Copies entries <c>[start, start + count)</c> of every KV head of <paramref name="layer"/> into
+    /// <paramref name="keys"/> and <paramref name="values"/>, each laid out <c>[kvHeads, count, headDim]</c>. The layer
+    /// must hold those entries at their own positions (a prefill, nothing evicted): what a prefix cache keeps.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The entries are not positions <c>start..</c> in order.</exception>
+    internal void CopyEntries(int layer, int start, int count, Span<float> keys, Span<float> values)
+    {
+        Pack(layer);
+        var positions = new ReadOnlySpan<long>((void*)_positionData[layer], KvHeadCount * Capacity);
+        if (start + count > _lengths[layer] || positions[start] != start || positions[start + count - 1] != start + count - 1)
+            throw new InvalidOperationException($"layer {layer} does not hold positions {start}..{start + count - 1} at their own slots.");
+        var keyStorage = new ReadOnlySpan<float>((void*)_keyData[layer], KvHeadCount * Capacity * HeadDim);
+        var valueStorage = new ReadOnlySpan<float>((void*)_valueData[layer], KvHeadCount * Capacity * HeadDim);
+        int run = count * HeadDim;
+        for (int head = 0; head < KvHeadCount; head++)
+        {
+            int from = (head * Capacity + start) * HeadDim;
+            keyStorage.Slice(from, run).CopyTo(keys.Slice(head * run, run));
+            valueStorage.Slice(from, run).CopyTo(values.Slice(head * run, run));
+        }
+    }
+
+    /// <summary>
+    /// Appends <paramref name="count"/> entries computed at positions <c>Length(layer)..</c> to <paramref name="layer"/>,
+    /// from <c>[kvHeads, count, headDim]</c> <paramref name="keys"/> and <paramref name="values"/> (as
+    /// <see cref="CopyEntries"/> gives them). The layer must hold only its own positions so far; call
+    /// <see cref="Advance"/> once every layer got the entries.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The cache would exceed its capacity, or the layer is not at <see cref="NextPosition"/>.</exception>
+    internal void LoadEntries(int layer, int count, ReadOnlySpan<float> keys, ReadOnlySpan<float> values)
+    {
+        Pack(layer);
+        int start = _lengths[layer];
+        if (start != NextPosition) throw new InvalidOperationException($"layer {layer} holds {start} entries at position {NextPosition}: entries load only onto an unevicted prefix.");
+        if (start + count > Capacity)
+            throw new InvalidOperationException($"KV cache capacity {Capacity} exceeded: layer {layer} holds {start} entries and {count} more were loaded.");
+        var keyStorage = new Span<float>((void*)_keyData[layer], KvHeadCount * Capacity * HeadDim);
+        var valueStorage = new Span<float>((void*)_valueData[layer], KvHeadCount * Capacity * HeadDim);
+        var positions = new Span<long>((void*)_positionData[layer], KvHeadCount * Capacity);
+        int run = count * HeadDim;
+        for (int head = 0; head < KvHeadCount; head++)
+        {
+            int to = (head * Capacity + start) * HeadDim;
+            keys.Slice(head * run, run).CopyTo(keyStorage.Slice(to, run));
+            values.Slice(head * run, run).CopyTo(valueStorage.Slice(to, run));
+            for (int i = 0; i < count; i++) positions[head * Capacity + start + i] = start + i;
+        }
+        _lengths[layer] = _ends[layer] = start + count;
+    }
+
     /// <summary>Moves <see cref="NextPosition"/> past tokens every layer has appended.</summary>
     public void Advance(int count) => NextPosition += count;
 

@@ -27,6 +27,9 @@ public abstract class EvictionCapture : IForwardObserver, IDisposable
     public virtual int PrefillAttentionQueries => 0;
 
     /// <inheritdoc />
+    public virtual int ObservedPromptTokens => int.MaxValue;
+
+    /// <inheritdoc />
     public virtual void OnPrefillAttention(int layer, PrefillAttention attention) { }
 
     /// <summary>

@@ -33,6 +33,9 @@ public sealed class WindowAttentionCapture : EvictionCapture
     public int WindowSize { get; }
 
     /// <inheritdoc />
+    public override int ObservedPromptTokens => WindowSize;
+
+    /// <inheritdoc />
     public override void OnAttention(int layer, Tensor queries, KvCache cache)
     {
         using var scope = NewDisposeScope();

@@ -20,10 +20,20 @@ public sealed record EngineOptions
     /// </summary>
     public int PrefillChunkSize { get; init; } = DefaultPrefillChunkSize;
 
+    /// <summary>Default <see cref="PrefixCacheBytes"/>: 256 MiB.</summary>
+    public const long DefaultPrefixCacheBytes = 256L << 20;
+
+    /// <summary>
+    /// Bytes the engine may keep of earlier prompts' keys and values (<see cref="Cache.PrefixCache"/>), so a prompt
+    /// that starts like an earlier one prefills only the rest; 0 turns prefix reuse off.
+    /// </summary>
+    public long PrefixCacheBytes { get; init; } = DefaultPrefixCacheBytes;
+
     /// <summary>Checks the values.</summary>
-    /// <exception cref="ArgumentOutOfRangeException">A thread count or chunk size below 1.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A thread count or chunk size below 1, or a negative prefix cache size.</exception>
     public void Validate()
     {
+        if (PrefixCacheBytes < 0) throw new ArgumentOutOfRangeException(nameof(PrefixCacheBytes), PrefixCacheBytes, "the prefix cache size must be 0 (off) or more.");
         if (Threads is < 1) throw new ArgumentOutOfRangeException(nameof(Threads), Threads, "the thread count must be at least 1.");
         if (PrefillChunkSize < 1) throw new ArgumentOutOfRangeException(nameof(PrefillChunkSize), PrefillChunkSize, "the prefill chunk size must be at least 1.");
     }

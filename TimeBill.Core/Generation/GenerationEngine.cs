@@ -36,6 +36,8 @@ public sealed class GenerationEngine : IDisposable
         Options.Validate();
         Decoder = new KernelDecoder(model.Config, model.Weights, Options.BFloat16Weights, Options.Tuning, Options.Threads);
         _logits = new float[model.Config.VocabSize];
+        var config = model.Config;
+        Prefixes = Options.PrefixCacheBytes > 0 ? new PrefixCache(config.LayerCount, config.KvHeadCount, config.HeadDim, Options.PrefixCacheBytes) : null;
         _worker = new Thread(Work) { IsBackground = true, Name = "TimeBill generation" };
         _worker.Start();
     }
@@ -46,6 +48,8 @@ public sealed class GenerationEngine : IDisposable
     public EngineOptions Options { get; }
     /// <summary>The decode kernels (single-token steps).</summary>
     public KernelDecoder Decoder { get; }
+    /// <summary>Keys and values of earlier prompts, reused by prompts that start alike; null when <see cref="EngineOptions.PrefixCacheBytes"/> is 0.</summary>
+    public PrefixCache? Prefixes { get; }
     /// <summary>The decode weights' format: <c>float32</c> or <c>bfloat16</c>.</summary>
     public string WeightFormat => Options.BFloat16Weights ? "bfloat16" : "float32";
 
@@ -148,10 +152,17 @@ public sealed class GenerationEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(cache);
         if (tokens.IsEmpty) throw new ArgumentException("at least one token is needed.", nameof(tokens));
+        return Prefill(tokens, 0, cache, lastLogits, observer, hooks, cancellationToken);
+    }
+
+    /// <summary>Prefills <c>tokens[from..]</c>; the hooks see chunk offsets into the whole of <paramref name="tokens"/>.</summary>
+    private bool Prefill(ReadOnlySpan<int> tokens, int from, KvCache cache, Span<float> lastLogits, IForwardObserver? observer,
+        GenerationHooks? hooks, CancellationToken cancellationToken)
+    {
         if (lastLogits.Length != Model.Config.VocabSize)
             throw new ArgumentException($"the logits buffer holds {lastLogits.Length} elements; the vocabulary has {Model.Config.VocabSize}.", nameof(lastLogits));
         int chunk = Options.PrefillChunkSize;
-        for (int done = 0; done < tokens.Length; done += chunk)
+        for (int done = from; done < tokens.Length; done += chunk)
         {
             int count = Math.Min(chunk, tokens.Length - done);
             if (hooks?.BeforePrefillChunk(done, count) == false) return false;
@@ -175,13 +186,17 @@ public sealed class GenerationEngine : IDisposable
         var cache = Model.RentCache(ref _cache, capacity, Math.Min(config.MaxPositions, Math.Max(capacity, 256)));
         long start = Stopwatch.GetTimestamp();
 
-        // Prefill, then the request's own eviction, then whatever the hooks do with the prompt's cache.
+        // The cached prefix, the prefill of the rest (kept for later prompts), the request's own eviction, then
+        // whatever the hooks do with the prompt's cache.
         using var capture = options.Eviction?.CreateCapture(config);
+        var observer = ForwardObservers.Combine(capture, hooks.PrefillObserver);
         var logits = _logits.AsSpan();
-        bool prefilled = Prefill(prompt, cache, logits, ForwardObservers.Combine(capture, hooks.PrefillObserver), hooks, cancellationToken);
+        int reused = options.ReusePrefix ? Prefixes?.Restore(prompt, cache, ReusableLength(prompt.Length, observer)) ?? 0 : 0;
+        bool prefilled = Prefill(prompt, reused, cache, logits, observer, hooks, cancellationToken);
+        if (options.ReusePrefix) Prefixes?.Store(prompt, cache, cache.NextPosition);
         var prefillTime = Stopwatch.GetElapsedTime(start);
         if (!prefilled)
-            return new GenerationResult(prompt, [], "", StopReason.Interrupted, prefillTime, TimeSpan.Zero) { PrefillCompleted = false };
+            return new GenerationResult(prompt, [], "", StopReason.Interrupted, prefillTime, TimeSpan.Zero) { PrefillCompleted = false, ReusedPromptTokens = reused };
         var eviction = options.Eviction?.Evict(cache, options.EvictionRatio, capture);
         var exitPolicy = hooks.AfterPrefill(cache, logits) ?? options.Exit ?? ExitPolicy.Off;
         var decoder = new ExitingDecoder(Model, Decoder, exitPolicy.IsOff ? null : exits, exitPolicy);
@@ -235,8 +250,20 @@ public sealed class GenerationEngine : IDisposable
             AverageExitHeadsPerToken = exiting ? decoder.AverageHeadsPerToken : null,
             LayersPerToken = decoder.AverageLayersPerToken,
             Eviction = eviction,
+            ReusedPromptTokens = reused,
         };
     }
+
+    /// <summary>
+    /// How many leading tokens of <paramref name="prompt"/> the prefix cache would restore for a job whose prefill
+    /// <paramref name="observer"/> watches (on the worker, before the job runs: what the planner prices).
+    /// </summary>
+    internal int ReusablePrefix(ReadOnlySpan<int> prompt, IForwardObserver? observer) =>
+        Prefixes?.Match(prompt, ReusableLength(prompt.Length, observer)) ?? 0;
+
+    // The last prompt token always runs (its logits start the answer), and so do the tokens an observer must see.
+    private static int ReusableLength(int promptLength, IForwardObserver? observer) =>
+        promptLength - Math.Max(1, observer?.ObservedPromptTokens is int observed ? Math.Min(observed, promptLength) : 1);
 
     /// <summary>The ids a response stops on when the request names none: generation_config.json's list and the tokenizer's EOS.</summary>
     public IReadOnlyCollection<int> DefaultStopTokenIds(TextTokenizer? tokenizer) =>
@@ -267,6 +294,7 @@ public sealed class GenerationEngine : IDisposable
         _jobs.Writer.TryComplete();
         if (Thread.CurrentThread != _worker) _worker.Join();
         _cache?.Dispose();
+        Prefixes?.Dispose();
         Decoder.Dispose();
     }
 

@@ -9,6 +9,8 @@ public sealed record GenerationOptions
 {
     /// <summary>Upper bound on generated tokens (stop token excluded).</summary>
     public int MaxNewTokens { get; init; } = 256;
+    /// <summary>Start from the engine's cached keys and values of this prompt's longest cached prefix, and keep this prompt's for later ones.</summary>
+    public bool ReusePrefix { get; init; } = true;
     /// <summary>Token choice.</summary>
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
     /// <summary>Tokens that end the response; null: generation_config.json's and the tokenizer's EOS (`GenerationEngine.DefaultStopTokenIds`).</summary>

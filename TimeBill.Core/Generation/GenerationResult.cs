@@ -23,6 +23,8 @@ public sealed record GenerationResult(
     public double LayersPerToken { get; init; }
     /// <summary>Whether the whole prompt ran (false: a hook stopped the prefill, and nothing was generated).</summary>
     public bool PrefillCompleted { get; init; } = true;
+    /// <summary>Leading prompt tokens whose keys and values came from the prefix cache instead of the prefill.</summary>
+    public int ReusedPromptTokens { get; init; }
     /// <summary>What eviction after prefill did (entries kept per layer, its time, which is part of <c>DecodeTime</c>); null without eviction.</summary>
     public Eviction.EvictionResult? Eviction { get; init; }
 }

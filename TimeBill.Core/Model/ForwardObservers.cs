@@ -22,6 +22,8 @@ public static class ForwardObservers
 
         public int PrefillAttentionQueries => observers.Max(o => o.PrefillAttentionQueries);
 
+        public int ObservedPromptTokens => observers.Max(o => o.ObservedPromptTokens);
+
         public void OnPrefillAttention(int layer, PrefillAttention attention)
         {
             foreach (var observer in observers)

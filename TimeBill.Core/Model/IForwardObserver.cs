@@ -31,6 +31,13 @@ public interface IForwardObserver
     /// </summary>
     void OnPrefillAttention(int layer, PrefillAttention attention) { }
 
+    /// <summary>
+    /// How many of a prompt's last tokens this observer must see run through the model. A prefix restored from the
+    /// engine's prefix cache before them is not run, so it is not observed; the default, <see cref="int.MaxValue"/>,
+    /// asks for every token (no prefix is reused while this observer watches).
+    /// </summary>
+    int ObservedPromptTokens => int.MaxValue;
+
     /// <summary>Called with the residual stream <c>[T, hidden]</c> after <paramref name="layer"/> (0-based).</summary>
     void OnHiddenState(int layer, Tensor hidden) { }
 }
