@@ -151,6 +151,8 @@ internal static class ProfileCommand
             Row($"prefill a·Nx² + b·Nx + c + d·⌈Nx/{k.Prefill.QueryBlock}⌉", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4} d={k.Prefill.D:G4}", profile.Fit.Prefill);
         else
             Row("prefill a·Nx² + b·Nx + c", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4}", profile.Fit.Prefill);
+        if (profile.Fit.CachedPrefill is { } warm)
+            Row("warm prefill t(Nn) + e·Nc·Nn + f·Nc", $"e={k.Prefill.E:G4} f={k.Prefill.F:G4}", warm);
         Row("step p·Nkv + q", $"p={k.Step.P:G4} q={k.Step.Q:G4}", profile.Fit.Step);
         Row("step ℓ·(p1·Nkv + q1) + h", $"p1={k.LayeredStep.P1:G4} q1={k.LayeredStep.Q1:G4} h={k.LayeredStep.H:G4} (L={k.LayeredStep.LayerCount})", profile.Fit.LayeredStep);
         console.Write(table);
@@ -169,7 +171,7 @@ internal static class ProfileCommand
             profile.Measurements.Statistic,
             profile.Measurements.StepsPerSample,
             Coefficients = profile.Coefficients,
-            Quality = new { profile.Fit.Prefill, profile.Fit.Step, profile.Fit.LayeredStep },
+            Quality = new { profile.Fit.Prefill, profile.Fit.CachedPrefill, profile.Fit.Step, profile.Fit.LayeredStep },
             ProfilePath = profilePath,
             PlotPath = plotPath,
             RunSeconds = seconds,

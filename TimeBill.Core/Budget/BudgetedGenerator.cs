@@ -202,6 +202,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             Sampling = request.Sampling,
             StopTokenIds = request.StopTokenIds,
             StopSequences = request.StopSequences,
+            ReusePrefix = request.ReusePrefix,
         };
         try
         {
@@ -228,7 +229,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         private long _prefillStart, _decodeStart, _lastLoopEvent;
         private long? _previousStepStart;
         private double _previousEstimate;
-        private bool _skipLayers;
+        private bool _skipLayers, _prefillStarted;
         private BudgetPlan? _plan;
 
         public Job(BudgetedGenerator owner, BudgetedRequest request, int[] prompt, long start, bool observeEstimator, bool observePhases)
@@ -241,11 +242,19 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             Kill = request.Overrun == OverrunStrategy.Kill;
             BudgetMs = request.Budget.TotalMilliseconds;
             MaxNew = Math.Min(request.MaxNewTokens, owner.Model.Config.MaxPositions - prompt.Length);
-            PredictedPrefill = owner.Estimator.PrefillMilliseconds(prompt.Length);
-            Result = new BudgetedResult { Status = BudgetStatus.Infeasible, PromptIds = prompt, Budget = request.Budget, PredictedPrefillTime = TimeSpan.FromMilliseconds(PredictedPrefill) };
             _observer = observeEstimator ? owner.Estimator as IExecutionTimeObserver : null;
             _mayEvict = request.Planner.Eviction is not NoEvictionPolicy;
             _probing = owner.LengthPredictor as IPrefillProbingLengthPredictor;
+            _capture = _mayEvict ? request.Planner.Eviction.CreateCapture(owner.Model.Config) : null;
+            _probe = _probing?.CreateProbe();
+            // The engine restores this much from its prefix cache when the job runs (jobs run one at a time on its worker).
+            Reused = request.ReusePrefix ? owner.Engine.ReusablePrefix(prompt, ForwardObservers.Combine(_capture, _probe)) : 0;
+            PredictedPrefill = owner.Estimator.PrefillMilliseconds(prompt.Length, Reused);
+            Result = new BudgetedResult
+            {
+                Status = BudgetStatus.Infeasible, PromptIds = prompt, Budget = request.Budget, ReusedPromptTokens = Reused,
+                PredictedPrefillTime = TimeSpan.FromMilliseconds(PredictedPrefill),
+            };
         }
 
         /// <summary>Once the job is known to run: the length prediction starts beside the prefill, the capture and probe are made.</summary>
@@ -254,14 +263,14 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             var owner = _owner;
             _predicting = owner.LengthPredictor is null || _probing is not null ? null : new ConcurrentLengthPrediction(owner.LengthPredictor, _prompt, owner._pendingPrediction);
             owner._pendingPrediction = _predicting?.Task ?? owner._pendingPrediction; // until taken: the next prediction waits for it
-            _capture = _mayEvict ? _request.Planner.Eviction.CreateCapture(owner.Model.Config) : null;
-            _probe = _probing?.CreateProbe();
         }
 
         public bool Kill { get; }
         public double BudgetMs { get; }
         public int MaxNew { get; }
         public double PredictedPrefill { get; }
+        /// <summary>Leading prompt tokens the prefix cache holds: not prefilled, and priced as cached.</summary>
+        public int Reused { get; }
         public BudgetedResult Result { get; private set; }
 
         private IExecutionTimeEstimator Estimator => _owner.Estimator;
@@ -275,9 +284,9 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
 
         public override bool BeforePrefillChunk(int done, int count)
         {
-            if (done == 0) { _prefillStart = Time.GetTimestamp(); return true; }
+            if (!_prefillStarted) { _prefillStarted = true; _prefillStart = Time.GetTimestamp(); return true; }
             // The rest of the prompt at the estimator's price, raised by how far the chunks so far ran past it, then one step.
-            double soFar = ElapsedMs(_prefillStart), predictedSoFar = Estimator.PrefillMilliseconds(done);
+            double soFar = ElapsedMs(_prefillStart), predictedSoFar = Estimator.PrefillMilliseconds(done, Reused);
             double stretch = predictedSoFar > 0 ? Math.Max(1, soFar / predictedSoFar) : 1;
             double rest = Math.Max(0, PredictedPrefill - predictedSoFar) * stretch;
             return Fits(rest + Estimator.DecodeStepMilliseconds(_prompt.Length), 1);
@@ -288,7 +297,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             var planner = _request.Planner;
             var prefillTime = Time.GetElapsedTime(_prefillStart);
             var firstToken = Time.GetElapsedTime(_start);
-            _observer?.ObservePrefill(_prompt.Length, prefillTime.TotalMilliseconds);
+            _observer?.ObservePrefill(_prompt.Length, Reused, prefillTime.TotalMilliseconds);
 
             // The length prediction, unless waiting for it (or running the self-probe's head) would leave no step before the deadline.
             ResponseLengthPrediction? prediction = null;

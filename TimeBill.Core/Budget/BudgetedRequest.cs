@@ -24,6 +24,12 @@ public sealed record BudgetedRequest
     /// <summary>Cap on generated tokens (N_max, further limited by the context).</summary>
     public int MaxNewTokens { get; init; } = 256;
 
+    /// <summary>
+    /// Start from the engine's cached keys and values of the prompt's longest cached prefix (priced as such by the
+    /// planner) and keep this prompt's for later jobs; a control loop's fixed system prompt is then prefilled once.
+    /// </summary>
+    public bool ReusePrefix { get; init; } = true;
+
     /// <summary>Tokens that end the response; null: generation_config.json's and the tokenizer's EOS (`GenerationEngine.DefaultStopTokenIds`).</summary>
     public IReadOnlyCollection<int>? StopTokenIds { get; init; }
 

@@ -14,6 +14,8 @@ public sealed record BudgetedResult
     public IReadOnlyList<int> Ids { get; init; } = [];
     /// <summary>The prompt's ids.</summary>
     public IReadOnlyList<int> PromptIds { get; init; } = [];
+    /// <summary>Leading prompt tokens restored from the engine's prefix cache instead of prefilled.</summary>
+    public int ReusedPromptTokens { get; init; }
     /// <summary>Why decoding ended when it ran to an end; null when killed, skipped or not run.</summary>
     public StopReason? StopReason { get; init; }
     /// <summary>The planner's decision; null when the job never got to planning.</summary>

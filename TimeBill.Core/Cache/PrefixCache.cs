@@ -30,8 +30,12 @@ public sealed unsafe class PrefixCache : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(headDim);
         ArgumentOutOfRangeException.ThrowIfNegative(byteBudget);
         (_layerCount, _kvHeadCount, _headDim, ByteBudget) = (layerCount, kvHeadCount, headDim, byteBudget);
-        BlockBytes = (long)layerCount * 2 * kvHeadCount * BlockTokens * headDim * sizeof(float);
+        BlockBytes = BytesPerBlock(layerCount, kvHeadCount, headDim);
     }
+
+    /// <summary>Bytes of one block of a model with these dimensions: keys and values of every layer for <see cref="BlockTokens"/> tokens.</summary>
+    public static long BytesPerBlock(int layerCount, int kvHeadCount, int headDim) =>
+        (long)layerCount * 2 * kvHeadCount * BlockTokens * headDim * sizeof(float);
 
     /// <summary>The most bytes the blocks may hold.</summary>
     public long ByteBudget { get; }

@@ -19,6 +19,18 @@ public interface IExecutionTimeEstimator
     /// <summary>Predicted prefill time of a prompt of <paramref name="promptLength"/> tokens.</summary>
     double PrefillMilliseconds(int promptLength);
 
+    /// <summary>
+    /// Predicted prefill time of a prompt of <paramref name="promptLength"/> tokens whose first
+    /// <paramref name="cachedLength"/> come from the prefix cache (<see cref="PrefillCost.Milliseconds(double, double)"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative length, or more cached tokens than the prompt has.</exception>
+    double PrefillMilliseconds(int promptLength, int cachedLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(cachedLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(cachedLength, promptLength);
+        return cachedLength == 0 ? PrefillMilliseconds(promptLength) : Coefficients.Prefill.Milliseconds(cachedLength, promptLength - cachedLength);
+    }
+
     /// <summary>Predicted time of one decode step that finds <paramref name="kvLength"/> cached entries.</summary>
     double DecodeStepMilliseconds(double kvLength, double? layersPerToken = null);
 

@@ -10,6 +10,16 @@ public interface IExecutionTimeObserver
     void ObservePrefill(int promptLength, double milliseconds);
 
     /// <summary>
+    /// A prefill of <paramref name="promptLength"/> tokens whose first <paramref name="cachedLength"/> came from the
+    /// prefix cache took <paramref name="milliseconds"/>. By default only cold prefills (nothing cached) are observed:
+    /// a warm one says little about the cold curve.
+    /// </summary>
+    void ObservePrefill(int promptLength, int cachedLength, double milliseconds)
+    {
+        if (cachedLength == 0) ObservePrefill(promptLength, milliseconds);
+    }
+
+    /// <summary>
     /// A decode step that found <paramref name="kvLength"/> cached entries and ran <paramref name="layers"/> layers
     /// (<c>null</c>: all of them) took <paramref name="milliseconds"/>.
     /// </summary>

@@ -8,14 +8,30 @@ namespace TimeBill.Core.Planning;
 /// wherever the prompt spills into one more block. It is a few percent of a 128-token slope on a 135M model but a third
 /// of a small model's (stories260K: about 2 ms per block against 6 ms per call), where a plain quadratic leaves a
 /// ±6 % saw-tooth. <c>QueryBlock = 0</c> leaves the term out (the plain quadratic).
+/// <para>
+/// A prompt whose first <c>Nc</c> tokens come from the prefix cache prefills only the other <c>Nn</c>:
+/// <c>t(Nc, Nn) = A·Nn² + E·Nc·Nn + B·Nn + C + D·⌈Nn / QueryBlock⌉ + F·Nc</c>. <c>E</c> is the new queries' attention
+/// over the cached keys, <c>F</c> the copy of the cached entries into the job's cache. Without profiled warm prefills
+/// <c>E</c> is <c>2A</c> (a cached key costs a new query what a new key does) and <c>F</c> is 0.
+/// </para>
 /// </summary>
 /// <param name="A">Milliseconds per squared prompt token (≥ 0).</param>
 /// <param name="B">Milliseconds per prompt token (≥ 0).</param>
 /// <param name="C">Fixed milliseconds per prefill (≥ 0).</param>
 /// <param name="D">Fixed milliseconds per block of <paramref name="QueryBlock"/> queries (≥ 0).</param>
 /// <param name="QueryBlock">Queries per prefill attention block; 0: no block term.</param>
-public sealed record PrefillCost(double A, double B, double C, double D = 0, int QueryBlock = 0)
+/// <param name="E">Milliseconds per new token and cached token (≥ 0); null: <c>2A</c>.</param>
+/// <param name="F">Milliseconds per cached token restored (≥ 0).</param>
+public sealed record PrefillCost(double A, double B, double C, double D = 0, int QueryBlock = 0, double? E = null, double F = 0)
 {
+    /// <summary>Predicted prefill time in milliseconds of <paramref name="newLength"/> tokens after <paramref name="cachedLength"/> restored from the prefix cache.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A negative length.</exception>
+    public double Milliseconds(double cachedLength, double newLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(cachedLength);
+        return Milliseconds(newLength) + ((E ?? 2 * A) * newLength + F) * cachedLength;
+    }
+
     /// <summary>Predicted prefill time in milliseconds for a prompt of <paramref name="promptLength"/> tokens.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="promptLength"/> is negative.</exception>
     public double Milliseconds(double promptLength)
@@ -25,7 +41,7 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
     }
 
     /// <summary>This cost with every coefficient multiplied by <paramref name="factor"/> (a uniformly slower or faster machine).</summary>
-    public PrefillCost Scaled(double factor) => this with { A = A * factor, B = B * factor, C = C * factor, D = D * factor };
+    public PrefillCost Scaled(double factor) => this with { A = A * factor, B = B * factor, C = C * factor, D = D * factor, E = E * factor, F = F * factor };
 
     /// <summary>
     /// <c>⌈promptLength / queryBlock⌉</c>, the attention blocks of a prefill (0 when <paramref name="queryBlock"/> is 0):

@@ -24,6 +24,9 @@ public sealed class ExecutionTimeEstimator : IExecutionTimeEstimator
     public double PrefillMilliseconds(int promptLength) => ExecutionTimePredictions.Prefill(Coefficients, promptLength);
 
     /// <inheritdoc />
+    public double PrefillMilliseconds(int promptLength, int cachedLength) => ExecutionTimePredictions.Prefill(Coefficients, promptLength, cachedLength);
+
+    /// <inheritdoc />
     public double DecodeStepMilliseconds(double kvLength, double? layersPerToken = null) =>
         ExecutionTimePredictions.Step(Coefficients, kvLength, layersPerToken);
 

@@ -28,7 +28,7 @@ public static class ExecutionTimeFitter
 
         int block = measurements.PrefillQueryBlock;
         if (block < 0) throw new ArgumentException($"The prefill query block must be ≥ 0, not {block}.", nameof(measurements));
-        var prefill = measurements.Prefill.Select(m => new Point(block > 0
+        var prefill = measurements.Prefill.Where(m => m.CachedLength == 0).Select(m => new Point(block > 0
             ? [(double)m.PromptLength * m.PromptLength, m.PromptLength, 1, PrefillCost.Blocks(m.PromptLength, block)]
             : [(double)m.PromptLength * m.PromptLength, m.PromptLength, 1], m.Milliseconds, m.HeldOut)).ToList();
         var (pre, preQuality) = FitCurve(prefill, "prefill", minFitPoints: block > 0 ? 4 : 3);
@@ -55,8 +55,46 @@ public static class ExecutionTimeFitter
             layeredQuality = stepQuality;
         }
 
-        var coefficients = new ExecutionTimeCoefficients(new PrefillCost(pre[0], pre[1], pre[2], block > 0 ? pre[3] : 0, block), new DecodeStepCost(step[0], step[1]), layered);
-        return new ExecutionTimeFit(coefficients, preQuality, stepQuality, layeredQuality);
+        var cold = new PrefillCost(pre[0], pre[1], pre[2], block > 0 ? pre[3] : 0, block);
+        var (prefillCost, warmQuality) = FitCachedPrefill(cold, measurements.Prefill.Where(m => m.CachedLength > 0).ToList());
+        var coefficients = new ExecutionTimeCoefficients(prefillCost, new DecodeStepCost(step[0], step[1]), layered);
+        return new ExecutionTimeFit(coefficients, preQuality, stepQuality, layeredQuality, warmQuality);
+    }
+
+    /// <summary>
+    /// <c>E</c> and <c>F</c> of <c>t(Nc, Nn) = t_cold(Nn) + E·Nc·Nn + F·Nc</c> on the warm points, the cold curve held
+    /// fixed (relative residuals, non-negative); the cold cost unchanged when there are fewer than two fitting points.
+    /// </summary>
+    private static (PrefillCost Cost, FitQuality? Quality) FitCachedPrefill(PrefillCost cold, List<PrefillMeasurement> warm)
+    {
+        foreach (var m in warm)
+            if (!(m.Milliseconds > 0) || double.IsInfinity(m.Milliseconds))
+                throw new ArgumentException($"The cached-prefill measurements contain a time of {m.Milliseconds} ms; every measured time must be positive and finite.", "measurements");
+        var fit = warm.Where(m => !m.HeldOut).ToList();
+        if (fit.Count < 2) return (cold, null);
+        var design = new double[fit.Count, 2];
+        var target = new double[fit.Count];
+        for (int i = 0; i < fit.Count; i++)
+        {
+            var m = fit[i];
+            design[i, 0] = (double)m.CachedLength * m.PromptLength / m.Milliseconds;
+            design[i, 1] = m.CachedLength / m.Milliseconds;
+            target[i] = 1 - cold.Milliseconds(m.PromptLength) / m.Milliseconds;
+        }
+        double[] x = NonNegativeLeastSquares.Solve(design, target);
+        var cost = cold with { E = x[0], F = x[1] };
+        double[] Predicted(List<PrefillMeasurement> points) => [.. points.Select(m => cost.Milliseconds(m.CachedLength, m.PromptLength))];
+        double[] Measured(List<PrefillMeasurement> points) => [.. points.Select(m => m.Milliseconds)];
+        var held = warm.Where(m => m.HeldOut).ToList();
+        var fitPredicted = Predicted(fit);
+        var fitMeasured = Measured(fit);
+        var quality = new FitQuality(
+            HeldOutMapePercent: MapePercent(Predicted(held), Measured(held)),
+            FitMapePercent: MapePercent(fitPredicted, fitMeasured),
+            RSquared: fitMeasured.Distinct().Count() >= 2 ? GoodnessOfFit.CoefficientOfDetermination(fitPredicted, fitMeasured) : double.NaN,
+            FitPoints: fit.Count,
+            HeldOutPoints: held.Count);
+        return (cost, quality);
     }
 
     /// <summary><c>100 · mean(|predicted − measured| / measured)</c>; NaN for no points.</summary>

@@ -11,6 +11,13 @@ internal static class ExecutionTimePredictions
         return k.Prefill.Milliseconds(promptLength);
     }
 
+    public static double Prefill(ExecutionTimeCoefficients k, int promptLength, int cachedLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(cachedLength);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(cachedLength, promptLength);
+        return k.Prefill.Milliseconds(cachedLength, promptLength - cachedLength);
+    }
+
     public static double Step(ExecutionTimeCoefficients k, double kvLength, double? layersPerToken)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(kvLength);

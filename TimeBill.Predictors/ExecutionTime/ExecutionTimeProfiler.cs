@@ -67,15 +67,17 @@ public sealed class ExecutionTimeProfiler
         int[] depths = LayerGrid(target.LayerCount, options.LayerGridPoints);
         int[] kvs = Grid(1, maxKv, options.KvGridPoints);
 
+        var warm = target.SupportsCachedPrefill ? CachedPrefillGrid(maxPrompt, target.MaxContext, options.CachedPrefillGridPoints) : [];
         var points = new List<GridPoint>();
         points.AddRange(prompts.Select((n, i) => new GridPoint(n, 0, i, options.PrefillRepetitions)));
+        points.AddRange(warm.Select((w, i) => new GridPoint(w.New, 0, i, options.PrefillRepetitions, w.Cached)));
         points.AddRange(kvs.SelectMany((kv, i) => depths.Select(l => new GridPoint(kv, l, i, options.DecodeRepetitions))));
         int roundCalls = 2 + depths.Length * options.WarmUpSteps;
-        int warmUpCalls = options.WarmUpRounds > 0 ? options.WarmUpRounds * roundCalls + prompts.Length : 0;
+        int warmUpCalls = options.WarmUpRounds > 0 ? options.WarmUpRounds * roundCalls + prompts.Length + warm.Length : 0;
         int done = 0, total = warmUpCalls + points.Sum(p => p.Planned);
         void Report(ProfilingPhase phase, string what) => progress?.Report(new ProfilingProgress(phase, ++done, total, what));
 
-        double fullStep = WarmUp(target, options, prompts, Math.Max(minPrompt, maxPrompt / 4), maxKv / 2, depths, Report,
+        double fullStep = WarmUp(target, options, prompts, warm, Math.Max(minPrompt, maxPrompt / 4), maxKv / 2, depths, Report,
             () => total += roundCalls, cancellationToken);
         int batch = options.StepsPerSample ?? AutoStepsPerSample(fullStep);
 
@@ -97,7 +99,8 @@ public sealed class ExecutionTimeProfiler
                 GC.Collect();
                 GC.WaitForPendingFinalizers();
                 long taskStart = _clock.GetTimestamp();
-                point.Samples.Add(point.IsPrefill ? TimePrefill(target, point.Length) : TimeSteps(target, point, stepTimes, options.Statistic, cancellationToken));
+                if (point.Cached > 0) target.PrepareCachedPrefill(point.Cached);
+                point.Samples.Add(point.IsPrefill ? TimePrefill(target, point.Length, point.Cached) : TimeSteps(target, point, stepTimes, options.Statistic, cancellationToken));
                 point.Cost = MillisecondsSince(taskStart);
                 if (point.Samples.Count == 1 && point.Samples[0] > options.LongCallMilliseconds)
                 {
@@ -119,14 +122,15 @@ public sealed class ExecutionTimeProfiler
                     total += 2;
                 }
                 Report(point.IsPrefill ? ProfilingPhase.Prefill : ProfilingPhase.DecodeStep,
-                    point.IsPrefill ? $"prefill {point.Length}" : $"{batch} steps kv={point.Length} layers={point.Layers}");
+                    point.Cached > 0 ? $"prefill {point.Length} after {point.Cached} cached"
+                    : point.IsPrefill ? $"prefill {point.Length}" : $"{batch} steps kv={point.Length} layers={point.Layers}");
             }
         }
 
         var measurements = new ExecutionTimeMeasurements(
             target.LayerCount,
             points.Where(p => p.IsPrefill).Select(p => new PrefillMeasurement(p.Length, Reduce(p.Samples, options.Statistic), p.Samples,
-                IsHeldOut(p.Index, prompts.Length, options.HeldOutEvery))).ToList(),
+                IsHeldOut(p.Index, p.Cached > 0 ? warm.Length : prompts.Length, options.HeldOutEvery), p.Cached)).ToList(),
             points.Where(p => !p.IsPrefill).Select(p => new DecodeStepMeasurement(p.Length, p.Layers, Reduce(p.Samples, options.Statistic), p.Samples,
                 IsHeldOut(p.Index, kvs.Length, options.HeldOutEvery))).ToList(),
             options.Statistic,
@@ -150,7 +154,7 @@ public sealed class ExecutionTimeProfiler
     /// visible on the second), which is not what a long-running host pays. Returns the median full-depth step of the
     /// last round (NaN without warm-up), which sizes the decode batches.
     /// </summary>
-    private double WarmUp(IProfilingTarget target, ExecutionTimeProfilerOptions options, int[] prompts, int mediumPrompt, int kv,
+    private double WarmUp(IProfilingTarget target, ExecutionTimeProfilerOptions options, int[] prompts, (int Cached, int New)[] warm, int mediumPrompt, int kv,
         int[] depths, Action<ProfilingPhase, string> report, Action extraRound, CancellationToken cancellationToken)
     {
         var fullSteps = new List<double>();
@@ -186,16 +190,37 @@ public sealed class ExecutionTimeProfiler
                 target.Prefill(n);
                 report(ProfilingPhase.WarmUp, $"prefill {n}");
             }
+            foreach (var (cached, fresh) in warm)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                target.PrepareCachedPrefill(cached);
+                target.Prefill(cached, fresh);
+                report(ProfilingPhase.WarmUp, $"prefill {fresh} after {cached} cached");
+            }
         }
         return fullSteps.Count > 0 ? Statistics.Median(fullSteps) : double.NaN;
     }
 
-    /// <summary>One prefill sample: its milliseconds.</summary>
-    private double TimePrefill(IProfilingTarget target, int promptLength)
+    /// <summary>One prefill sample (after <paramref name="cachedLength"/> restored tokens when positive): its milliseconds.</summary>
+    private double TimePrefill(IProfilingTarget target, int promptLength, int cachedLength)
     {
         long t0 = _clock.GetTimestamp();
-        target.Prefill(promptLength);
+        if (cachedLength > 0) target.Prefill(cachedLength, promptLength);
+        else target.Prefill(promptLength);
         return MillisecondsSince(t0);
+    }
+
+    /// <summary>
+    /// The warm-prefill grid: <paramref name="count"/> cached lengths (whole prefix-cache blocks, up to three quarters of
+    /// the longest prompt) × <paramref name="count"/> new lengths (16 to a quarter of it), within the context.
+    /// </summary>
+    internal static (int Cached, int New)[] CachedPrefillGrid(int maxPrompt, int context, int count)
+    {
+        int block = TimeBill.Core.Cache.PrefixCache.BlockTokens;
+        if (count == 0 || maxPrompt < 2 * block) return [];
+        int[] cached = [.. Grid(block, Math.Max(block, maxPrompt * 3 / 4), count).Select(c => Math.Max(block, c / block * block)).Distinct()];
+        int[] fresh = Grid(Math.Min(16, maxPrompt / 4), Math.Max(16, maxPrompt / 4), count);
+        return [.. cached.SelectMany(c => fresh.Where(n => c + n <= context).Select(n => (c, n)))];
     }
 
     /// <summary>
@@ -216,9 +241,11 @@ public sealed class ExecutionTimeProfiler
     }
 
     /// <summary>One point of the grid and its samples. <see cref="Layers"/> is 0 for a prefill.</summary>
-    private sealed class GridPoint(int length, int layers, int index, int planned)
+    private sealed class GridPoint(int length, int layers, int index, int planned, int cached = 0)
     {
         public int Length { get; } = length;
+        /// <summary>For a warm prefill: the tokens restored before the <see cref="Length"/> new ones; else 0.</summary>
+        public int Cached { get; } = cached;
         public int Layers { get; } = layers;
         /// <summary>The index of the length on its grid (decides held-out).</summary>
         public int Index { get; } = index;

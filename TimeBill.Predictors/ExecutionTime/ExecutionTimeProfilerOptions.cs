@@ -19,6 +19,12 @@ public sealed record ExecutionTimeProfilerOptions
     /// <summary>Number of prompt lengths on the prefill grid (default 16).</summary>
     public int PrefillGridPoints { get; init; } = 16;
 
+    /// <summary>
+    /// Cached and new lengths on the warm-prefill grid, each (default 3: 3 × 3 prefills of new tokens after a prefix
+    /// restored from the prefix cache); 0 profiles cold prefills only. Used when the target supports it.
+    /// </summary>
+    public int CachedPrefillGridPoints { get; init; } = 3;
+
     /// <summary>Number of KV lengths on the decode grid (default 16).</summary>
     public int KvGridPoints { get; init; } = 16;
 
@@ -107,6 +113,7 @@ public sealed record ExecutionTimeProfilerOptions
         if (MaxKvLength is { } mk) AtLeast(mk, 1, nameof(MaxKvLength));
         AtLeast(PrefillGridPoints, 4, nameof(PrefillGridPoints));
         AtLeast(KvGridPoints, 3, nameof(KvGridPoints));
+        AtLeast(CachedPrefillGridPoints, 0, nameof(CachedPrefillGridPoints));
         AtLeast(LayerGridPoints, 1, nameof(LayerGridPoints));
         AtLeast(PrefillRepetitions, 1, nameof(PrefillRepetitions));
         AtLeast(DecodeRepetitions, 1, nameof(DecodeRepetitions));

@@ -32,6 +32,21 @@ public interface IProfilingTarget
     /// <summary>Runs a prefill of <paramref name="promptLength"/> tokens into a fresh, empty KV cache.</summary>
     void Prefill(int promptLength);
 
+    /// <summary>Whether the target prefills after a prefix restored from a prefix cache (<see cref="Prefill(int, int)"/>).</summary>
+    bool SupportsCachedPrefill => false;
+
+    /// <summary>
+    /// Untimed: makes the first <paramref name="cachedLength"/> tokens of the profiling prompt restorable from the
+    /// prefix cache (a multiple of <see cref="Core.Cache.PrefixCache.BlockTokens"/>).
+    /// </summary>
+    void PrepareCachedPrefill(int cachedLength) => throw new NotSupportedException("this target does not prefill after a cached prefix.");
+
+    /// <summary>
+    /// Timed: into a fresh KV cache, restores <paramref name="cachedLength"/> tokens from the prefix cache and
+    /// prefills the next <paramref name="newLength"/>, as a job with a warm prefix does.
+    /// </summary>
+    void Prefill(int cachedLength, int newLength) => throw new NotSupportedException("this target does not prefill after a cached prefix.");
+
     /// <summary>
     /// Untimed: puts the target in the state for <see cref="DecodeStep"/>: a KV cache holding exactly
     /// <paramref name="kvLength"/> entries in every layer. Called before every timed decode step, since each step

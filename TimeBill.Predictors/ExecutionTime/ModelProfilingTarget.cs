@@ -14,6 +14,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <item>A prefill runs <c>Nx</c> random token ids through the whole model into an emptied KV cache (one cache is
 /// reused and reset, as a long-running host does; allocating its memory is not part of a prefill).</item>
 /// <item>A prefill runs in the engine's chunks, as generation runs it.</item>
+/// <item>A warm prefill restores a prefix of the same random prompt from a prefix cache of its own (stored untimed in
+/// <see cref="PrepareCachedPrefill"/>) and prefills the tokens after it, as a job with a warm prefix does.</item>
 /// <item>A decode step runs one token through the first ℓ layers and the head on the decode kernels; every skipped layer still computes
 /// and caches the token's keys and values from the exited hidden state (the predictive-exit design), which is why
 /// a skipped layer is cheap but not free. The form <c>ℓ·(p1·Nkv + q1) + h</c> still holds: the skipped layers'
@@ -33,6 +35,7 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
     private readonly int[] _tokens;
     private readonly KvCache _prefillCache;
     private readonly KvCache _decodeCache;
+    private readonly PrefixCache _prefixes;
     private readonly Tensor _randomKeys;
     private readonly Tensor _randomValues;
     private readonly int _maxKv;
@@ -65,6 +68,8 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         _prefillCache = model.CreateCache(maxPromptLength);
         _decodeCache = model.CreateCache(maxKvLength + 1);
         var config = model.Config;
+        _prefixes = new PrefixCache(config.LayerCount, config.KvHeadCount, config.HeadDim,
+            (maxPromptLength / PrefixCache.BlockTokens + 1) * PrefixCache.BytesPerBlock(config.LayerCount, config.KvHeadCount, config.HeadDim));
         using (var scope = NewDisposeScope())
         {
             var generator = new TorchSharp.torch.Generator((ulong)seed);
@@ -115,6 +120,40 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
     }
 
     /// <inheritdoc />
+    public bool SupportsCachedPrefill => true;
+
+    /// <inheritdoc />
+    public void PrepareCachedPrefill(int cachedLength)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckCached(cachedLength, 0);
+        if (_prefixes.Match(_tokens, cachedLength) == cachedLength) return;
+        _prefillCache.Reset();
+        _engine.Prefill(_tokens.AsSpan(0, cachedLength), _prefillCache, _logits);
+        _prefixes.Store(_tokens, _prefillCache, cachedLength);
+    }
+
+    /// <inheritdoc />
+    public void Prefill(int cachedLength, int newLength)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckCached(cachedLength, newLength);
+        _prefillCache.Reset();
+        if (_prefixes.Restore(_tokens, _prefillCache, cachedLength) != cachedLength)
+            throw new InvalidOperationException($"the {cachedLength}-token prefix is not cached: call PrepareCachedPrefill first.");
+        _engine.Prefill(_tokens.AsSpan(cachedLength, newLength), _prefillCache, _logits);
+    }
+
+    private void CheckCached(int cachedLength, int newLength)
+    {
+        if (cachedLength < PrefixCache.BlockTokens || cachedLength % PrefixCache.BlockTokens != 0)
+            throw new ArgumentOutOfRangeException(nameof(cachedLength), cachedLength, $"a cached length is a positive multiple of {PrefixCache.BlockTokens}.");
+        ArgumentOutOfRangeException.ThrowIfNegative(newLength);
+        if (cachedLength + newLength > _tokens.Length)
+            throw new ArgumentOutOfRangeException(nameof(newLength), newLength, $"{cachedLength} cached and {newLength} new tokens exceed the {_tokens.Length} profiled.");
+    }
+
+    /// <inheritdoc />
     public void PrepareDecodeStep(int kvLength)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -156,6 +195,7 @@ public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
         _disposed = true;
         _prefillCache.Dispose();
         _decodeCache.Dispose();
+        _prefixes.Dispose();
         _randomKeys.Dispose();
         _randomValues.Dispose();
     }

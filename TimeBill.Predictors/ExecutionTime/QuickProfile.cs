@@ -15,6 +15,7 @@ public static class QuickProfile
         MaxPromptLength = Math.Min(512, context),
         MaxKvLength = Math.Min(1024, context - 1),
         PrefillGridPoints = 7,
+        CachedPrefillGridPoints = 2,
         KvGridPoints = 6,
         LayerGridPoints = 2,
         PrefillRepetitions = 3,

@@ -108,6 +108,9 @@ public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimato
     public double PrefillMilliseconds(int promptLength) => ExecutionTimePredictions.Prefill(_current, promptLength);
 
     /// <inheritdoc />
+    public double PrefillMilliseconds(int promptLength, int cachedLength) => ExecutionTimePredictions.Prefill(_current, promptLength, cachedLength);
+
+    /// <inheritdoc />
     public double DecodeStepMilliseconds(double kvLength, double? layersPerToken = null) =>
         ExecutionTimePredictions.Step(_current, kvLength, layersPerToken);
 
@@ -136,7 +139,10 @@ public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimato
         var step = _step.Coefficients();
         var lay = _layered.Coefficients();
         _current = new ExecutionTimeCoefficients(
-            new PrefillCost(pre[0], pre[1], pre[2], pre[3], Baseline.Prefill.QueryBlock),
+            new PrefillCost(pre[0], pre[1], pre[2], pre[3], Baseline.Prefill.QueryBlock,
+                // The warm-prefill terms follow the corrections of the terms they are made of: attention and per-token work.
+                Baseline.Prefill.E is double e && Baseline.Prefill.A > 0 ? e * pre[0] / Baseline.Prefill.A : Baseline.Prefill.E,
+                Baseline.Prefill.B > 0 ? Baseline.Prefill.F * pre[1] / Baseline.Prefill.B : Baseline.Prefill.F),
             new DecodeStepCost(step[0], step[1]),
             new LayeredDecodeStepCost(lay[0], lay[1], lay[2], Baseline.LayeredStep.LayerCount));
         Interlocked.Increment(ref _observations);

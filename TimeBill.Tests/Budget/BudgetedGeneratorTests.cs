@@ -51,6 +51,29 @@ public sealed class BudgetedGeneratorTests(ModelFixture models)
         Assert.True(result.Plan.Feasible);
     }
 
+    /// <summary>A job behind the same 96 prompt tokens as the one before restores them and is priced as a prefill of the rest.</summary>
+    [Fact]
+    public async Task AWarmPrefixIsRestoredAndPricedAsCached()
+    {
+        var estimator = new ExecutionTimeEstimator(new ExecutionTimeCoefficients(
+            new PrefillCost(1e-4, 0.5, 2), new DecodeStepCost(0.001, 3), new LayeredDecodeStepCost(0.0002, 0.6, 0, 5)));
+        using var generator = new BudgetedGenerator(models.Get("stories260K"), models.StoriesTokenizer, estimator);
+        var random = new Random(7);
+        int[] system = [1, .. Enumerable.Range(0, 99).Select(_ => random.Next(3, 512))];
+        BudgetedRequest Job(int[] tail, bool reuse = true) => Request(600_000, maxNew: 8) with { PromptIds = [.. system, .. tail], ReusePrefix = reuse };
+
+        var cold = await generator.GenerateAsync(Job([5, 6, 7]));
+        var warm = await generator.GenerateAsync(Job([8, 9]));
+        var unshared = await generator.GenerateAsync(Job([8, 9], reuse: false));
+
+        Assert.Equal(0, cold.ReusedPromptTokens);
+        Assert.Equal(96, warm.ReusedPromptTokens);
+        Assert.Equal(0, unshared.ReusedPromptTokens);
+        Assert.Equal(estimator.PrefillMilliseconds(102, 96), warm.PredictedPrefillTime.TotalMilliseconds, 9);
+        Assert.True(warm.PredictedPrefillTime < unshared.PredictedPrefillTime / 5);
+        Assert.Equal(unshared.Ids, warm.Ids);
+    }
+
     [Fact]
     public void KillStopsAtTheLastStepThatFitsAndSkipNextFinishesTheSameResponse()
     {

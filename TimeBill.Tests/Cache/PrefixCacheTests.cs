@@ -93,7 +93,7 @@ public sealed class PrefixCacheTests(ModelFixture models)
     {
         var model = models.Get("stories260K");
         var config = model.Config;
-        long block = new PrefixCache(config.LayerCount, config.KvHeadCount, config.HeadDim, 0).BlockBytes;
+        long block = PrefixCache.BytesPerBlock(config.LayerCount, config.KvHeadCount, config.HeadDim);
         using var engine = new GenerationEngine(model, new EngineOptions { PrefixCacheBytes = 5 * block });
         int[][] prompts = [.. Enumerable.Range(0, 4).Select(i => RandomIds(33, 512, 10 + i))]; // two blocks each
         foreach (var prompt in prompts)
@@ -113,7 +113,7 @@ public sealed class PrefixCacheTests(ModelFixture models)
     {
         var model = models.Get("stories260K");
         var config = model.Config;
-        long block = new PrefixCache(config.LayerCount, config.KvHeadCount, config.HeadDim, 0).BlockBytes;
+        long block = PrefixCache.BytesPerBlock(config.LayerCount, config.KvHeadCount, config.HeadDim);
         using var engine = new GenerationEngine(model, new EngineOptions { PrefixCacheBytes = 3 * block });
         int[] system = RandomIds(33, 512, 20);
         Run(engine, system, tokens: 1);

@@ -6,6 +6,10 @@ namespace TimeBill.Tests.ExecutionTime;
 internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 1024, int layers = 6) : IProfilingTarget
 {
     public double A = 2e-5, B = 0.15, C = 1.2, P1 = 3e-4, Q1 = 0.05, H = 0.4;
+    /// <summary>Warm prefills: per new × cached token and per cached token; <see cref="CachedPrefill"/> turns them on.</summary>
+    public double E = 5e-5, F = 2e-3;
+    public bool CachedPrefill;
+    public readonly HashSet<int> PreparedPrefixes = [];
     /// <summary>A fixed cost per block of <see cref="Block"/> prompt tokens (none while <see cref="Block"/> is 0).</summary>
     public double D;
     public int Block;
@@ -23,6 +27,23 @@ internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 10
     {
         Calls.Add(("prefill", promptLength, layers));
         clock.Advance(A * promptLength * promptLength + B * promptLength + C + (Block > 0 ? D * Math.Ceiling(promptLength / (double)Block) : 0));
+        OnCall?.Invoke();
+    }
+
+    public bool SupportsCachedPrefill => CachedPrefill;
+
+    public void PrepareCachedPrefill(int cachedLength)
+    {
+        PreparedPrefixes.Add(cachedLength);
+        clock.Advance(5000); // preparing is slow, and must not show in the warm prefill times
+    }
+
+    public void Prefill(int cachedLength, int newLength)
+    {
+        if (!PreparedPrefixes.Contains(cachedLength)) throw new InvalidOperationException($"the {cachedLength}-token prefix was not prepared");
+        Calls.Add(("warm prefill", newLength, cachedLength));
+        clock.Advance(A * newLength * newLength + B * newLength + C + (Block > 0 ? D * Math.Ceiling(newLength / (double)Block) : 0)
+            + E * cachedLength * newLength + F * cachedLength);
         OnCall?.Invoke();
     }
 

@@ -33,6 +33,21 @@ public class ModelProfilingTargetTests(ModelFixture models)
     }
 
     [Fact]
+    public void AWarmPrefillRestoresThePreparedPrefixAndPrefillsTheRest()
+    {
+        var model = models.Get("stories260K");
+        using var engine = new GenerationEngine(model, new EngineOptions { PrefillChunkSize = 16 });
+        using var target = new ModelProfilingTarget(engine, maxPromptLength: 64, maxKvLength: 100);
+        Assert.True(target.SupportsCachedPrefill);
+        Assert.Throws<InvalidOperationException>(() => target.Prefill(32, 8)); // not prepared
+        target.PrepareCachedPrefill(32);
+        target.Prefill(32, 8);
+        target.Prefill(32, 32);
+        Assert.Throws<ArgumentOutOfRangeException>(() => target.PrepareCachedPrefill(20)); // not whole blocks
+        Assert.Throws<ArgumentOutOfRangeException>(() => target.Prefill(32, 33));           // beyond the profiled prompt
+    }
+
+    [Fact]
     public void IdentityDependsOnTheShapeNotTheWeights()
     {
         var real = models.Get("stories260K");
