@@ -140,6 +140,19 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     }
 
     /// <summary>
+    /// Prefills <paramref name="prefix"/> (BOS first when the model has one) once and pins it in the engine's prefix
+    /// cache until the result is disposed: a control loop's system prompt, after which each job's prompt
+    /// <c>pinned.Then(tokenizer.Encode(observation))</c> prefills only the observation and is planned with the time that saves.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No tokenizer, or the engine's prefix cache is off.</exception>
+    public Task<PinnedPrefix> PinPrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var tokenizer = Tokenizer ?? throw new InvalidOperationException("this generator has no tokenizer: pin the prefix as ids through Engine.PinPrefixAsync.");
+        return Engine.PinPrefixAsync(tokenizer.EncodePrompt(prefix), cancellationToken);
+    }
+
+    /// <summary>
     /// Runs a short request through the whole path off the clock (prefill with the eviction policy's capture and the
     /// length predictor, eviction, a few full-depth decode steps, detokenization) so that first-call costs (JIT
     /// compilation, allocator pools, the decode path's choice) do not land in a job with a deadline; then runs it once

@@ -67,6 +67,33 @@ public sealed class GenerationEngine : IDisposable
         IExitModel? exits = null, CancellationToken cancellationToken = default) =>
         GenerateAsync(promptIds, options, hooks, exits, cancellationToken).GetAwaiter().GetResult();
 
+    /// <summary>
+    /// Prefills <paramref name="prefixIds"/> (what of them is not cached yet), keeps them in the prefix cache and pins
+    /// them there until the result is disposed, so later prompts that start with them skip their prefill. Queued
+    /// behind earlier jobs.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The engine's prefix cache is off (<see cref="EngineOptions.PrefixCacheBytes"/> is 0).</exception>
+    /// <exception cref="ArgumentException">An empty prefix, one that fills the context, or an id outside the vocabulary.</exception>
+    public Task<PinnedPrefix> PinPrefixAsync(IReadOnlyList<int> prefixIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefixIds);
+        var prefixes = Prefixes ?? throw new InvalidOperationException("the engine's prefix cache is off (EngineOptions.PrefixCacheBytes is 0): nothing can be pinned.");
+        CheckPromptLength(prefixIds.Count, nameof(prefixIds));
+        int[] ids = [.. prefixIds];
+        foreach (int id in ids)
+            if ((uint)id >= (uint)Model.Config.VocabSize)
+                throw new ArgumentException($"prefix token id {id} is outside the vocabulary (0..{Model.Config.VocabSize - 1}).", nameof(prefixIds));
+        return Submit(() =>
+        {
+            var cache = Model.RentCache(ref _cache, ids.Length, Math.Min(Model.Config.MaxPositions, Math.Max(ids.Length, 256)));
+            int restored = prefixes.Restore(ids, cache, ids.Length);
+            if (ids.Length - restored >= PrefixCache.BlockTokens) Prefill(ids, restored, cache, _logits, null, null, cancellationToken);
+            prefixes.Store(ids, cache, cache.NextPosition);
+            var pin = prefixes.Pin(ids);
+            return new PinnedPrefix(ids, prefixes.Match(ids, ids.Length), pin);
+        }, cancellationToken);
+    }
+
     /// <summary>Checks a prompt and options as every generation does, before queueing.</summary>
     internal (int[] Prompt, GenerationOptions Options) Check(IReadOnlyList<int> promptIds, GenerationOptions? options)
     {

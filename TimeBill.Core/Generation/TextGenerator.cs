@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using TimeBill.Core.Cache;
 using TimeBill.Core.Exit;
 using TimeBill.Core.Model;
 using TimeBill.Core.Tokenization;
@@ -108,6 +109,17 @@ public sealed class TextGenerator : IDisposable
         var (ids, checkedOptions) = Engine.Check(promptIds, options);
         return Engine.Submit(() => Engine.Run(ids, checkedOptions, Exits, Tokenizer, null, onToken, cancellationToken), cancellationToken)
             .GetAwaiter().GetResult();
+    }
+
+    /// <summary>
+    /// Prefills <paramref name="prefix"/> (BOS first when the model has one) once and pins it in the engine's prefix
+    /// cache until the result is disposed; prompts <c>pinned.Then(Tokenizer.Encode(rest))</c> prefill only the rest.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The engine's prefix cache is off.</exception>
+    public Task<PinnedPrefix> PinPrefixAsync(string prefix, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        return Engine.PinPrefixAsync(Tokenizer.EncodePrompt(prefix), cancellationToken);
     }
 
     /// <summary>Frees the engine when the generator built it.</summary>

@@ -183,6 +183,30 @@ public sealed class PrefixCacheTests(ModelFixture models)
     }
 
     [Fact]
+    public async Task APinnedSystemPromptStaysWarmForEveryTickAndIsReleasedOnDispose()
+    {
+        var model = models.Get("stories260K");
+        long block = PrefixCache.BytesPerBlock(model.Config.LayerCount, model.Config.KvHeadCount, model.Config.HeadDim);
+        using var generator = new TextGenerator(model, models.StoriesTokenizer, null, new EngineOptions { PrefixCacheBytes = 8 * block });
+        string system = string.Join(" ", Enumerable.Repeat("The robot arm moves the red block to the left side of the table.", 4));
+        using (var pinned = await generator.PinPrefixAsync(system))
+        {
+            Assert.Equal(pinned.Ids.Count / PrefixCache.BlockTokens * PrefixCache.BlockTokens, pinned.CachedTokens);
+            Assert.True(pinned.CachedTokens >= 32);
+            var options = new GenerationOptions { MaxNewTokens = 4, StopTokenIds = [] };
+            for (int tick = 0; tick < 6; tick++)
+            {
+                // Other traffic through the cache between ticks, more than it holds besides the pin.
+                await generator.GenerateAsync(RandomIds(60, 512, 100 + tick), options);
+                var result = await generator.GenerateAsync(pinned.Then(models.StoriesTokenizer.Encode($" Tick {tick}: where is the block?")), options);
+                Assert.Equal(pinned.CachedTokens, result.ReusedPromptTokens);
+            }
+        }
+        using var off = new GenerationEngine(model, new EngineOptions { PrefixCacheBytes = 0 });
+        await Assert.ThrowsAsync<InvalidOperationException>(() => off.PinPrefixAsync([1, 2, 3]));
+    }
+
+    [Fact]
     public void BadUseIsRefused()
     {
         var model = models.Get("stories260K");
