@@ -356,6 +356,7 @@ public sealed class TimeBillChatClient : IChatClient
     private static UsageDetails UsageOf(BudgetedResult result) => new()
     {
         InputTokenCount = result.PromptIds.Count,
+        CachedInputTokenCount = result.ReusedPromptTokens,
         OutputTokenCount = result.Ids.Count,
         TotalTokenCount = result.PromptIds.Count + result.Ids.Count,
     };

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using TimeBill.Core.Budget;
+using TimeBill.Core.Cache;
 using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Predictors.Chat;
@@ -167,6 +168,29 @@ public sealed class ChatTemplateClientTests
 
         Assert.Equal(item.Ints("ids").Length, response.Usage!.InputTokenCount);
         Assert.Equal(direct.Text, response.Text);
+    }
+
+    /// <summary>The second turn's rendering starts with the first turn's prompt, so its prefill starts from the first turn's cache.</summary>
+    [Fact]
+    public async Task TheNextTurnReusesThePreviousTurnsRenderedPrefix()
+    {
+        using var model = CausalLanguageModel.Load(SharedAssets.Model("tiny-random-qwen3"));
+        using var generator = new BudgetedGenerator(model, SharedTokenizers.Get("tiny-random-qwen3"), ChatModelFixture.Estimator);
+        using var client = new TimeBillChatClient(generator);
+        var options = new ChatOptions { MaxOutputTokens = 6 }.WithTimeBudget(TimeSpan.FromMinutes(1)).WithTemplateVariable("enable_thinking", false);
+        List<ChatMessage> conversation =
+        [
+            new(ChatRole.System, "You control a robot arm in a work cell with a red, a green and a blue block on the table. Answer with one short command."),
+            new(ChatRole.User, "Where is the red block?"),
+        ];
+        var first = await client.GetResponseAsync(conversation, options);
+        conversation.AddRange(first.Messages);
+        conversation.Add(new ChatMessage(ChatRole.User, "Move it to the left."));
+        var second = await client.GetResponseAsync(conversation, options);
+
+        Assert.Equal(0, first.Usage!.CachedInputTokenCount);
+        Assert.True(second.Usage!.CachedInputTokenCount >= first.Usage.InputTokenCount / PrefixCache.BlockTokens * PrefixCache.BlockTokens - PrefixCache.BlockTokens,
+            $"{second.Usage.CachedInputTokenCount} of the first turn's {first.Usage.InputTokenCount} prompt tokens were reused");
     }
 
     private static AIFunctionDeclaration Declaration(JsonElement spec)
