@@ -15,6 +15,10 @@ internal static class ThroughputBenchmark
         public double EvictMs { get; init; }
         /// <summary>Prompt entries each layer's KV heads kept after eviction (layer 0).</summary>
         public int KeptEntries { get; init; }
+        /// <summary>Leading prompt tokens restored from the prefix cache in the warm prefills; 0: none measured.</summary>
+        public int CachedTokens { get; init; }
+        /// <summary>Median warm prefill (restore <see cref="CachedTokens"/>, prefill the rest), timed beside each cold one.</summary>
+        public double WarmPrefillMs { get; init; }
     }
 
     /// <summary>
@@ -23,11 +27,17 @@ internal static class ThroughputBenchmark
     /// <paramref name="genTokens"/> single-token decode steps on the engine's kernels, or on libtorch's eager
     /// operators when <paramref name="libtorchSteps"/> (the reference the kernels are compared against). With
     /// <paramref name="eviction"/>, prefill feeds the policy's capture and the cache is evicted to
-    /// <paramref name="alpha"/> right after it (timed apart).
+    /// <paramref name="alpha"/> right after it (timed apart). With <paramref name="cachedTokens"/>, every run also times,
+    /// right after its cold prefill, a warm one: those leading tokens restored from the engine's prefix cache (stored
+    /// by the warm-up), the rest prefilled.
     /// </summary>
     public static Result Run(GenerationEngine engine, int promptTokens, int genTokens, int runs, int seed = 0,
-        Action<KvCache>? afterPrefill = null, IProgress<int>? progress = null, EvictionPolicy? eviction = null, double alpha = 0, bool libtorchSteps = false)
+        Action<KvCache>? afterPrefill = null, IProgress<int>? progress = null, EvictionPolicy? eviction = null, double alpha = 0, bool libtorchSteps = false,
+        int cachedTokens = 0)
     {
+        if (cachedTokens != 0 && (cachedTokens < 0 || cachedTokens % PrefixCache.BlockTokens != 0 || cachedTokens >= promptTokens))
+            throw new ArgumentException($"--cached-tokens must be a positive multiple of {PrefixCache.BlockTokens} below --prompt-tokens, got {cachedTokens}.");
+        if (cachedTokens > 0 && engine.Prefixes is null) throw new ArgumentException("--cached-tokens needs the engine's prefix cache.");
         var model = engine.Model;
         if (promptTokens <= 0) throw new ArgumentException($"--prompt-tokens must be positive, got {promptTokens}.");
         if (genTokens <= 0) throw new ArgumentException($"--gen-tokens must be positive, got {genTokens}.");
@@ -44,6 +54,7 @@ internal static class ThroughputBenchmark
         var prefillMs = new List<double>();
         var decodeMs = new List<double>();
         var evictMs = new List<double>();
+        var warmMs = new List<double>();
         int kept = promptTokens;
         for (int run = -1; run < runs; run++)
         {
@@ -52,6 +63,15 @@ internal static class ThroughputBenchmark
             using var capture = eviction?.CreateCapture(model.Config); // the policy's prefill statistics, timed with prefill
             engine.Prefill(prompt, cache, logits, capture);
             double prefill = clock.Elapsed.TotalMilliseconds;
+            if (cachedTokens > 0)
+            {
+                if (run < 0) engine.Prefixes!.Store(prompt, cache, cachedTokens);
+                using var warmCache = model.CreateCache(promptTokens + genTokens);
+                clock.Restart();
+                engine.Prefixes!.Restore(prompt, warmCache, cachedTokens);
+                engine.Prefill(prompt.AsSpan(cachedTokens), warmCache, logits);
+                if (run >= 0) warmMs.Add(clock.Elapsed.TotalMilliseconds);
+            }
             double evict = eviction?.Evict(cache, alpha, capture).Elapsed.TotalMilliseconds ?? 0;
             kept = cache.Length(0);
             afterPrefill?.Invoke(cache);
@@ -70,6 +90,8 @@ internal static class ThroughputBenchmark
         {
             EvictMs = Median(evictMs),
             KeptEntries = kept,
+            CachedTokens = cachedTokens,
+            WarmPrefillMs = cachedTokens > 0 ? Median(warmMs) : 0,
         };
     }
 

@@ -28,6 +28,10 @@ internal static class BenchCommand
             Description = "Prompt tokens per prefill chunk.",
             DefaultValueFactory = _ => EngineOptions.DefaultPrefillChunkSize,
         };
+        var cached = new Option<int>("--cached-tokens")
+        {
+            Description = "Also time a warm prefill after each cold one: this many leading prompt tokens (a multiple of 16) restored from the prefix cache, the rest prefilled.",
+        };
         var compare = new Option<bool>("--compare")
         {
             Description = "Run decode steps on libtorch (the reference), kernels float32 and kernels bfloat16 in this one process, and measure the machine's read bandwidth: "
@@ -35,7 +39,7 @@ internal static class BenchCommand
         };
         var command = new Command("bench", "Measure prefill and decode tokens/s (median of several runs).")
         {
-            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, bf16, prefillChunk, compare, json,
+            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, bf16, prefillChunk, cached, compare, json,
         };
         command.SetGuardedAction((parse, _) =>
         {
@@ -48,7 +52,7 @@ internal static class BenchCommand
                     parse.GetValue(seed), parse.GetValue(threads), parse.GetValue(prefillChunk), parse.GetValue(json)));
             using var engine = new GenerationEngine(lm, new EngineOptions { BFloat16Weights = parse.GetValue(bf16), PrefillChunkSize = parse.GetValue(prefillChunk) });
             var result = ThroughputBenchmark.Run(engine, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs), parse.GetValue(seed),
-                eviction: policy is NoEvictionPolicy ? null : policy, alpha: parse.GetValue(alpha));
+                eviction: policy is NoEvictionPolicy ? null : policy, alpha: parse.GetValue(alpha), cachedTokens: parse.GetValue(cached));
             if (parse.GetValue(json))
             {
                 JsonOutput.Write(new
@@ -68,6 +72,9 @@ internal static class BenchCommand
                     Alpha = parse.GetValue(alpha),
                     result.KeptEntries,
                     result.EvictMs,
+                    result.CachedTokens,
+                    result.WarmPrefillMs,
+                    WarmToColdPrefill = result.CachedTokens > 0 ? result.WarmPrefillMs / result.PrefillMs : (double?)null,
                 });
                 return Task.FromResult(0);
             }
@@ -75,6 +82,8 @@ internal static class BenchCommand
             table.AddRow(lm.Identity, engine.WeightFormat, result.PromptTokens.ToString(), $"{policy.Name} α={parse.GetValue(alpha)}", result.KeptEntries.ToString(),
                 $"{result.PrefillTokensPerS:F1}", $"{result.DecodeTokensPerS:F1}", $"{result.PrefillMs:F2}", $"{result.EvictMs:F2}", $"{result.DecodeMsPerToken:F3}");
             AnsiConsole.Write(table);
+            if (result.CachedTokens > 0)
+                AnsiConsole.WriteLine($"warm prefill ({result.CachedTokens} cached, {result.PromptTokens - result.CachedTokens} new): {result.WarmPrefillMs:F2} ms = {result.WarmPrefillMs / result.PrefillMs:P1} of the cold prefill");
             return Task.FromResult(0);
         });
         return command;

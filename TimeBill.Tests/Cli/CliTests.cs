@@ -55,11 +55,24 @@ public sealed class CliTests
         Assert.True(json.GetProperty("decode_tokens_per_s").GetDouble() > 0);
     }
 
+    [Fact]
+    public void BenchTimesAWarmPrefillBesideTheColdOne()
+    {
+        var (code, output, errors) = Run("bench", "--model", SharedAssets.Model("stories260K"), "--prompt-tokens", "40", "--gen-tokens", "2", "--runs", "1",
+            "--cached-tokens", "32", "--json");
+        Assert.True(code == 0, errors);
+        var json = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(32, json.GetProperty("cached_tokens").GetInt32());
+        Assert.True(json.GetProperty("warm_prefill_ms").GetDouble() > 0);
+        Assert.True(json.GetProperty("warm_to_cold_prefill").GetDouble() > 0);
+    }
+
     [Theory]
     [InlineData("generate", "--max-tokens", "4")]                              // missing --prompt
     [InlineData("forward", "--model", "/nonexistent", "--ids", "1,2")]         // bad folder
     [InlineData("forward", "--model", "MODEL", "--ids", "1,x")]                // bad id
     [InlineData("bench", "--model", "MODEL", "--shape", "MODEL", "--prompt-tokens", "4")] // both --model and --shape
+    [InlineData("bench", "--model", "MODEL", "--prompt-tokens", "40", "--cached-tokens", "20")] // not whole prefix-cache blocks
     [InlineData("no-such-command")]
     public void BadArgumentsExitNonZeroWithAMessage(params string[] arguments)
     {
