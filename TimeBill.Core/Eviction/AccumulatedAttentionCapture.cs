@@ -9,7 +9,7 @@ namespace TimeBill.Core.Eviction;
 /// materialised: queries are processed <see cref="ChunkSize"/> at a time, so the extra memory is
 /// <c>O(heads·chunk·Nx)</c>, and the cost is one more attention pass over the prompt inside prefill.
 /// </summary>
-public sealed class AccumulatedAttentionCapture : EvictionCapture
+internal sealed class AccumulatedAttentionCapture : EvictionCapture
 {
     private readonly Tensor?[] _mass;
 

@@ -11,7 +11,7 @@ namespace TimeBill.Core.Eviction;
 /// one pass, and recomputes the window's attention over the cache after each chunk: <c>O(w·Nx)</c> per layer and
 /// chunk, inside prefill, so <see cref="EvictionPolicy.Evict"/> itself only ranks and gathers.
 /// </summary>
-public sealed class WindowAttentionCapture : EvictionCapture
+internal sealed class WindowAttentionCapture : EvictionCapture
 {
     private readonly Tensor?[] _queries;
     private readonly Tensor?[] _positions;

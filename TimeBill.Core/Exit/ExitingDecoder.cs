@@ -23,7 +23,7 @@ public readonly record struct ExitStep(int LayersRun, int HeadsEvaluated, float 
 /// full-depth logits exactly.
 /// </para>
 /// </summary>
-public sealed class ExitingDecoder
+internal sealed class ExitingDecoder
 {
     private readonly KernelDecoder _decoder;
     private readonly int _layerCount;

@@ -15,7 +15,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// margin. Points flagged <c>HeldOut</c> are not fitted; they measure the held-out MAPE.
 /// </para>
 /// </summary>
-public static class ExecutionTimeFitter
+internal static class ExecutionTimeFitter
 {
     /// <summary>Fits all three curves.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="measurements"/> is null.</exception>
