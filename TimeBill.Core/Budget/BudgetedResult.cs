@@ -39,6 +39,12 @@ public sealed record BudgetedResult
     /// The plan assumed the token cap.
     /// </summary>
     public bool LengthPredictionSkipped { get; init; }
+    /// <summary>
+    /// The request had a constraint, the deadline ended the job before the model did, and the answer was complete
+    /// then: closed on a shortest path once only the steps it needed fitted (or complete already). The text is a
+    /// whole, valid answer, possibly shorter than the model would have written.
+    /// </summary>
+    public bool ClosedEarly { get; init; }
     /// <summary>Estimated prefill time.</summary>
     public TimeSpan PredictedPrefillTime { get; init; }
     /// <summary>Measured prefill time.</summary>
