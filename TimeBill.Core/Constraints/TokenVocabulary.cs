@@ -51,11 +51,21 @@ public sealed class TokenVocabulary
         var special = tokenizer.SpecialTokens.Values.ToHashSet();
         int count = Math.Max(tokenizer.VocabularySize, special.Count == 0 ? 0 : special.Max() + 1);
         var bytes = new byte[]?[count];
+        var byteTokens = new List<int>();
         for (int id = 0; id < count; id++)
         {
             if (special.Contains(id) || tokenizer.IdToToken(id) is not { Length: > 0 } token) continue;
-            bytes[id] = tokenizer.IsByteLevel ? ByteLevelBytes(token) : SentencePieceBytes(token);
+            bool isByteToken = false;
+            bytes[id] = tokenizer.IsByteLevel ? ByteLevelBytes(token) : SentencePieceBytes(token, out isByteToken);
+            if (isByteToken) byteTokens.Add(id);
         }
+        // SentencePiece falls back to a byte token only for a character it has no piece for; a response that starts with
+        // byte tokens also decodes differently (the next piece's space is dropped), so ASCII byte tokens with a piece
+        // of their own are left out.
+        var fallback = byteTokens.ToHashSet();
+        var pieces = Enumerable.Range(0, count).Where(id => bytes[id] is { Length: 1 } && !fallback.Contains(id)).Select(id => bytes[id]![0]).ToHashSet();
+        foreach (int id in byteTokens)
+            if (bytes[id]![0] < 0x80 && pieces.Contains(bytes[id]![0])) bytes[id] = null;
         return new TokenVocabulary(bytes);
     }
 
@@ -67,9 +77,10 @@ public sealed class TokenVocabulary
         return bytes;
     }
 
-    private static byte[] SentencePieceBytes(string piece) =>
-        piece.Length == 6 && piece.StartsWith("<0x", StringComparison.Ordinal) && piece[5] == '>'
-            && byte.TryParse(piece.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out byte value)
-            ? [value]
-            : Encoding.UTF8.GetBytes(piece.Replace('▁', ' '));
+    private static byte[] SentencePieceBytes(string piece, out bool isByteToken)
+    {
+        isByteToken = piece.Length == 6 && piece.StartsWith("<0x", StringComparison.Ordinal) && piece[5] == '>'
+            && byte.TryParse(piece.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out _);
+        return isByteToken ? [byte.Parse(piece.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture)] : Encoding.UTF8.GetBytes(piece.Replace('▁', ' '));
+    }
 }
