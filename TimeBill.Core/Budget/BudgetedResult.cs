@@ -40,9 +40,9 @@ public sealed record BudgetedResult
     /// </summary>
     public bool LengthPredictionSkipped { get; init; }
     /// <summary>
-    /// The request had a constraint, the deadline ended the job before the model did, and the answer was complete
-    /// then: closed on a shortest path once only the steps it needed fitted (or complete already). The text is a
-    /// whole, valid answer, possibly shorter than the model would have written.
+    /// The request had a constraint and its answer is complete but was cut short: the deadline (or the token cap) left
+    /// only the steps the answer needed, so it was closed on a shortest path, or the deadline ended the job right when
+    /// the answer was complete. The text is a whole, valid answer, possibly shorter than the model would have written.
     /// </summary>
     public bool ClosedEarly { get; init; }
     /// <summary>Estimated prefill time.</summary>
