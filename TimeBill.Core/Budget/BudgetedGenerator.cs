@@ -125,6 +125,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         Engine.CheckSampling(request.Sampling, nameof(request));
         if (request.Constraint is not null && Tokenizer is null)
             throw new ArgumentException("a constrained request needs a generator with a tokenizer (the constraint is over its tokens).", nameof(request));
+        request.Constraint?.For(Tokenizer!); // lifted to the vocabulary once, here on the caller's thread rather than the engine's
         foreach (int id in prompt)
             if ((uint)id >= (uint)Model.Config.VocabSize)
                 throw new ArgumentException($"prompt token id {id} is outside the vocabulary (0..{Model.Config.VocabSize - 1}).", nameof(request));

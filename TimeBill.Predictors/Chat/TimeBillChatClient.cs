@@ -71,6 +71,9 @@ public sealed class TimeBillChatClient : IChatClient
     /// <summary>Response property: the time from the call to the complete result in milliseconds.</summary>
     public const string TotalMillisecondsKey = "timebill.total_ms";
 
+    /// <summary>Response property: with a JSON response format, whether the deadline or the token cap closed the answer early (<see cref="BudgetedResult.ClosedEarly"/>).</summary>
+    public const string ClosedEarlyKey = "timebill.closed_early";
+
     /// <summary>The finish reason of a response whose deadline ended it ("deadline").</summary>
     public static ChatFinishReason Deadline { get; } = new("deadline");
 
@@ -395,6 +398,7 @@ public sealed class TimeBillChatClient : IChatClient
             [DecodeMillisecondsKey] = result.DecodeTime.TotalMilliseconds,
             [TotalMillisecondsKey] = result.TotalTime.TotalMilliseconds,
         };
+        if (result.ClosedEarly) properties[ClosedEarlyKey] = true;
         if (result.Plan is { } plan)
         {
             properties[AlphaKey] = plan.EvictionRatio;

@@ -198,6 +198,25 @@ public sealed class ConstrainedDecodingTests
     }
 
     [Fact]
+    public void AStepOfTheProcessorAllocatesNothingAfterTheFirst()
+    {
+        var tokenizer = SharedTokenizers.Get("tiny-random-qwen3");
+        var automaton = OutputConstraint.JsonSchema("""{"type":"array","items":{"type":"string"},"maxItems":4}""").For(tokenizer);
+        var processor = new ConstrainedDecoding(automaton, [tokenizer.EosTokenId!.Value], maxTokens: 64);
+        var logits = new float[151_936];
+        int[] generated = Spell(TokenVocabulary.For(tokenizer), "[\"ab");
+        processor.Reset([]);
+        processor.Process(logits, generated);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+        {
+            processor.TokensLeft = 20 - i;
+            processor.Process(logits, generated);
+        }
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void ChoicesOnSentencePieceTokensEndOnOneOfThem()
     {
         var vocabulary = TokenVocabulary.For(Stories);
