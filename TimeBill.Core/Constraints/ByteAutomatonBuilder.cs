@@ -146,6 +146,61 @@ internal sealed class ByteAutomatonBuilder(int maxStates = 200_000)
             for (int b = 0; b < 256; b++)
                 pruned[map[s] * 256 + b] = next[s * 256 + b] is int t and >= 0 ? map[t] : -1;
         }
-        return new ByteAutomaton(pruned, keep);
+        return Minimize(pruned, keep);
+    }
+
+    /// <summary>
+    /// Merges states no input tells apart (Moore's partition refinement: split classes by acceptance, then by the classes
+    /// of their 256 successors, until nothing splits), so copies of one piece in equivalent places (an array's first and
+    /// later items) become one state and later work per state is done once. The start stays 0.
+    /// </summary>
+    private static ByteAutomaton Minimize(int[] next, bool[] accepting)
+    {
+        int n = accepting.Length;
+        var cls = accepting.Select(a => a ? 1 : 0).ToArray();
+        int classes = cls.Distinct().Count();
+        var comparer = new RowComparer();
+        while (true)
+        {
+            var index = new Dictionary<int[], int>(comparer);
+            var refined = new int[n];
+            for (int s = 0; s < n; s++)
+            {
+                var row = new int[257];
+                row[0] = cls[s];
+                for (int b = 0; b < 256; b++) row[b + 1] = next[s * 256 + b] is int t and >= 0 ? cls[t] : -1;
+                if (!index.TryGetValue(row, out int c)) index[row] = c = index.Count;
+                refined[s] = c;
+            }
+            cls = refined;
+            if (index.Count == classes) break;
+            classes = index.Count;
+        }
+        // Renumber so that the start's class is 0 and classes keep the order of their first state.
+        var map = new int[classes];
+        Array.Fill(map, -1);
+        int count = 0;
+        for (int s = 0; s < n; s++) if (map[cls[s]] < 0) map[cls[s]] = count++;
+        var merged = new int[count * 256];
+        var accept = new bool[count];
+        for (int s = 0; s < n; s++)
+        {
+            int c = map[cls[s]];
+            accept[c] = accepting[s];
+            for (int b = 0; b < 256; b++) merged[c * 256 + b] = next[s * 256 + b] is int t and >= 0 ? map[cls[t]] : -1;
+        }
+        return new ByteAutomaton(merged, accept);
+    }
+
+    private sealed class RowComparer : IEqualityComparer<int[]>
+    {
+        public bool Equals(int[]? x, int[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(int[] row)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(row.AsSpan()));
+            return hash.ToHashCode();
+        }
     }
 }

@@ -75,6 +75,15 @@ public sealed class JsonSchemaCompilerTests
         Assert.All(new[] { "yes", "no", "not sure" }, c => Assert.True(automaton.Accepts(Encoding.UTF8.GetBytes(c))));
         Assert.All(new[] { "ye", "nos", "not", "", "Yes" }, c => Assert.False(automaton.Accepts(Encoding.UTF8.GetBytes(c))));
         Assert.Throws<ArgumentException>(() => OutputConstraint.OneOf([]));
+        Assert.Equal(3, OutputConstraint.OneOf(["ab", "cb"]).Automaton.StateCount); // minimal: start, after a or c, after b
+    }
+
+    [Fact]
+    public void EquivalentPiecesShareStates()
+    {
+        // An array's first and later items are one state set after minimization: [true,true,...] needs 11 states at most.
+        var automaton = OutputConstraint.JsonSchema("""{"type":"array","items":{"type":"boolean"}}""").Automaton;
+        Assert.True(automaton.StateCount <= 11, $"{automaton.StateCount} states");
     }
 
     [Fact]
