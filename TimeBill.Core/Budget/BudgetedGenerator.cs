@@ -125,6 +125,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         Engine.CheckSampling(request.Sampling, nameof(request));
         if (request.Constraint is not null && Tokenizer is null)
             throw new ArgumentException("a constrained request needs a generator with a tokenizer (the constraint is over its tokens).", nameof(request));
+        if (request.Constraint is not null && request.StopTokenIds is { Count: 0 })
+            throw new ArgumentException("a constrained request needs a stop token id: a complete answer must be able to end.", nameof(request));
         request.Constraint?.For(Tokenizer!); // lifted to the vocabulary once, here on the caller's thread rather than the engine's
         foreach (int id in prompt)
             if ((uint)id >= (uint)Model.Config.VocabSize)

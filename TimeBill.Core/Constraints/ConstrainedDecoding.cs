@@ -95,6 +95,8 @@ public sealed class ConstrainedDecoding : ILogitsProcessor
         kept = 0;
         foreach (int id in allowed) { if (id < logits.Length) logits[id] = _scratch[kept]; kept++; }
         if (ending) foreach (int id in _endTokens) { if (id < logits.Length) logits[id] = _scratch[kept]; kept++; }
+        // An end token that is also an ordinary token (a stop id of the caller's) must not end an unfinished answer.
+        else foreach (int id in _endTokens) if (id < logits.Length) logits[id] = float.NegativeInfinity;
     }
 
     private int? Limit() => (TokensLeft, MaxTokens) switch

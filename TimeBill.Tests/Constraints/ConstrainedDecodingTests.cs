@@ -217,6 +217,19 @@ public sealed class ConstrainedDecodingTests
     }
 
     [Fact]
+    public void AnEndTokenThatIsAlsoAnOrdinaryTokenCannotEndAnUnfinishedAnswer()
+    {
+        var vocabulary = TokenVocabulary.For(Stories);
+        var automaton = OutputConstraint.OneOf(["ab", "abab"]).For(vocabulary);
+        int a = Spell(vocabulary, "a")[0];
+        var processor = new ConstrainedDecoding(automaton, [a]); // the caller stops on "a"
+        processor.Reset([]);
+        var logits = new float[512];
+        processor.Process(logits, []);
+        Assert.True(float.IsNegativeInfinity(logits[a]), "an end token allowed before the answer is complete");
+    }
+
+    [Fact]
     public void ChoicesOnSentencePieceTokensEndOnOneOfThem()
     {
         var vocabulary = TokenVocabulary.For(Stories);

@@ -123,10 +123,12 @@ public sealed class ConstrainedGenerationTests(ModelFixture models)
     }
 
     [Fact]
-    public void AConstrainedRequestNeedsAGeneratorWithATokenizer()
+    public void AConstrainedRequestNeedsATokenizerAndAStopToken()
     {
         using var generator = new BudgetedGenerator(models.Get("stories260K"), null, Estimator);
         var request = new BudgetedRequest { PromptIds = [1, 2, 3], Budget = TimeSpan.FromSeconds(1), Constraint = OutputConstraint.OneOf(["a"]) };
         Assert.Contains("tokenizer", Assert.Throws<ArgumentException>(() => { _ = generator.GenerateAsync(request); }).Message);
+        using var withTokenizer = new BudgetedGenerator(models.Get("stories260K"), models.StoriesTokenizer, Estimator);
+        Assert.Contains("stop token", Assert.Throws<ArgumentException>(() => { _ = withTokenizer.GenerateAsync(request with { StopTokenIds = [] }); }).Message);
     }
 }
