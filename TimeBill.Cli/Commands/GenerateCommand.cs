@@ -90,7 +90,7 @@ internal static class GenerateCommand
             if (constrained is not null)
             {
                 var result = await generator.GenerateAsync(promptIds, options, cancellationToken);
-                for (int i = constrained.Consumed; i < result.Ids.Count; i++) constrained.Advance(result.Ids[i]); // the cap stops before the last token is processed
+                constrained.Follow(result.Ids);
                 bool closedEarly = constrained.Closed && constrained.IsComplete;
                 if (asJson) JsonOutput.Write(new { result.Text, ClosedEarly = closedEarly });
                 else

@@ -77,6 +77,18 @@ public sealed class ConstrainedDecoding : ILogitsProcessor
         _consumed++;
     }
 
+    /// <summary>
+    /// Moves the state past the tokens of <paramref name="generated"/> (the whole response so far) it has not seen: after
+    /// a job that ended on its token cap, the last token reached no <see cref="Process"/>, so call this with the
+    /// result's ids before reading <see cref="IsComplete"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The constraint does not allow one of the tokens.</exception>
+    public void Follow(IReadOnlyList<int> generated)
+    {
+        ArgumentNullException.ThrowIfNull(generated);
+        while (_consumed < generated.Count) Advance(generated[_consumed]);
+    }
+
     /// <inheritdoc />
     public void Process(Span<float> logits, ReadOnlySpan<int> generated)
     {

@@ -43,6 +43,8 @@ public sealed class ConstrainedGenerationTests(ModelFixture models)
         var result = await generator.GenerateAsync("Describe the item as JSON:", new GenerationOptions { MaxNewTokens = maxTokens, LogitsProcessors = [constraint] });
         AssertValid(result.Text);
         Assert.True(result.Ids.Count <= maxTokens);
+        constraint.Follow(result.Ids);
+        Assert.True(constraint.IsComplete);
     }
 
     [Fact]
