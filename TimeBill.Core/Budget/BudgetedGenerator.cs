@@ -19,7 +19,8 @@ namespace TimeBill.Core.Budget;
 /// policy is on, and the eviction's own measured cost taken from the time left); evict once; decode. Under Kill every
 /// piece of work after prefill must fit before the deadline together with finishing the result: waiting for the length
 /// prediction, the self-probe and the eviction are skipped when they no longer fit, and before every step the estimator's step time must still fit,
-/// so Kill stops at the last step that fits. Skip-Next finishes. A plan that even α_max cannot make fit still runs at
+/// so Kill stops at the last step that fits; a request with a <see cref="BudgetedRequest.Constraint"/> also keeps the steps
+/// its answer needs to complete, and closes it on a shortest path when only those fit. Skip-Next finishes. A plan that even α_max cannot make fit still runs at
 /// α_max (the worst case is pessimistic, so such jobs often finish); when it does miss, its status is
 /// <see cref="BudgetStatus.Infeasible"/>, as the planner said before decoding. Call <see cref="WarmUp"/> once before
 /// the first job with a deadline. Requests from many threads queue for the one model; the budget runs from each call.
