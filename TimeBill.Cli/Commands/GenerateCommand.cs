@@ -2,6 +2,7 @@ using System.CommandLine;
 using TimeBill.Cli.Output;
 using TimeBill.Core.Budget;
 using TimeBill.Core.ChatTemplates;
+using TimeBill.Core.Constraints;
 using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Sampling;
@@ -37,12 +38,17 @@ internal static class GenerateCommand
                 + "the first run on a machine measures a short profile and caches it.",
         };
         var overrun = new Option<string>("--overrun") { Description = "With --budget: kill (stop at the deadline) or skip-next.", DefaultValueFactory = _ => "kill" };
+        var schema = new Option<FileInfo?>("--json-schema")
+        {
+            Description = "Constrain the answer to values of this JSON Schema (compact JSON); printed alone, without the prompt.",
+        };
+        var choices = new Option<string?>("--choices") { Description = "Constrain the answer to one of these comma-separated strings; printed alone." };
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
 
         var command = new Command("generate", "Generate a response to a prompt, streaming the text.")
         {
-            model, prompt, chat, system, variables, maxTokens, temperature, topP, topK, minP, logitBias, seed, frequency, presence, repetition, stop, budget, overrun, threads, json,
+            model, prompt, chat, system, variables, maxTokens, temperature, topP, topK, minP, logitBias, seed, frequency, presence, repetition, stop, budget, overrun, schema, choices, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -65,16 +71,35 @@ internal static class GenerateCommand
             var input = new PromptInput(parse.GetValue(prompt)!, parse.GetValue(chat), parse.GetValue(system),
                 TemplateVariables.Parse(parse.GetValue(variables) ?? [], "--var"));
             bool asJson = parse.GetValue(json);
+            var constraint = ConstraintOf(parse.GetValue(schema), parse.GetValue(choices));
             if (parse.GetValue(budget) is string budgetText)
                 return await Budgeted(folder, input, BudgetText.ParseBudget(budgetText), BudgetText.ParseOverrun(parse.GetValue(overrun)!), parse.GetValue(maxTokens), sampling, stops,
-                    parse.GetValue(threads), asJson, cancellationToken);
+                    constraint, parse.GetValue(threads), asJson, cancellationToken);
 
             using var lm = CausalLanguageModel.Load(folder);
             var tokenizer = TextTokenizer.Load(folder, lm.GenerationConfig.BosTokenId);
             using var generator = new TextGenerator(lm, tokenizer);
-            var options = new GenerationOptions { MaxNewTokens = parse.GetValue(maxTokens), Sampling = sampling, StopSequences = stops };
+            var constrained = constraint is null ? null
+                : new ConstrainedDecoding(constraint.For(tokenizer), generator.Engine.DefaultStopTokenIds(tokenizer), parse.GetValue(maxTokens));
+            var options = new GenerationOptions
+            {
+                MaxNewTokens = parse.GetValue(maxTokens), Sampling = sampling, StopSequences = stops, LogitsProcessors = constrained is null ? null : [constrained],
+            };
             options.Validate();
             int[] promptIds = input.Encode(tokenizer, out string promptText);
+            if (constrained is not null)
+            {
+                var result = await generator.GenerateAsync(promptIds, options, cancellationToken);
+                constrained.Follow(result.Ids);
+                bool closedEarly = constrained.Closed && constrained.IsComplete;
+                if (asJson) JsonOutput.Write(new { result.Text, ClosedEarly = closedEarly });
+                else
+                {
+                    Console.WriteLine(result.Text);
+                    if (closedEarly) Console.Error.WriteLine("closed early: the token cap left only the tokens the answer needed");
+                }
+                return 0;
+            }
             if (asJson)
             {
                 var result = await generator.GenerateAsync(promptIds, options, cancellationToken);
@@ -100,8 +125,25 @@ internal static class GenerateCommand
         return command;
     }
 
+    /// <summary>The constraint of --json-schema or --choices (not both); null for free text.</summary>
+    /// <exception cref="ArgumentException">Both given, no such file, a bad schema, or no choices.</exception>
+    private static OutputConstraint? ConstraintOf(FileInfo? schema, string? choices)
+    {
+        if (schema is not null && choices is not null) throw new ArgumentException("give --json-schema or --choices, not both.");
+        if (schema is not null)
+        {
+            if (!schema.Exists) throw new ArgumentException($"--json-schema: {schema.FullName} does not exist.");
+            try { return OutputConstraint.JsonSchema(File.ReadAllText(schema.FullName)); }
+            catch (ArgumentException e) { throw new ArgumentException($"--json-schema {schema.Name}: {e.Message}", e); }
+        }
+        if (choices is null) return null;
+        var list = choices.Split(',');
+        if (list.Any(string.IsNullOrEmpty)) throw new ArgumentException("--choices: give comma-separated, non-empty strings (a,b,c).");
+        return OutputConstraint.OneOf(list);
+    }
+
     private static async Task<int> Budgeted(string folder, PromptInput input, TimeSpan budget, OverrunStrategy overrun, int maxTokens, SamplingOptions sampling,
-        string[] stops, int threads, bool asJson, CancellationToken cancellationToken)
+        string[] stops, OutputConstraint? constraint, int threads, bool asJson, CancellationToken cancellationToken)
     {
         var progress = ProfilingNotice.ToStandardError();
         using var generator = new BudgetedGeneratorBuilder(folder).WithThreads(threads).WithProgress(progress)
@@ -110,9 +152,10 @@ internal static class GenerateCommand
         var request = new BudgetedRequest
         {
             PromptIds = promptIds, Budget = budget, Overrun = overrun, MaxNewTokens = maxTokens, Sampling = sampling, StopSequences = stops,
+            Constraint = constraint,
         };
         BudgetedResult? result = null;
-        if (!asJson && !input.Chat) Console.Write(promptText);
+        if (!asJson && !input.Chat && constraint is null) Console.Write(promptText);
         await foreach (var item in generator.StreamAsync(request, cancellationToken))
         {
             if (item.Result is { } done) result = done;
@@ -121,7 +164,13 @@ internal static class GenerateCommand
         if (!asJson)
         {
             Console.WriteLine();
-            Console.Error.WriteLine($"{result!.Status}: {result.TotalTime.TotalMilliseconds:F1} of {budget.TotalMilliseconds:F0} ms, α = {result.Plan?.EvictionRatio ?? 0:F2}");
+            Console.Error.WriteLine($"{result!.Status}: {result.TotalTime.TotalMilliseconds:F1} of {budget.TotalMilliseconds:F0} ms, α = {result.Plan?.EvictionRatio ?? 0:F2}"
+                + (result.ClosedEarly ? ", closed early" : ""));
+            return 0;
+        }
+        if (constraint is not null)
+        {
+            JsonOutput.Write(new { result!.Text, result.ClosedEarly });
             return 0;
         }
         JsonOutput.Write(new

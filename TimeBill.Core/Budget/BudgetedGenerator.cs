@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using TimeBill.Core.Cache;
+using TimeBill.Core.Constraints;
 using TimeBill.Core.Eviction;
 using TimeBill.Core.Exit;
 using TimeBill.Core.Generation;
@@ -18,7 +19,8 @@ namespace TimeBill.Core.Budget;
 /// policy is on, and the eviction's own measured cost taken from the time left); evict once; decode. Under Kill every
 /// piece of work after prefill must fit before the deadline together with finishing the result: waiting for the length
 /// prediction, the self-probe and the eviction are skipped when they no longer fit, and before every step the estimator's step time must still fit,
-/// so Kill stops at the last step that fits. Skip-Next finishes. A plan that even α_max cannot make fit still runs at
+/// so Kill stops at the last step that fits; a request with a <see cref="BudgetedRequest.Constraint"/> also keeps the steps
+/// its answer needs to complete, and closes it on a shortest path when only those fit. Skip-Next finishes. A plan that even α_max cannot make fit still runs at
 /// α_max (the worst case is pessimistic, so such jobs often finish); when it does miss, its status is
 /// <see cref="BudgetStatus.Infeasible"/>, as the planner said before decoding. Call <see cref="WarmUp"/> once before
 /// the first job with a deadline. Requests from many threads queue for the one model; the budget runs from each call.
@@ -122,6 +124,11 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             ?? throw new ArgumentException("this generator has no tokenizer: give the prompt as PromptIds.", nameof(request));
         Engine.CheckPromptLength(prompt.Length, nameof(request));
         Engine.CheckSampling(request.Sampling, nameof(request));
+        if (request.Constraint is not null && Tokenizer is null)
+            throw new ArgumentException("a constrained request needs a generator with a tokenizer (the constraint is over its tokens).", nameof(request));
+        if (request.Constraint is not null && request.StopTokenIds is { Count: 0 })
+            throw new ArgumentException("a constrained request needs a stop token id: a complete answer must be able to end.", nameof(request));
+        request.Constraint?.For(Tokenizer!); // lifted to the vocabulary once, here on the caller's thread rather than the engine's
         foreach (int id in prompt)
             if ((uint)id >= (uint)Model.Config.VocabSize)
                 throw new ArgumentException($"prompt token id {id} is outside the vocabulary (0..{Model.Config.VocabSize - 1}).", nameof(request));
@@ -204,7 +211,10 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     private BudgetedResult Decode(BudgetedRequest request, int[] prompt, long start, Action<GeneratedToken>? onToken, CancellationToken cancellationToken,
         bool observeEstimator = true, bool observePhases = true)
     {
-        var job = new Job(this, request, prompt, start, observeEstimator, observePhases);
+        var constraint = request.Constraint is { } c
+            ? new ConstrainedDecoding(c.For(Tokenizer!), request.StopTokenIds ?? Engine.DefaultStopTokenIds(Tokenizer), Math.Min(request.MaxNewTokens, Model.Config.MaxPositions - prompt.Length))
+            : null;
+        var job = new Job(this, request, prompt, start, observeEstimator, observePhases, constraint);
         // Not even the prefill fits: under Kill the job is dropped before any work.
         if (job.Kill && ElapsedMs(start) + job.PredictedPrefill > job.BudgetMs)
             return job.Result with { TotalTime = _time.GetElapsedTime(start) };
@@ -216,6 +226,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             StopTokenIds = request.StopTokenIds,
             StopSequences = request.StopSequences,
             ReusePrefix = request.ReusePrefix,
+            LogitsProcessors = constraint is null ? null : [constraint],
         };
         try
         {
@@ -239,14 +250,16 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         private ConcurrentLengthPrediction? _predicting;
         private IForwardObserver? _probe;
         private readonly bool _mayEvict;
+        private readonly ConstrainedDecoding? _constraint;
         private long _prefillStart, _decodeStart, _lastLoopEvent;
         private long? _previousStepStart;
         private double _previousEstimate;
         private bool _skipLayers, _prefillStarted;
         private BudgetPlan? _plan;
 
-        public Job(BudgetedGenerator owner, BudgetedRequest request, int[] prompt, long start, bool observeEstimator, bool observePhases)
+        public Job(BudgetedGenerator owner, BudgetedRequest request, int[] prompt, long start, bool observeEstimator, bool observePhases, ConstrainedDecoding? constraint)
         {
+            _constraint = constraint;
             _owner = owner;
             _request = request;
             _prompt = prompt;
@@ -343,7 +356,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
                 // shrunk by the same factor (equivalently, every step is priced that much higher).
                 double stretch = _owner._stepOverrun.MeanFactor;
                 plan = _owner.PlanFor(planner, _prompt.Length, prediction?.Length ?? MaxNew, MaxNew, (BudgetMs - ElapsedMs(_start) - _owner._finish.Mean(MaxNew)) / stretch,
-                    (_mayEvict ? _owner.EvictionCost(planner.Eviction).Mean(_prompt.Length) : 0) / stretch);
+                    (_mayEvict ? _owner.EvictionCost(planner.Eviction).Mean(_prompt.Length) : 0) / stretch, ClosingReserve);
             }
             _plan = plan;
             var plannerTime = Time.GetElapsedTime(planStart);
@@ -376,13 +389,41 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
                 EvictionSkipped = evictionSkipped,
             };
             _skipLayers = plan.LayersPerToken is not null && _owner.Exits is not null;
+            // The first token comes from the prefill's logits: it may lead only where the steps that fit can complete the answer.
+            if (_constraint is not null && Kill) _constraint.TokensLeft = WithSpare(1 + StepsThatFit(0, cache.Length(_owner.Model.Config.LayerCount - 1)));
             _decodeStart = _lastLoopEvent = Time.GetTimestamp();
             return _skipLayers ? planner.Exit : ExitPolicy.Off;
+        }
+
+        // One step of the count is kept spare while the answer can afford it: a deadline check that finds a step fewer
+        // than the last one foresaw (a step past its price, a sum that lands on the deadline) still leaves the closing room.
+        private int WithSpare(int tokens) => tokens > _constraint!.MinTokensToAccept ? tokens - 1 : tokens;
+
+        // The longest closing the constraint can need: the planner's worst case makes room for it.
+        private int ClosingReserve => _constraint?.Automaton.MaxClosingTokens ?? 0;
+
+        /// <summary>
+        /// How many decode steps, from a cache of <paramref name="cachedEntries"/> entries after <paramref name="generated"/>
+        /// tokens, end by the deadline (each charged as the deadline check charges one); counted up to one more than the
+        /// longest closing, past which the count changes nothing.
+        /// </summary>
+        private int StepsThatFit(int generated, int cachedEntries)
+        {
+            double total = 0;
+            int steps = 0, enough = ClosingReserve + 1;
+            while (steps < enough)
+            {
+                total += _owner._stepOverrun.Charge(Estimator.DecodeStepMilliseconds(cachedEntries + steps, _plan!.LayersPerToken));
+                if (!Fits(total, generated + steps + 1)) break;
+                steps++;
+            }
+            return steps;
         }
 
         public override bool OnToken(in GeneratedToken token)
         {
             _lastLoopEvent = Time.GetTimestamp();
+            if (_constraint is not null && token.Index == _constraint.Consumed) _constraint.Advance(token.Id);
             return true;
         }
 
@@ -394,6 +435,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             if (_observePhases && _previousStepStart is { } previous) _owner._stepOverrun.Observe(_previousEstimate, ElapsedMs(previous));
             double predictedStep = Estimator.DecodeStepMilliseconds(cachedEntries, _plan!.LayersPerToken);
             if (!Fits(_owner._stepOverrun.Charge(predictedStep), generated + 1)) return false; // the next step would end past the deadline
+            // A constrained answer keeps the steps it needs to complete; when only those fit, it closes on a shortest path.
+            if (_constraint is not null && Kill) _constraint.TokensLeft = WithSpare(StepsThatFit(generated, cachedEntries));
             (_previousStepStart, _previousEstimate) = (now, predictedStep);
             return true;
         }
@@ -415,6 +458,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
                 StopReason = reason,
                 LayersPerToken = outcome.LayersPerToken,
                 DecodeTime = Time.GetElapsedTime(_decodeStart),
+                ClosedEarly = _constraint is { IsComplete: true } && (reason is null || _constraint.Closed),
             };
             var total = Time.GetElapsedTime(_start);
             if (_observePhases) _owner._finish.Observe(outcome.Ids.Count, Time.GetElapsedTime(finishStart).TotalMilliseconds);
@@ -434,29 +478,29 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     /// policy's expected depth and re-solve α with that cheaper step. A plan that evicts is solved again with the
     /// eviction's expected cost (<paramref name="evictionMs"/>) taken from the time left.
     /// </summary>
-    private BudgetPlan PlanFor(PlannerOptions planner, int promptLength, double predictedLength, int maxNew, double remainingMs, double evictionMs)
+    private BudgetPlan PlanFor(PlannerOptions planner, int promptLength, double predictedLength, int maxNew, double remainingMs, double evictionMs, int closingReserve)
     {
         var coefficients = Estimator.Coefficients;
         if (planner.FixedEvictionRatio is double fixedRatio)
         {
             double left = fixedRatio > 0 ? remainingMs - evictionMs : remainingMs;
-            var adaptive = BudgetPlanner.Plan(coefficients.Step, promptLength, predictedLength, maxNew, left, planner.Pessimism, planner.MaxEvictionRatio);
+            var adaptive = BudgetPlanner.Plan(coefficients.Step, promptLength, predictedLength, maxNew, left, planner.Pessimism, planner.MaxEvictionRatio, closingReserve: closingReserve);
             var worst = adaptive.WorstCaseLength;
             double decode = coefficients.Step.StepsMilliseconds((1 - fixedRatio) * promptLength, worst - 1);
             return adaptive with { EvictionRatio = fixedRatio, Feasible = decode <= left, PredictedDecodeMilliseconds = decode };
         }
-        var plan = PlanWithin(planner, coefficients.Step, promptLength, predictedLength, maxNew, remainingMs, evictionMs, null);
+        var plan = PlanWithin(planner, coefficients.Step, promptLength, predictedLength, maxNew, remainingMs, evictionMs, null, closingReserve);
         if (planner.Exit.IsOff || Exits is null || plan.EvictionRatio <= planner.QualitySafeEvictionRatio) return plan;
         double layers = Exits.Calibration.ExpectedLayersPerToken(planner.Exit);
-        return PlanWithin(planner, coefficients.StepFor(layers), promptLength, predictedLength, maxNew, remainingMs, evictionMs, layers);
+        return PlanWithin(planner, coefficients.StepFor(layers), promptLength, predictedLength, maxNew, remainingMs, evictionMs, layers, closingReserve);
     }
 
     private static BudgetPlan PlanWithin(PlannerOptions planner, DecodeStepCost step, int promptLength, double predictedLength, int maxNew,
-        double remainingMs, double evictionMs, double? layers)
+        double remainingMs, double evictionMs, double? layers, int closingReserve)
     {
-        var plan = BudgetPlanner.Plan(step, promptLength, predictedLength, maxNew, remainingMs, planner.Pessimism, planner.MaxEvictionRatio, layers);
+        var plan = BudgetPlanner.Plan(step, promptLength, predictedLength, maxNew, remainingMs, planner.Pessimism, planner.MaxEvictionRatio, layers, closingReserve);
         return plan.EvictionRatio > 0 && evictionMs > 0
-            ? BudgetPlanner.Plan(step, promptLength, predictedLength, maxNew, remainingMs - evictionMs, planner.Pessimism, planner.MaxEvictionRatio, layers)
+            ? BudgetPlanner.Plan(step, promptLength, predictedLength, maxNew, remainingMs - evictionMs, planner.Pessimism, planner.MaxEvictionRatio, layers, closingReserve)
             : plan;
     }
 

@@ -35,6 +35,14 @@ public sealed record BudgetedRequest
 
     /// <summary>Texts that end the response when it contains them, across token boundaries (not returned).</summary>
     public IReadOnlyList<string>? StopSequences { get; init; }
+    /// <summary>
+    /// What the answer must be (a JSON Schema's value, one of given strings), applied last in the logits chain; null for
+    /// free text. Under Kill the deadline check keeps the steps the answer needs to complete and closes it on a
+    /// shortest path when only those fit (<see cref="BudgetedResult.ClosedEarly"/>), and the planner's worst case
+    /// counts the longest closing. Needs a generator with a tokenizer.
+    /// </summary>
+    public Constraints.OutputConstraint? Constraint { get; init; }
+
     /// <summary>k, α_max, the eviction policy and the exit policy.</summary>
     public PlannerOptions Planner { get; init; } = new();
 

@@ -41,6 +41,12 @@ public sealed record BudgetedResult
     /// The plan assumed the token cap.
     /// </summary>
     public bool LengthPredictionSkipped { get; init; }
+    /// <summary>
+    /// The request had a constraint and its answer is complete but was cut short: the deadline (or the token cap) left
+    /// only the steps the answer needed, so it was closed on a shortest path, or the deadline ended the job right when
+    /// the answer was complete. The text is a whole, valid answer, possibly shorter than the model would have written.
+    /// </summary>
+    public bool ClosedEarly { get; init; }
     /// <summary>Estimated prefill time.</summary>
     public TimeSpan PredictedPrefillTime { get; init; }
     /// <summary>Measured prefill time.</summary>

@@ -19,15 +19,17 @@ public static class BudgetPlanner
     /// <param name="pessimism">k.</param>
     /// <param name="maxEvictionRatio">α_max.</param>
     /// <param name="layersPerToken">Recorded in the plan: the depth <paramref name="step"/> prices (null = full).</param>
+    /// <param name="closingReserve">Tokens added to the worst case (still capped at N_max): what closing a constrained answer can take after it.</param>
     public static BudgetPlan Plan(DecodeStepCost step, int promptLength, double predictedLength, int maxNewTokens,
-        double remainingMilliseconds, double pessimism, double maxEvictionRatio, double? layersPerToken = null)
+        double remainingMilliseconds, double pessimism, double maxEvictionRatio, double? layersPerToken = null, int closingReserve = 0)
     {
         ArgumentNullException.ThrowIfNull(step);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(promptLength);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxNewTokens);
         if (!(predictedLength >= 0)) throw new ArgumentOutOfRangeException(nameof(predictedLength), predictedLength, "N̂ must be ≥ 0.");
 
-        int worst = WorstCaseResponseLength.Compute((int)Math.Ceiling(predictedLength), pessimism, maxNewTokens);
+        ArgumentOutOfRangeException.ThrowIfNegative(closingReserve);
+        int worst = (int)Math.Min(maxNewTokens, (long)WorstCaseResponseLength.Compute((int)Math.Ceiling(predictedLength), pessimism, maxNewTokens) + closingReserve);
         double alpha = MinimalEvictionRatio(step, promptLength, worst - 1, remainingMilliseconds, out bool fits);
         bool feasible = fits && alpha <= maxEvictionRatio;
         alpha = Math.Min(alpha, maxEvictionRatio);

@@ -32,6 +32,9 @@ internal sealed class MlTokenizerBackend : ITokenizerBackend
         };
     }
 
+    /// <summary>Whether the tokenizer is a SentencePiece model.</summary>
+    public bool IsSentencePiece => _tokenizer is SentencePieceTokenizer;
+
     /// <inheritdoc/>
     public int VocabularySize => _vocabulary.Count;
 

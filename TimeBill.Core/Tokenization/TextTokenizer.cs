@@ -146,6 +146,12 @@ public sealed class TextTokenizer
         return _backend.TokenToId(token);
     }
 
+    /// <summary>Whether vocabulary strings are in the byte-level alphabet (tokenizer.json byte-level BPE).</summary>
+    internal bool IsByteLevel => _backend is ByteLevelBpeTokenizer;
+
+    /// <summary>Whether vocabulary strings are SentencePiece pieces (<c>▁</c> for a space, <c>&lt;0xNN&gt;</c> byte tokens).</summary>
+    internal bool IsSentencePiece => _backend is MlTokenizerBackend { IsSentencePiece: true };
+
     /// <summary>A decoder for ids arriving one at a time.</summary>
     public StreamingDetokenizer CreateStreamingDecoder() => new(this);
 }

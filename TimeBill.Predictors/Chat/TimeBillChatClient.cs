@@ -3,7 +3,9 @@ using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using TimeBill.Core.Budget;
+using System.Collections.Concurrent;
 using TimeBill.Core.ChatTemplates;
+using TimeBill.Core.Constraints;
 using TimeBill.Core.Generation;
 using TimeBill.Core.Sampling;
 using TimeBill.Core.Tokenization;
@@ -27,10 +29,13 @@ namespace TimeBill.Predictors.Chat;
 /// ChatOptions honoured: Temperature (unset: greedy), TopP, TopK (0: off), MaxOutputTokens, StopSequences (matched
 /// in the text across token boundaries, not returned), Seed, FrequencyPenalty, PresencePenalty, min-p, the repetition
 /// penalty and a logit bias (<see cref="TimeBillChatOptionsExtensions.WithMinP"/> and its neighbours), Instructions (a System
-/// message before the others), ModelId (must be this client's), ResponseFormat Text, Tools (functions, with a chat
+/// message before the others), ModelId (must be this client's), ResponseFormat Text, Json (any compact JSON object,
+/// <see cref="OutputConstraint.JsonObject"/>) and Json with a schema (<see cref="OutputConstraint.JsonSchema(System.Text.Json.JsonElement)"/>'s
+/// subset), both enforced by constrained decoding and closed early under Kill, Tools (functions, with a chat
 /// template), ToolMode None or Auto, AllowMultipleToolCalls and AllowBackgroundResponses (nothing to do: every call in
 /// the answer is returned, responses always come at once), Reasoning with effort and output None. Anything else
-/// that would change the output throws <see cref="NotSupportedException"/> naming the field: JSON response formats, a required tool mode,
+/// that would change the output throws <see cref="NotSupportedException"/> naming the field: a schema outside the subset
+/// (naming the keyword and its path), a JSON response format together with tools, a required tool mode,
 /// ConversationId, ContinuationToken, other Reasoning, a RawRepresentationFactory that returns an object. Keys of
 /// AdditionalProperties outside the <c>timebill.</c> prefix are left to other components; unknown <c>timebill.</c>
 /// keys throw.
@@ -65,6 +70,9 @@ public sealed class TimeBillChatClient : IChatClient
     public const string DecodeMillisecondsKey = "timebill.decode_ms";
     /// <summary>Response property: the time from the call to the complete result in milliseconds.</summary>
     public const string TotalMillisecondsKey = "timebill.total_ms";
+
+    /// <summary>Response property: with a JSON response format, whether the deadline or the token cap closed the answer early (<see cref="BudgetedResult.ClosedEarly"/>).</summary>
+    public const string ClosedEarlyKey = "timebill.closed_early";
 
     /// <summary>The finish reason of a response whose deadline ended it ("deadline").</summary>
     public static ChatFinishReason Deadline { get; } = new("deadline");
@@ -278,7 +286,27 @@ public sealed class TimeBillChatClient : IChatClient
             MaxNewTokens = maxTokens,
             Sampling = sampling,
             StopSequences = stops,
+            Constraint = ConstraintOf(options?.ResponseFormat),
         };
+    }
+
+    // Compiled response-format schemas by their text, so that a schema sent with every request is compiled (and lifted
+    // to the vocabulary) once; emptied when it grows past a few dozen.
+    private readonly ConcurrentDictionary<string, OutputConstraint> _schemas = new();
+    private static readonly Lazy<OutputConstraint> AnyJsonObject = new(() => OutputConstraint.JsonObject());
+
+    /// <summary>The constraint a response format asks for: none for text, any JSON object, or a JSON Schema's values.</summary>
+    private OutputConstraint? ConstraintOf(ChatResponseFormat? format)
+    {
+        if (format is not ChatResponseFormatJson json) return null;
+        if (json.Schema is not { } schema) return AnyJsonObject.Value;
+        string key = schema.GetRawText();
+        if (_schemas.TryGetValue(key, out var known)) return known;
+        OutputConstraint constraint;
+        try { constraint = OutputConstraint.JsonSchema(schema); }
+        catch (ArgumentException e) { throw Unsupported("ResponseFormat", $"its JSON schema cannot be enforced ({e.Message.TrimEnd('.')})"); }
+        if (_schemas.Count >= 32) _schemas.Clear();
+        return _schemas.GetOrAdd(key, constraint);
     }
 
     /// <summary>The prompt: the template's rendering as ids when the model has a chat template, else <see cref="PlainChatFormat"/> text.</summary>
@@ -315,10 +343,10 @@ public sealed class TimeBillChatClient : IChatClient
             throw Unsupported("ToolMode", "a tool call cannot be forced yet (the output is not constrained), so none can be required");
         if (options.ToolMode is not (null or NoneChatToolMode or AutoChatToolMode))
             throw Unsupported("ToolMode", $"the tool mode {options.ToolMode.GetType().Name} is unknown to this client");
-        if (options.ResponseFormat is not (null or ChatResponseFormatText))
-            throw Unsupported("ResponseFormat", options.ResponseFormat is ChatResponseFormatJson json
-                ? json.Schema is null ? "JSON output cannot be guaranteed" : "JSON output following a schema cannot be guaranteed"
-                : $"the response format {options.ResponseFormat.GetType().Name} is unknown to this client");
+        if (options.ResponseFormat is not (null or ChatResponseFormatText or ChatResponseFormatJson))
+            throw Unsupported("ResponseFormat", $"the response format {options.ResponseFormat.GetType().Name} is unknown to this client");
+        if (options.ResponseFormat is ChatResponseFormatJson && HasTools(options))
+            throw Unsupported("ResponseFormat", "a JSON answer and tool calls cannot both be required of one response");
         if (options.ConversationId is not null)
             throw Unsupported("ConversationId", "the client keeps no conversations: send the whole history");
         if (options.ContinuationToken is not null)
@@ -371,6 +399,7 @@ public sealed class TimeBillChatClient : IChatClient
             [DecodeMillisecondsKey] = result.DecodeTime.TotalMilliseconds,
             [TotalMillisecondsKey] = result.TotalTime.TotalMilliseconds,
         };
+        if (result.ClosedEarly) properties[ClosedEarlyKey] = true;
         if (result.Plan is { } plan)
         {
             properties[AlphaKey] = plan.EvictionRatio;

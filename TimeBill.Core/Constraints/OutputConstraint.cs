@@ -1,0 +1,75 @@
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using TimeBill.Core.Tokenization;
+
+namespace TimeBill.Core.Constraints;
+
+/// <summary>
+/// What a response must be: a value of a JSON Schema, any JSON object, or one of given strings, as a
+/// <see cref="ByteAutomaton"/> over its UTF-8 bytes. JSON is compact: no whitespace outside strings, object
+/// properties in the schema's order (see <see cref="JsonSchema(string)"/>). <see cref="For(TokenVocabulary)"/> lifts it
+/// to a vocabulary once and keeps the result as long as both live; <see cref="ConstrainedDecoding"/> applies it.
+/// </summary>
+public sealed class OutputConstraint
+{
+    private readonly ConditionalWeakTable<TokenVocabulary, TokenLevelAutomaton> _lifted = [];
+
+    private OutputConstraint(ByteAutomaton automaton, string description)
+    {
+        Automaton = automaton;
+        Description = description;
+    }
+
+    /// <summary>The character-level automaton.</summary>
+    public ByteAutomaton Automaton { get; }
+
+    /// <summary>What it constrains to, in words.</summary>
+    public string Description { get; }
+
+    /// <summary>
+    /// Values of a JSON Schema, written as compact JSON. The subset: <c>type</c> (a name or a list), <c>enum</c>,
+    /// <c>const</c>, <c>anyOf</c>; objects with <c>properties</c> (written in the schema's order; those not in
+    /// <c>required</c> may be left out), <c>required</c>, <c>additionalProperties</c> false or absent (no other
+    /// properties are written either way); strings without <c>pattern</c>; integers and numbers with
+    /// <c>minimum</c>/<c>maximum</c> (a bounded number is an integer or I.F with every I.F in range, never an
+    /// exponent form); booleans; null; arrays with <c>items</c>, <c>minItems</c>, <c>maxItems</c>; any nesting.
+    /// </summary>
+    /// <exception cref="ArgumentException">Not JSON, an invalid schema, or an unsupported keyword, naming it and its JSON path.</exception>
+    public static OutputConstraint JsonSchema(string schemaJson)
+    {
+        ArgumentNullException.ThrowIfNull(schemaJson);
+        JsonDocument document;
+        try { document = JsonDocument.Parse(schemaJson); }
+        catch (JsonException e) { throw new ArgumentException($"the JSON schema is not valid JSON: {e.Message}", nameof(schemaJson), e); }
+        using (document) return JsonSchema(document.RootElement);
+    }
+
+    /// <inheritdoc cref="JsonSchema(string)"/>
+    public static OutputConstraint JsonSchema(JsonElement schema) => new(JsonSchemaCompiler.Compile(schema), "JSON schema");
+
+    /// <summary>Any JSON object (compact) with containers nested at most <paramref name="maxDepth"/> deep, the object itself included.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxDepth"/> below 1.</exception>
+    public static OutputConstraint JsonObject(int maxDepth = 3) => new(JsonSchemaCompiler.AnyObject(maxDepth), $"JSON object (depth ≤ {maxDepth})");
+
+    /// <summary>Exactly one of <paramref name="choices"/>, as written.</summary>
+    /// <exception cref="ArgumentException">No choices, or a null one.</exception>
+    public static OutputConstraint OneOf(IEnumerable<string> choices)
+    {
+        ArgumentNullException.ThrowIfNull(choices);
+        var list = choices.ToArray();
+        if (list.Length == 0) throw new ArgumentException("give at least one choice.", nameof(choices));
+        if (list.Any(c => c is null)) throw new ArgumentException("a choice is null.", nameof(choices));
+        return new(JsonSchemaCompiler.OneOf(list), $"one of {list.Length} strings");
+    }
+
+    /// <summary>This constraint over <paramref name="vocabulary"/>'s tokens, built on the first call and reused.</summary>
+    /// <exception cref="ArgumentException">No token sequence of the vocabulary is a complete answer.</exception>
+    public TokenLevelAutomaton For(TokenVocabulary vocabulary)
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        return _lifted.GetValue(vocabulary, v => new TokenLevelAutomaton(Automaton, v));
+    }
+
+    /// <summary>This constraint over <paramref name="tokenizer"/>'s tokens (<see cref="TokenVocabulary.For"/>).</summary>
+    public TokenLevelAutomaton For(TextTokenizer tokenizer) => For(TokenVocabulary.For(tokenizer));
+}
