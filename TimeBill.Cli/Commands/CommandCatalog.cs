@@ -15,6 +15,7 @@ internal static class CommandCatalog
         BenchCommand.Create(),
         EvalCommand.Create(),
         EvalTimingCommand.Create(),
+        EvalLoopCommand.Create(),
         ProfileCommand.Create(),
         EvalEvictionCommand.Create(),
         TrainExitCommand.Create(),

@@ -23,7 +23,7 @@ internal static class EvalCommand
         var profile = new Option<string?>("--profile") { Description = "Execution-time profile (timebill profile --out); profiled on the spot when absent." };
         var rlp = new Option<string?>("--rlp") { Description = "Response-length predictor file (timebill train-rlp); without it N̂ is the token cap." };
         var exit = new Option<string?>("--exit") { Description = "Exit heads (timebill train-exit) for the TimeBill + exit method." };
-        var prompts = new Option<int>("--prompts") { Description = "Held-out prompts per cell.", DefaultValueFactory = _ => 12 };
+        var prompts = new Option<int>("--prompts") { Description = "Held-out prompts per cell.", DefaultValueFactory = _ => 100 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Cap on generated tokens.", DefaultValueFactory = _ => 256 };
         var seed = new Option<int>("--seed") { Description = "Seed of the prompt construction.", DefaultValueFactory = _ => 7001 };
         var pessimism = new Option<double?>("--pessimism") { Description = "k of the TimeBill methods (default: calibrated from --dataset, else the library default)." };
@@ -69,6 +69,7 @@ internal static class EvalCommand
             using var generator = new BudgetedGenerator(engine, tokenizer, estimator, lengths, exits);
 
             var (k, kSource) = ChoosePessimism(parse.GetValue(pessimism), parse.GetValue(dataset), lengths, console);
+            if (parse.GetValue(prompts) < 1) throw new ArgumentException($"--prompts must be ≥ 1, not {parse.GetValue(prompts)}.");
             var settings = new EvaluationSettings
             {
                 Prompts = parse.GetValue(prompts), MaxNewTokens = parse.GetValue(maxTokens), Seed = parse.GetValue(seed), Pessimism = k, PessimismSource = kSource,

@@ -6,7 +6,8 @@ namespace TimeBill.Cli.Evaluation;
 /// Aggregated outcome of one method at one budget under one overrun strategy. Overshoot = the time the result came
 /// back − the deadline, over the jobs that ran and whose prefill ended within the budget; jobs whose prefill alone
 /// ended past the deadline (nothing left to stop) are counted in <see cref="PrefillOverruns"/> instead, with their
-/// worst overshoot in <see cref="PrefillOverrunMaxMs"/>.
+/// worst overshoot in <see cref="PrefillOverrunMaxMs"/>. Completion and score carry seeded bootstrap 95 % intervals
+/// over the cell's jobs (<see cref="BootstrapInterval"/>).
 /// </summary>
 internal sealed record BudgetEvaluationRow(
     string Method,
@@ -15,7 +16,11 @@ internal sealed record BudgetEvaluationRow(
     double BudgetMs,
     int Jobs,
     double CompletionRate,
+    double CompletionLow,
+    double CompletionHigh,
     double Score,
+    double ScoreLow,
+    double ScoreHigh,
     double PartialScore,
     double MeanAlpha,
     double MeanLayersPerToken,
@@ -27,8 +32,11 @@ internal sealed record BudgetEvaluationRow(
     double MeanPredictorMs)
 {
     public static BudgetEvaluationRow From(string method, string strategy, string label, double budgetMs,
-        IReadOnlyList<BudgetedResult> results, IReadOnlyList<BudgetEvaluationJob> jobs, IReadOnlyList<double> scores, IReadOnlyList<double> partialScores)
+        IReadOnlyList<BudgetedResult> results, IReadOnlyList<BudgetEvaluationJob> jobs, IReadOnlyList<double> scores, IReadOnlyList<double> partialScores, int seed)
     {
+        var completed = results.Select(r => r.Status == BudgetStatus.Completed ? 1.0 : 0).ToArray();
+        var completion = BootstrapInterval.OfMean(completed, seed);
+        var score = BootstrapInterval.OfMean(scores, seed + 1);
         var ran = results.Where(r => r.Status is not BudgetStatus.Skipped and not BudgetStatus.Infeasible || r.Ids.Count > 0).ToList();
         var timed = jobs.Where(j => j.Status != nameof(BudgetStatus.Skipped)).ToList();
         var overshoots = timed.Where(j => !j.PrefillOverran).Select(j => j.OvershootMs).Order().ToArray();
@@ -39,8 +47,12 @@ internal sealed record BudgetEvaluationRow(
             label,
             budgetMs,
             results.Count,
-            results.Count(r => r.Status == BudgetStatus.Completed) / (double)results.Count,
+            completed.Average(),
+            completion.Low,
+            completion.High,
             scores.Average(),
+            score.Low,
+            score.High,
             partialScores.Average(),
             results.Where(r => r.Plan is not null).Select(r => r.Plan!.EvictionRatio).DefaultIfEmpty(0).Average(),
             ran.Select(r => r.LayersPerToken).DefaultIfEmpty(0).Average(),
