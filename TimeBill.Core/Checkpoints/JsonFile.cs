@@ -65,7 +65,7 @@ internal static class JsonFile
         {
             null => [],
             { ValueKind: JsonValueKind.Number } v when v.TryGetInt32(out int i) => [i],
-            { ValueKind: JsonValueKind.Array } a when a.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number) =>
+            { ValueKind: JsonValueKind.Array } a when a.EnumerateArray().All(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out _)) =>
                 a.EnumerateArray().Select(e => e.GetInt32()).ToArray(),
             _ => throw new ModelLoadException(path, $"field '{name}' must be an integer or a list of integers."),
         };

@@ -50,6 +50,7 @@ internal sealed class SafeTensorsFile
 
     private static Dictionary<string, SafeTensorsEntry> ParseHeader(byte[] header, long dataStart, long fileLength, string path)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(header)) throw new ModelLoadException(path, "header is not valid UTF-8.");
         JsonDocument document;
         try { document = JsonDocument.Parse(header); }
         catch (JsonException e) { throw new ModelLoadException(path, $"header is not valid JSON ({e.Message}).", e); }
@@ -62,9 +63,15 @@ internal sealed class SafeTensorsFile
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (property.Name == "__metadata__") continue;
-                entries.Add(property.Name, ParseEntry(property, dataStart, fileLength, path));
+                if (!entries.TryAdd(property.Name, ParseEntry(property, dataStart, fileLength, path)))
+                    throw new ModelLoadException(path, $"tensor '{property.Name}' is listed twice in the header.");
             }
             CheckNoOverlap(entries.Values, path);
+            // The data region is exactly the tensors, back to back: a header length that is off shifts every tensor.
+            long end = entries.Values.Select(e => e.Offset + e.Length).DefaultIfEmpty(dataStart).Max();
+            long covered = entries.Values.Sum(e => e.Length);
+            if (end != fileLength || covered != fileLength - dataStart)
+                throw new ModelLoadException(path, $"the data region ({fileLength - dataStart} bytes after the {dataStart - 8}-byte header) is not exactly the tensors' {covered} bytes back to back: a wrong header length, padding or a truncated file.");
             return entries;
         }
     }
@@ -98,10 +105,12 @@ internal sealed class SafeTensorsFile
         }
 
         if (shape.Any(d => d < 0)) throw new ModelLoadException(path, $"tensor '{name}': negative dimension in shape [{string.Join(", ", shape)}].");
-        long expected = shape.Aggregate(1L, (a, b) => a * b) * dtype.Size();
+        long expected;
+        try { expected = checked(shape.Aggregate(1L, (a, b) => a * b) * dtype.Size()); }
+        catch (OverflowException) { throw new ModelLoadException(path, $"tensor '{name}': shape [{string.Join(", ", shape)}] holds more bytes than a file can."); }
         if (begin < 0 || end < begin || end - begin != expected)
             throw new ModelLoadException(path, $"tensor '{name}': data_offsets [{begin}, {end}] do not hold {expected} bytes for {dtype} [{string.Join(", ", shape)}].");
-        if (dataStart + end > fileLength)
+        if (end > fileLength - dataStart)
             throw new ModelLoadException(path, $"truncated: tensor '{name}' ends at byte {dataStart + end} but the file has {fileLength} bytes.");
         return new SafeTensorsEntry(name, dtype, shape, dataStart + begin, end - begin, path);
     }

@@ -80,11 +80,24 @@ public sealed class CausalLanguageModel : IDisposable
         var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
         string generationPath = Path.Combine(folder, "generation_config.json");
         var generation = File.Exists(generationPath) ? GenerationConfig.Load(generationPath) : GenerationConfig.FromModelConfig(config);
+        if (File.Exists(generationPath)) ModelConfig.CheckTokenIds(generationPath, config.VocabSize, generation.BosTokenId, generation.StopTokenIds);
         var checkpoint = SafeTensorsCheckpoint.Open(folder);
         TorchSharpNativeLoader.EnsureLoaded();
         using var noGrad = no_grad();
         var weights = ModelWeights.Load(checkpoint, config, folder);
-        return new CausalLanguageModel(config, generation, weights, new DirectoryInfo(folder).Name);
+        var model = new CausalLanguageModel(config, generation, weights, new DirectoryInfo(folder).Name);
+        try { model.CheckFiniteOutput(folder); }
+        catch { model.Dispose(); throw; }
+        return model;
+    }
+
+    /// <summary>One cheap forward pass of one token: values that load but make the model's output NaN or infinite fail here, loudly.</summary>
+    private void CheckFiniteOutput(string folder)
+    {
+        using var cache = CreateCache(1);
+        using var logits = Forward([GenerationConfig.BosTokenId ?? 0], cache, allLogits: false);
+        if (!logits.isfinite().all().item<bool>())
+            throw new ModelLoadException(folder, "the first forward pass gives non-finite logits: a weight or a config value (rms_norm_eps, rope settings) is corrupt.");
     }
 
     /// <summary>Builds a model of the given shape with seeded random weights (speed work at realistic sizes).</summary>

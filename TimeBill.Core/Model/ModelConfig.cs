@@ -115,7 +115,9 @@ public sealed record ModelConfig
             HeadDim = headDim,
             VocabSize = root.RequiredInt("vocab_size", path),
             MaxPositions = root.OptionalInt("max_position_embeddings", path) ?? 2048,
-            RmsNormEps = root.OptionalDouble("rms_norm_eps", path) ?? 1e-6,
+            RmsNormEps = root.TryGetProperty("rms_norm_eps", out var eps) && eps.ValueKind == JsonValueKind.Null
+                ? throw new ModelLoadException(path, "rms_norm_eps is null; give a positive number or leave the field out (default 1e-6).")
+                : root.OptionalDouble("rms_norm_eps", path) ?? 1e-6,
             Rope = ParseRope(root, path),
             TieWordEmbeddings = root.OptionalBool("tie_word_embeddings", path) ?? true,
             AttentionBias = architecture == ModelArchitecture.Qwen2 || (root.OptionalBool("attention_bias", path) ?? false),
@@ -207,6 +209,33 @@ public sealed record ModelConfig
         Require(HeadCount > 0 && KvHeadCount > 0 && HeadCount % KvHeadCount == 0,
             $"num_attention_heads ({HeadCount}) must be a positive multiple of num_key_value_heads ({KvHeadCount}).");
         Require(HeadDim > 0 && HeadDim % 2 == 0, $"head_dim ({HeadDim}) must be positive and even.");
-        Require(Rope.Theta > 0, "rope theta must be positive.");
+        // Sizes beyond any released model are refused before anything is allocated from them.
+        Require(HiddenSize <= 1 << 17 && IntermediateSize <= 1 << 19 && LayerCount <= 1024 && HeadCount <= 4096 && HeadDim <= 4096
+            && VocabSize <= 1 << 24 && MaxPositions <= 1 << 24,
+            $"a size is beyond any model this library loads (hidden_size {HiddenSize}, intermediate_size {IntermediateSize}, num_hidden_layers {LayerCount}, "
+            + $"num_attention_heads {HeadCount}, head_dim {HeadDim}, vocab_size {VocabSize}, max_position_embeddings {MaxPositions}).");
+        Require(double.IsFinite(RmsNormEps) && RmsNormEps > 0 && (float)RmsNormEps > 0,
+            $"rms_norm_eps ({RmsNormEps}) must be a positive finite number that float32 can hold.");
+        Require(double.IsFinite(Rope.Theta) && Rope.Theta > 1,
+            $"rope_theta ({Rope.Theta}) must be finite and greater than 1 (the base of the rotation frequencies).");
+        if (Rope.Type == "llama3")
+        {
+            Require(double.IsFinite(Rope.Factor) && Rope.Factor > 0, $"llama3 rope scaling: factor ({Rope.Factor}) must be positive and finite.");
+            Require(double.IsFinite(Rope.LowFrequencyFactor) && double.IsFinite(Rope.HighFrequencyFactor) && Rope.LowFrequencyFactor > 0
+                && Rope.HighFrequencyFactor > Rope.LowFrequencyFactor,
+                $"llama3 rope scaling: low_freq_factor ({Rope.LowFrequencyFactor}) and high_freq_factor ({Rope.HighFrequencyFactor}) must be positive and finite, high above low.");
+            Require(Rope.OriginalMaxPositions > 0, $"llama3 rope scaling: original_max_position_embeddings ({Rope.OriginalMaxPositions}) must be positive.");
+        }
+        CheckTokenIds(path, VocabSize, BosTokenId, EosTokenIds);
+    }
+
+    /// <summary>Throws unless every given special-token id lies in the vocabulary.</summary>
+    internal static void CheckTokenIds(string path, int vocabSize, int? bos, IReadOnlyList<int> eos)
+    {
+        if (bos is int b && (uint)b >= (uint)vocabSize)
+            throw new ModelLoadException(path, $"bos_token_id {b} is outside the vocabulary (0..{vocabSize - 1}).");
+        foreach (int e in eos)
+            if ((uint)e >= (uint)vocabSize)
+                throw new ModelLoadException(path, $"eos_token_id {e} is outside the vocabulary (0..{vocabSize - 1}).");
     }
 }

@@ -90,8 +90,9 @@ public sealed class TextTokenizer
             var tokenizer = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
             return new TextTokenizer(tokenizer, bosTokenId ?? tokenizer.BeginningOfSentenceId);
         }
-        catch (Exception e) when (e is not ModelLoadException and not IOException)
+        catch (Exception e) when (e is not ModelLoadException)
         {
+            // Protobuf's parse errors derive from IOException: a corrupt file, as much as an unreadable one.
             throw new ModelLoadException(path, $"not a readable SentencePiece model ({e.Message}).", e);
         }
     }
