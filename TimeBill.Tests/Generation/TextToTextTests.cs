@@ -12,17 +12,8 @@ namespace TimeBill.Tests.Generation;
 [Collection(ModelCollection.Name)]
 public sealed class TextToTextTests(ModelFixture models)
 {
-    public static TheoryData<string, int> TextCases()
-    {
-        var data = new TheoryData<string, int>();
-        foreach (string model in new[] { "tiny-random-qwen3", "tiny-random-llama31" })
-            for (int i = 0; i < SharedAssets.Reference(model).GetProperty("text_cases").GetArrayLength(); i++)
-                data.Add(model, i);
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(TextCases))]
+    [MemberData(nameof(ByteLevelBpeParityTests.TextCases), MemberType = typeof(ByteLevelBpeParityTests))]
     public async Task PromptTextGivesTheReferenceContinuationAndItsText(string model, int index)
     {
         var item = SharedAssets.Reference(model).GetProperty("text_cases")[index];
