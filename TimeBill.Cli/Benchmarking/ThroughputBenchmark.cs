@@ -49,6 +49,7 @@ internal static class ThroughputBenchmark
         int[] prompt = Enumerable.Range(0, promptTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
         int[] steps = Enumerable.Range(0, genTokens).Select(_ => random.Next(model.Config.VocabSize)).ToArray();
         using var cache = model.CreateCache(promptTokens + genTokens);
+        using var warmCache = cachedTokens > 0 ? model.CreateCache(promptTokens + genTokens) : null;
         var logits = new float[model.Config.VocabSize];
 
         var prefillMs = new List<double>();
@@ -66,7 +67,7 @@ internal static class ThroughputBenchmark
             if (cachedTokens > 0)
             {
                 if (run < 0) engine.Prefixes!.Store(prompt, cache, cachedTokens);
-                using var warmCache = model.CreateCache(promptTokens + genTokens);
+                warmCache!.Reset();
                 clock.Restart();
                 engine.Prefixes!.Restore(prompt, warmCache, cachedTokens);
                 engine.Prefill(prompt.AsSpan(cachedTokens), warmCache, logits);

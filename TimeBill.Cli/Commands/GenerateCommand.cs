@@ -195,13 +195,24 @@ internal static class GenerateCommand
     }
 
     /// <summary>The prompt as given: plain text (BOS prepended when the model has one) or a user message for the chat template.</summary>
-    private sealed record PromptInput(string Text, bool Chat, string? System, Dictionary<string, object?> Variables)
+    private sealed class PromptInput
     {
+        /// <exception cref="ArgumentException">--system or --var without --chat (refused before any model loads).</exception>
+        public PromptInput(string text, bool chat, string? system, Dictionary<string, object?> variables)
+        {
+            if (!chat && (system is not null || variables.Count > 0)) throw new ArgumentException("--system and --var apply to --chat only.");
+            (Text, Chat, System, Variables) = (text, chat, system, variables);
+        }
+
+        public string Text { get; }
+        public bool Chat { get; }
+        public string? System { get; }
+        public Dictionary<string, object?> Variables { get; }
+
         public int[] Encode(TextTokenizer tokenizer, out string rendered)
         {
             if (!Chat)
             {
-                if (System is not null || Variables.Count > 0) throw new ArgumentException("--system and --var apply to --chat only.");
                 rendered = Text;
                 return tokenizer.EncodePrompt(Text);
             }

@@ -122,16 +122,13 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         request.Validate();
         int[] prompt = request.PromptIds?.ToArray() ?? Tokenizer?.EncodePrompt(request.Prompt!)
             ?? throw new ArgumentException("this generator has no tokenizer: give the prompt as PromptIds.", nameof(request));
-        Engine.CheckPromptLength(prompt.Length, nameof(request));
+        Engine.CheckPromptIds(prompt, nameof(request));
         Engine.CheckSampling(request.Sampling, nameof(request));
         if (request.Constraint is not null && Tokenizer is null)
             throw new ArgumentException("a constrained request needs a generator with a tokenizer (the constraint is over its tokens).", nameof(request));
         if (request.Constraint is not null && request.StopTokenIds is { Count: 0 })
             throw new ArgumentException("a constrained request needs a stop token id: a complete answer must be able to end.", nameof(request));
         request.Constraint?.For(Tokenizer!); // lifted to the vocabulary once, here on the caller's thread rather than the engine's
-        foreach (int id in prompt)
-            if ((uint)id >= (uint)Model.Config.VocabSize)
-                throw new ArgumentException($"prompt token id {id} is outside the vocabulary (0..{Model.Config.VocabSize - 1}).", nameof(request));
         return prompt;
     }
 
@@ -283,7 +280,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             };
         }
 
-        /// <summary>Once the job is known to run: the length prediction starts beside the prefill, the capture and probe are made.</summary>
+        /// <summary>Once the job is known to run: the length prediction starts beside the prefill.</summary>
         public void Start()
         {
             var owner = _owner;

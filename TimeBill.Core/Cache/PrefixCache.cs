@@ -45,9 +45,6 @@ public sealed unsafe class PrefixCache : IDisposable
     public long BytesInUse { get { lock (_lock) return _blocks.Count * BlockBytes; } }
     /// <summary>Blocks held now.</summary>
     public int BlockCount { get { lock (_lock) return _blocks.Count; } }
-    /// <summary>Prompt tokens restored from the cache so far (each one a token not prefilled).</summary>
-    public long ReusedTokens { get { lock (_lock) return _reused; } }
-    private long _reused;
 
     /// <summary>How many leading tokens of <paramref name="prompt"/> <see cref="Restore"/> would load, at most <paramref name="limit"/>; touches nothing.</summary>
     public int Match(ReadOnlySpan<int> prompt, int limit)
@@ -75,7 +72,6 @@ public sealed unsafe class PrefixCache : IDisposable
                     cache.LoadEntries(layer, BlockTokens, block.Keys(layer), block.Values(layer));
                 cache.Advance(BlockTokens);
             }
-            _reused += chain.Count * BlockTokens;
             return chain.Count * BlockTokens;
         }
     }

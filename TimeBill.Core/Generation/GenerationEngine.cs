@@ -78,14 +78,11 @@ public sealed class GenerationEngine : IDisposable
     {
         ArgumentNullException.ThrowIfNull(prefixIds);
         var prefixes = Prefixes ?? throw new InvalidOperationException("the engine's prefix cache is off (EngineOptions.PrefixCacheBytes is 0): nothing can be pinned.");
-        CheckPromptLength(prefixIds.Count, nameof(prefixIds));
         int[] ids = [.. prefixIds];
-        foreach (int id in ids)
-            if ((uint)id >= (uint)Model.Config.VocabSize)
-                throw new ArgumentException($"prefix token id {id} is outside the vocabulary (0..{Model.Config.VocabSize - 1}).", nameof(prefixIds));
+        CheckPromptIds(ids, nameof(prefixIds));
         return Submit(() =>
         {
-            var cache = Model.RentCache(ref _cache, ids.Length, Math.Min(Model.Config.MaxPositions, Math.Max(ids.Length, 256)));
+            var cache = RentCache(ids.Length);
             int restored = prefixes.Restore(ids, cache, ids.Length);
             if (ids.Length - restored >= PrefixCache.BlockTokens) Prefill(ids, restored, cache, _logits, null, null, cancellationToken);
             prefixes.Store(ids, cache, cache.NextPosition);
@@ -119,6 +116,19 @@ public sealed class GenerationEngine : IDisposable
         if (length >= Model.Config.MaxPositions)
             throw new ArgumentException($"the prompt has {length} tokens; the model's context holds {Model.Config.MaxPositions} (one more is needed to answer).", paramName);
     }
+
+    /// <summary>Throws unless <paramref name="ids"/> is a prompt the context holds, of ids inside the vocabulary.</summary>
+    internal void CheckPromptIds(ReadOnlySpan<int> ids, string paramName)
+    {
+        CheckPromptLength(ids.Length, paramName);
+        foreach (int id in ids)
+            if ((uint)id >= (uint)Model.Config.VocabSize)
+                throw new ArgumentException($"prompt token id {id} is outside the vocabulary (0..{Model.Config.VocabSize - 1}).", paramName);
+    }
+
+    // The worker's cache, for at least `capacity` entries (allocated for 256 or more, so short jobs do not reallocate it).
+    private KvCache RentCache(int capacity) =>
+        Model.RentCache(ref _cache, capacity, Math.Min(Model.Config.MaxPositions, Math.Max(capacity, 256)));
 
     /// <summary>Runs <paramref name="work"/> on the worker after the jobs queued before it; a job cancelled while queued never starts.</summary>
     internal Task<T> Submit<T>(Func<T> work, CancellationToken cancellationToken)
@@ -210,7 +220,7 @@ public sealed class GenerationEngine : IDisposable
         hooks ??= GenerationHooks.None;
         var config = Model.Config;
         int capacity = (int)Math.Min(config.MaxPositions, (long)prompt.Length + options.MaxNewTokens);
-        var cache = Model.RentCache(ref _cache, capacity, Math.Min(config.MaxPositions, Math.Max(capacity, 256)));
+        var cache = RentCache(capacity);
         long start = Stopwatch.GetTimestamp();
 
         // The cached prefix, the prefill of the rest (kept for later prompts), the request's own eviction, then

@@ -59,11 +59,8 @@ public sealed class TextGenerator : IDisposable
     public IExitModel? Exits { get; }
 
     /// <summary>Generates a response to <paramref name="prompt"/> (BOS is prepended when the model has one).</summary>
-    public Task<GenerationResult> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var (ids, checkedOptions) = Engine.Check(Tokenizer.EncodePrompt(prompt), options);
-        return Engine.Submit(() => Engine.Run(ids, checkedOptions, Exits, Tokenizer, null, null, cancellationToken), cancellationToken);
-    }
+    public Task<GenerationResult> GenerateAsync(string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        GenerateAsync(Tokenizer.EncodePrompt(prompt), options, cancellationToken);
 
     /// <summary>
     /// Streams the response token by token as it is produced. Leaving the loop early (or cancelling) ends the job
@@ -72,10 +69,7 @@ public sealed class TextGenerator : IDisposable
     public async IAsyncEnumerable<GeneratedToken> StreamAsync(
         string prompt, GenerationOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (ids, checkedOptions) = Engine.Check(Tokenizer.EncodePrompt(prompt), options);
-        var tokens = Engine.Stream<GeneratedToken>((writer, stop) => Engine.Run(ids, checkedOptions, Exits, Tokenizer, null, token => writer.TryWrite(token), stop),
-            cancellationToken);
-        await foreach (var token in tokens.ConfigureAwait(false)) yield return token;
+        await foreach (var token in StreamAsync(Tokenizer.EncodePrompt(prompt), options, cancellationToken).ConfigureAwait(false)) yield return token;
     }
 
     /// <summary>Generates a response to prompt token ids, used as given (nothing is prepended), e.g. a rendered chat template.</summary>

@@ -67,34 +67,11 @@ internal static class ExecutionTimeFitter
     /// </summary>
     private static (PrefillCost Cost, FitQuality? Quality) FitCachedPrefill(PrefillCost cold, List<PrefillMeasurement> warm)
     {
-        foreach (var m in warm)
-            if (!(m.Milliseconds > 0) || double.IsInfinity(m.Milliseconds))
-                throw new ArgumentException($"The cached-prefill measurements contain a time of {m.Milliseconds} ms; every measured time must be positive and finite.", "measurements");
-        var fit = warm.Where(m => !m.HeldOut).ToList();
-        if (fit.Count < 2) return (cold, null);
-        var design = new double[fit.Count, 2];
-        var target = new double[fit.Count];
-        for (int i = 0; i < fit.Count; i++)
-        {
-            var m = fit[i];
-            design[i, 0] = (double)m.CachedLength * m.PromptLength / m.Milliseconds;
-            design[i, 1] = m.CachedLength / m.Milliseconds;
-            target[i] = 1 - cold.Milliseconds(m.PromptLength) / m.Milliseconds;
-        }
-        double[] x = NonNegativeLeastSquares.Solve(design, target);
-        var cost = cold with { E = x[0], F = x[1] };
-        double[] Predicted(List<PrefillMeasurement> points) => [.. points.Select(m => cost.Milliseconds(m.CachedLength, m.PromptLength))];
-        double[] Measured(List<PrefillMeasurement> points) => [.. points.Select(m => m.Milliseconds)];
-        var held = warm.Where(m => m.HeldOut).ToList();
-        var fitPredicted = Predicted(fit);
-        var fitMeasured = Measured(fit);
-        var quality = new FitQuality(
-            HeldOutMapePercent: MapePercent(Predicted(held), Measured(held)),
-            FitMapePercent: MapePercent(fitPredicted, fitMeasured),
-            RSquared: fitMeasured.Distinct().Count() >= 2 ? GoodnessOfFit.CoefficientOfDetermination(fitPredicted, fitMeasured) : double.NaN,
-            FitPoints: fit.Count,
-            HeldOutPoints: held.Count);
-        return (cost, quality);
+        if (warm.Count(m => !m.HeldOut) < 2) return (cold, null);
+        var points = warm.Select(m => new Point([(double)m.CachedLength * m.PromptLength, m.CachedLength], m.Milliseconds, m.HeldOut,
+            Offset: cold.Milliseconds(m.PromptLength))).ToList();
+        var (x, quality) = FitCurve(points, "cached-prefill", minFitPoints: 2);
+        return (cold with { E = x[0], F = x[1] }, quality);
     }
 
     /// <summary><c>100 · mean(|predicted − measured| / measured)</c>; NaN for no points.</summary>
@@ -107,7 +84,8 @@ internal static class ExecutionTimeFitter
         return 100 * sum / measured.Count;
     }
 
-    private sealed record Point(double[] Features, double Milliseconds, bool HeldOut);
+    /// <summary>A measured point: <c>Milliseconds ≈ Offset + Σ Features·x</c>, the offset a part of the time known already.</summary>
+    private sealed record Point(double[] Features, double Milliseconds, bool HeldOut, double Offset = 0);
 
     private static (double[] Coefficients, FitQuality Quality) FitCurve(List<Point> points, string curve, int minFitPoints)
     {
@@ -126,11 +104,11 @@ internal static class ExecutionTimeFitter
         for (int i = 0; i < fit.Count; i++)
         {
             for (int j = 0; j < cols; j++) design[i, j] = fit[i].Features[j] / fit[i].Milliseconds;
-            target[i] = 1;
+            target[i] = 1 - fit[i].Offset / fit[i].Milliseconds;
         }
         double[] x = NonNegativeLeastSquares.Solve(design, target);
 
-        double Predict(Point p) => p.Features.Select((f, j) => f * x[j]).Sum();
+        double Predict(Point p) => p.Offset + p.Features.Select((f, j) => f * x[j]).Sum();
         var fitPredicted = fit.Select(Predict).ToArray();
         var fitMeasured = fit.Select(p => p.Milliseconds).ToArray();
         double r2 = fit.Count >= 2 && fitMeasured.Distinct().Count() >= 2

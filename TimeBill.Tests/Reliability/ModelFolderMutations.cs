@@ -111,36 +111,36 @@ internal static class ModelFolderMutations
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(source, Config)))!.AsObject();
         // rms_norm_eps and max_position_embeddings have defaults in transformers, so only the fields without one are removed.
         foreach (string field in new[] { "hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "vocab_size", "architectures" })
-            list.Add(ConfigEdit($"config without {field}", source, config, c => c.Remove(field)));
+            list.Add(ConfigEdit($"config without {field}", config, c => c.Remove(field)));
         foreach (string field in new[] { "hidden_size", "intermediate_size", "num_attention_heads", "num_hidden_layers", "num_key_value_heads", "vocab_size", "max_position_embeddings", "head_dim" })
             foreach (JsonNode? value in new JsonNode?[] { 0, -1, 2147483647, (long)int.MaxValue + 1, 1.5, "64", null, new JsonArray(64), true })
-                list.Add(ConfigEdit($"config {field} = {Show(value)}", source, config, c => c[field] = value?.DeepClone()));
-        list.Add(ConfigEdit("config num_hidden_layers = 4 (fewer than the tensors)", source, config, c => c["num_hidden_layers"] = 4));
-        list.Add(ConfigEdit("config num_hidden_layers = 6 (more than the tensors)", source, config, c => c["num_hidden_layers"] = 6));
-        list.Add(ConfigEdit("config num_key_value_heads = 3 (not a divisor)", source, config, c => c["num_key_value_heads"] = 3));
-        list.Add(ConfigEdit("config vocab_size = 511", source, config, c => c["vocab_size"] = 511));
-        list.Add(ConfigEdit("config hidden_size = 72", source, config, c => c["hidden_size"] = 72));
+                list.Add(ConfigEdit($"config {field} = {Show(value)}", config, c => c[field] = value?.DeepClone()));
+        list.Add(ConfigEdit("config num_hidden_layers = 4 (fewer than the tensors)", config, c => c["num_hidden_layers"] = 4));
+        list.Add(ConfigEdit("config num_hidden_layers = 6 (more than the tensors)", config, c => c["num_hidden_layers"] = 6));
+        list.Add(ConfigEdit("config num_key_value_heads = 3 (not a divisor)", config, c => c["num_key_value_heads"] = 3));
+        list.Add(ConfigEdit("config vocab_size = 511", config, c => c["vocab_size"] = 511));
+        list.Add(ConfigEdit("config hidden_size = 72", config, c => c["hidden_size"] = 72));
         foreach (string field in new[] { "rms_norm_eps", "rope_theta" })
             foreach (string value in new[] { "-1", "0", "1e400", "-1e400", "1e-300", "\"1e-5\"", "null", "true", "[1e-5]" })
-                list.Add(ConfigRaw($"config {field} = {value}", source, config, field, value));
+                list.Add(ConfigRaw($"config {field} = {value}", config, field, value));
         foreach (string value in new[] { "0", "-1", "1e400", "\"2\"" })
         {
             string scaling = $$"""{"rope_type": "llama3", "factor": {{value}}, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 256}""";
-            list.Add(ConfigRaw($"config llama3 rope_scaling factor = {value}", source, config, "rope_scaling", scaling));
+            list.Add(ConfigRaw($"config llama3 rope_scaling factor = {value}", config, "rope_scaling", scaling));
         }
-        list.Add(ConfigRaw("config llama3 rope_scaling low = high", source, config, "rope_scaling",
+        list.Add(ConfigRaw("config llama3 rope_scaling low = high", config, "rope_scaling",
             """{"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 256}"""));
-        list.Add(ConfigRaw("config rope_scaling of an unknown type", source, config, "rope_scaling", """{"rope_type": "warp", "factor": 2.0}"""));
-        list.Add(ConfigRaw("config rope_scaling is a number", source, config, "rope_scaling", "2"));
-        list.Add(ConfigEdit("config architectures unknown", source, config, c => c["architectures"] = new JsonArray("GPT2LMHeadModel")));
-        list.Add(ConfigEdit("config architectures empty", source, config, c => { c["architectures"] = new JsonArray(); c.Remove("model_type"); }));
-        list.Add(ConfigEdit("config tie_word_embeddings = \"yes\"", source, config, c => c["tie_word_embeddings"] = "yes"));
-        list.Add(ConfigEdit("config tie_word_embeddings = false (no lm_head)", source, config, c => c["tie_word_embeddings"] = false));
-        list.Add(ConfigEdit("config attention_bias = true (no biases)", source, config, c => c["attention_bias"] = true));
+        list.Add(ConfigRaw("config rope_scaling of an unknown type", config, "rope_scaling", """{"rope_type": "warp", "factor": 2.0}"""));
+        list.Add(ConfigRaw("config rope_scaling is a number", config, "rope_scaling", "2"));
+        list.Add(ConfigEdit("config architectures unknown", config, c => c["architectures"] = new JsonArray("GPT2LMHeadModel")));
+        list.Add(ConfigEdit("config architectures empty", config, c => { c["architectures"] = new JsonArray(); c.Remove("model_type"); }));
+        list.Add(ConfigEdit("config tie_word_embeddings = \"yes\"", config, c => c["tie_word_embeddings"] = "yes"));
+        list.Add(ConfigEdit("config tie_word_embeddings = false (no lm_head)", config, c => c["tie_word_embeddings"] = false));
+        list.Add(ConfigEdit("config attention_bias = true (no biases)", config, c => c["attention_bias"] = true));
         foreach (JsonNode? value in new JsonNode?[] { -1, 512, 99999, 2.5, "1", new JsonArray(2.5) })
         {
-            list.Add(ConfigEdit($"config bos_token_id = {Show(value)}", source, config, c => c["bos_token_id"] = value?.DeepClone()));
-            list.Add(ConfigEdit($"config eos_token_id = {Show(value)}", source, config, c => c["eos_token_id"] = value?.DeepClone()));
+            list.Add(ConfigEdit($"config bos_token_id = {Show(value)}", config, c => c["bos_token_id"] = value?.DeepClone()));
+            list.Add(ConfigEdit($"config eos_token_id = {Show(value)}", config, c => c["eos_token_id"] = value?.DeepClone()));
         }
         foreach (string text in new[] { "", "{", "[]", "null", "{\"architectures\": [\"LlamaForCausalLM\"],}", "\u00ff\u00fe" })
             list.Add(new($"config.json is {Show(text)}", f => File.WriteAllText(Path.Combine(f, Config), text)));
@@ -211,7 +211,7 @@ internal static class ModelFolderMutations
             WriteBytes(folder, Weights, bytes);
         });
 
-    private static Mutation ConfigEdit(string name, string source, JsonObject config, Action<JsonObject> edit) =>
+    private static Mutation ConfigEdit(string name, JsonObject config, Action<JsonObject> edit) =>
         new(name, folder =>
         {
             var copy = (JsonObject)config.DeepClone();
@@ -220,7 +220,7 @@ internal static class ModelFolderMutations
         });
 
     /// <summary>config.json with <paramref name="field"/> set to the literal JSON text <paramref name="value"/> (which may be out of double's range).</summary>
-    private static Mutation ConfigRaw(string name, string source, JsonObject config, string field, string value) =>
+    private static Mutation ConfigRaw(string name, JsonObject config, string field, string value) =>
         new(name, folder =>
         {
             var copy = (JsonObject)config.DeepClone();
