@@ -79,8 +79,9 @@ public sealed class TokenVocabulary
 
     private static byte[] SentencePieceBytes(string piece, out bool isByteToken)
     {
+        byte value = 0;
         isByteToken = piece.Length == 6 && piece.StartsWith("<0x", StringComparison.Ordinal) && piece[5] == '>'
-            && byte.TryParse(piece.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out _);
-        return isByteToken ? [byte.Parse(piece.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture)] : Encoding.UTF8.GetBytes(piece.Replace('▁', ' '));
+            && byte.TryParse(piece.AsSpan(3, 2), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out value);
+        return isByteToken ? [value] : Encoding.UTF8.GetBytes(piece.Replace('▁', ' '));
     }
 }
