@@ -12,6 +12,7 @@ internal static class CommandCatalog
         TokenizeCommand.Create(),
         TemplateCommand.Create(),
         ForwardCommand.Create(),
+        ConvertCommand.Create(),
         BenchCommand.Create(),
         EvalCommand.Create(),
         EvalTimingCommand.Create(),

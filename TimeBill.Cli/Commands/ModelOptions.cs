@@ -11,12 +11,12 @@ internal static class ModelOptions
     /// <summary>The model that ships with the command line (models/stories260K beside the program), used when no model is given.</summary>
     public static string DefaultModelFolder => Path.Combine(AppContext.BaseDirectory, "models", "stories260K");
 
-    public static Option<string?> Model() => new("--model") { Description = "Hugging Face model folder (config.json, safetensors, tokenizer.model); default with no --shape: the bundled stories260K." };
+    public static Option<string?> Model() => new("--model") { Description = "Hugging Face model folder (config.json, safetensors, tokenizer) or GGUF file; default with no --shape: the bundled stories260K." };
 
     /// <summary><c>--model</c> defaulting to <see cref="DefaultModelFolder"/>.</summary>
     public static Option<string> ModelOrDefault() => new("--model")
     {
-        Description = "Hugging Face model folder (default: the bundled stories260K).",
+        Description = "Hugging Face model folder or GGUF file (default: the bundled stories260K).",
         DefaultValueFactory = _ => DefaultModelFolder,
     };
 
@@ -41,6 +41,7 @@ internal static class ModelOptions
     /// </summary>
     public static TextTokenizer LoadTokenizer(string folder)
     {
+        if (File.Exists(folder) && folder.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) return TextTokenizer.Load(folder);
         if (!Directory.Exists(folder)) throw new ModelLoadException(folder, "model folder not found.");
         string generation = Path.Combine(folder, "generation_config.json"), config = Path.Combine(folder, "config.json");
         int? bos = File.Exists(generation) ? GenerationConfig.Load(generation).BosTokenId

@@ -13,6 +13,10 @@ internal sealed class SafeTensorsCheckpoint
     /// <summary>Every tensor of the checkpoint by name.</summary>
     public IReadOnlyDictionary<string, SafeTensorsEntry> Entries { get; }
 
+    /// <summary>The entries as weights to load.</summary>
+    public IReadOnlyDictionary<string, CheckpointTensor> Tensors =>
+        Entries.ToDictionary(e => e.Key, e => new CheckpointTensor(e.Key, e.Value.Shape, e.Value.File, () => SafeTensorsFile.ReadFloat32(e.Value)));
+
     /// <summary>Opens the weights in <paramref name="folder"/>.</summary>
     /// <exception cref="ModelLoadException">No weights, a broken index or shard, or a tensor listed twice.</exception>
     public static SafeTensorsCheckpoint Open(string folder)

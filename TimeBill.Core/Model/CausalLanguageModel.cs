@@ -1,5 +1,6 @@
 using TimeBill.Core.Cache;
 using TimeBill.Core.Checkpoints;
+using TimeBill.Core.Checkpoints.Gguf;
 using TimeBill.Core.Decoding;
 using TimeBill.Core.Native;
 using static TorchSharp.torch;
@@ -71,11 +72,12 @@ public sealed class CausalLanguageModel : IDisposable
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
     }
 
-    /// <summary>Loads a Hugging Face model folder (config.json, optional generation_config.json, safetensors).</summary>
+    /// <summary>Loads a Hugging Face model folder (config.json, optional generation_config.json, safetensors) or a GGUF file.</summary>
     /// <exception cref="ModelLoadException">Anything missing or malformed, with the file and problem named.</exception>
     public static CausalLanguageModel Load(string folder)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        if (folder.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && !Directory.Exists(folder)) return LoadGguf(folder);
         if (!Directory.Exists(folder)) throw new ModelLoadException(folder, "model folder not found.");
         var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
         string generationPath = Path.Combine(folder, "generation_config.json");
@@ -84,9 +86,23 @@ public sealed class CausalLanguageModel : IDisposable
         var checkpoint = SafeTensorsCheckpoint.Open(folder);
         TorchSharpNativeLoader.EnsureLoaded();
         using var noGrad = no_grad();
-        var weights = ModelWeights.Load(checkpoint, config, folder);
+        var weights = ModelWeights.Load(checkpoint.Tensors, config, folder);
         var model = new CausalLanguageModel(config, generation, weights, new DirectoryInfo(folder).Name);
         try { model.CheckFiniteOutput(folder); }
+        catch { model.Dispose(); throw; }
+        return model;
+    }
+
+    private static CausalLanguageModel LoadGguf(string path)
+    {
+        using var file = GgufFile.Open(path);
+        var config = GgufModel.ReadConfig(file);
+        var generation = GgufModel.ReadGenerationConfig(file, config.VocabSize);
+        TorchSharpNativeLoader.EnsureLoaded();
+        using var noGrad = no_grad();
+        var weights = ModelWeights.Load(GgufModel.Tensors(file, config), config, path);
+        var model = new CausalLanguageModel(config, generation, weights, Path.GetFileNameWithoutExtension(path));
+        try { model.CheckFiniteOutput(path); }
         catch { model.Dispose(); throw; }
         return model;
     }

@@ -201,7 +201,7 @@ public sealed record ModelConfig
         };
     }
 
-    private void Validate(string path)
+    internal void Validate(string path)
     {
         void Require(bool ok, string problem) { if (!ok) throw new ModelLoadException(path, problem); }
         Require(HiddenSize > 0 && IntermediateSize > 0 && LayerCount > 0 && VocabSize > 0 && MaxPositions > 0,
@@ -226,6 +226,9 @@ public sealed record ModelConfig
                 $"llama3 rope scaling: low_freq_factor ({Rope.LowFrequencyFactor}) and high_freq_factor ({Rope.HighFrequencyFactor}) must be positive and finite, high above low.");
             Require(Rope.OriginalMaxPositions > 0, $"llama3 rope scaling: original_max_position_embeddings ({Rope.OriginalMaxPositions}) must be positive.");
         }
+        if (Rope.FrequencyFactors is { } factors)
+            Require(factors.Values.Count == HeadDim / 2 && factors.Values.All(f => float.IsFinite(f) && f > 0),
+                $"rope frequency factors: {factors.Values.Count} values, all positive and finite, are needed for head_dim {HeadDim} ({HeadDim / 2}).");
         CheckTokenIds(path, VocabSize, BosTokenId, EosTokenIds);
     }
 

@@ -29,18 +29,18 @@ public sealed class ModelWeights : IDisposable
     /// buffers and an lm_head duplicated next to tied embeddings.
     /// </summary>
     /// <exception cref="ModelLoadException">A missing or extra tensor, or a shape that does not fit the config.</exception>
-    internal static ModelWeights Load(SafeTensorsCheckpoint checkpoint, ModelConfig config, string folder)
+    internal static ModelWeights Load(IReadOnlyDictionary<string, CheckpointTensor> tensors, ModelConfig config, string folder)
     {
         var used = new HashSet<string>();
         Tensor Read(string name, params long[] shape)
         {
-            if (!checkpoint.Entries.TryGetValue(name, out var entry))
+            if (!tensors.TryGetValue(name, out var entry))
                 throw new ModelLoadException(folder, $"missing tensor '{name}' (expected shape [{string.Join(", ", shape)}]).");
             if (!entry.Shape.SequenceEqual(shape))
                 throw new ModelLoadException(entry.File,
                     $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but the config needs [{string.Join(", ", shape)}].");
             used.Add(name);
-            return tensor(SafeTensorsFile.ReadFloat32(entry), shape);
+            return tensor(entry.ReadFloat32(), shape);
         }
 
         int d = config.HiddenSize, hd = config.HeadDim, q = config.HeadCount * hd, kv = config.KvHeadCount * hd;
@@ -69,7 +69,7 @@ public sealed class ModelWeights : IDisposable
         var finalNorm = Read("model.norm.weight", d).DetachFromDisposeScope();
         var head = config.TieWordEmbeddings ? embeddings : Read("lm_head.weight", config.VocabSize, d).DetachFromDisposeScope();
 
-        var extra = checkpoint.Entries.Keys
+        var extra = tensors.Keys
             .Where(n => !used.Contains(n) && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)
                         && !(config.TieWordEmbeddings && n == "lm_head.weight"))
             .Order().ToList();

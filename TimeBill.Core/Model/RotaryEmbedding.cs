@@ -42,6 +42,7 @@ internal sealed class RotaryEmbedding : IDisposable
             var medium = (wavelength >= highWavelength).logical_and(wavelength <= lowWavelength);
             inverse = where(medium, smoothed, scaled);
         }
+        if (rope.FrequencyFactors is { } factors) inverse = inverse / tensor(factors.Values.ToArray());
         return inverse.to(ScalarType.Float32).MoveToOuterDisposeScope();
     }
 

@@ -60,7 +60,7 @@ public sealed class TextTokenizer
     /// </summary>
     public IReadOnlyDictionary<string, string> SpecialTokensMap { get; }
 
-    /// <summary>Reads the tokenizer of a model folder, or a <c>tokenizer.model</c> / <c>tokenizer.json</c> file path.</summary>
+    /// <summary>Reads the tokenizer of a model folder, a <c>tokenizer.model</c> / <c>tokenizer.json</c> file path, or a GGUF file's.</summary>
     /// <remarks>A folder with both files is read as SentencePiece: there, tokenizer.json is usually a conversion of the model.</remarks>
     /// <param name="folderOrFile">The model folder or the tokenizer file.</param>
     /// <param name="bosTokenId">
@@ -74,6 +74,11 @@ public sealed class TextTokenizer
         string model = Path.Combine(folder, "tokenizer.model"), json = Path.Combine(folder, "tokenizer.json");
         string path = Directory.Exists(folderOrFile) ? File.Exists(model) || !File.Exists(json) ? model : json : folderOrFile;
         if (!File.Exists(path)) throw new ModelLoadException(path, "file not found (a folder needs tokenizer.model or tokenizer.json).");
+        if (path.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            using var gguf = Checkpoints.Gguf.GgufFile.Open(path);
+            return GgufTokenizer.Load(gguf);
+        }
         var tokenizer = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? LoadTokenizerJson(path) : LoadSentencePiece(path, bosTokenId);
         return tokenizer.ChatTemplate is null && ChatTemplate.LoadIfPresent(folder) is { } template ? tokenizer.WithChatTemplate(template) : tokenizer;
     }
@@ -101,7 +106,12 @@ public sealed class TextTokenizer
     {
         string configPath = Path.Combine(Path.GetDirectoryName(path)!, "tokenizer_config.json");
         var config = File.Exists(configPath) ? TokenizerConfig.Load(configPath) : TokenizerConfig.Empty;
-        var backend = TokenizerJson.Load(path, config);
+        return FromByteLevelBpe(TokenizerJson.Load(path, config), config);
+    }
+
+    /// <summary>A byte-level BPE tokenizer with the named tokens of <paramref name="config"/>.</summary>
+    internal static TextTokenizer FromByteLevelBpe(ByteLevelBpeTokenizer backend, TokenizerConfig config)
+    {
         var map = config.NamedTokens.ToDictionary(p => p.Key, p => p.Value.Content);
         return new TextTokenizer(backend, map.TryGetValue("bos_token", out string? bos) ? backend.TokenToId(bos) : null, map);
     }

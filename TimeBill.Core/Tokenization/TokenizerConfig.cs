@@ -28,6 +28,10 @@ internal sealed class TokenizerConfig
         AddEosToken = addEosToken;
     }
 
+    /// <summary>A config with these settings (a GGUF file's, say).</summary>
+    public static TokenizerConfig Create(IReadOnlyDictionary<string, ConfigToken> namedTokens, bool? addBosToken, bool? addEosToken) =>
+        new(namedTokens, [], addBosToken, addEosToken);
+
     /// <summary>The named special tokens that are set, by field name (<c>eos_token</c> → <c>&lt;|im_end|&gt;</c>).</summary>
     public IReadOnlyDictionary<string, ConfigToken> NamedTokens { get; }
 

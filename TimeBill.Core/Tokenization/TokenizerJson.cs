@@ -18,7 +18,13 @@ internal static class TokenizerJson
     public static ByteLevelBpeTokenizer Load(string path, TokenizerConfig config)
     {
         using var document = JsonFile.Read(path);
-        var root = document.RootElement;
+        return Parse(document.RootElement, config, path);
+    }
+
+    /// <summary>Reads a tokenizer.json object; <paramref name="path"/> names its source in errors.</summary>
+    /// <exception cref="ModelLoadException">An unsupported or inconsistent part.</exception>
+    public static ByteLevelBpeTokenizer Parse(JsonElement root, TokenizerConfig config, string path)
+    {
         if (root.OptionalString("version", path) is { } version && version != "1.0")
             throw new ModelLoadException(path, $"unknown tokenizer.json version '{version}' (expected 1.0).");
         var (model, vocabulary) = ReadModel(root, path);

@@ -1,0 +1,11 @@
+namespace TimeBill.Core.Checkpoints;
+
+/// <summary>
+/// A weight under its Hugging Face name, whatever file holds it (safetensors, or GGUF under its own naming), with a
+/// function that reads it widened to float32.
+/// </summary>
+/// <param name="Name">e.g. <c>model.layers.0.self_attn.q_proj.weight</c>.</param>
+/// <param name="Shape">Row-major shape.</param>
+/// <param name="File">The file holding it, for errors.</param>
+/// <param name="ReadFloat32">Reads its values in row-major order.</param>
+internal sealed record CheckpointTensor(string Name, long[] Shape, string File, Func<float[]> ReadFloat32);
