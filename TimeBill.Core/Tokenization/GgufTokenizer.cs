@@ -18,6 +18,7 @@ internal static class GgufTokenizer
     {
         string model = file.String("tokenizer.ggml.model")
             ?? throw new ModelLoadException(file.Path, "metadata 'tokenizer.ggml.model' is missing: the file carries no tokenizer.");
+        if (model == "no_vocab") throw new ModelLoadException(file.Path, "the file carries no tokenizer (tokenizer.ggml.model is 'no_vocab').");
         string[] tokens = file.Array<string>("tokenizer.ggml.tokens") ?? throw new ModelLoadException(file.Path, "metadata 'tokenizer.ggml.tokens' is missing.");
         int[] types = file.Int32Array("tokenizer.ggml.token_type", 1, 6) ?? Enumerable.Repeat(1, tokens.Length).ToArray();
         if (types.Length != tokens.Length)
@@ -26,7 +27,6 @@ internal static class GgufTokenizer
         {
             "llama" => SentencePiece(file, tokens, types),
             "gpt2" => GgufByteLevelBpe.Load(file, tokens, types),
-            "no_vocab" => throw new ModelLoadException(file.Path, "the file carries no tokenizer (tokenizer.ggml.model is 'no_vocab')."),
             _ => throw new ModelLoadException(file.Path, $"tokenizer.ggml.model '{model}' is not supported; supported: llama (SentencePiece), gpt2 (byte-level BPE)."),
         };
         return file.String("tokenizer.chat_template") is { } template

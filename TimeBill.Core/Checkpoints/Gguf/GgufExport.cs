@@ -54,8 +54,14 @@ public static class GgufExport
         Add($"{arch}.rope.freq_base", (float)c.Rope.Theta);
         Add($"{arch}.rope.dimension_count", (uint)c.HeadDim);
         Add($"{arch}.vocab_size", (uint)c.VocabSize);
-        if (tokenizerFolder is null) Add("tokenizer.ggml.model", "no_vocab");
-        else AddTokenizer(metadata, tokenizerFolder, model);
+        if (tokenizerFolder is not null) AddTokenizer(metadata, tokenizerFolder, model);
+        else
+        {
+            Add("tokenizer.ggml.model", "no_vocab");
+            if (model.GenerationConfig.BosTokenId is int bos) Add("tokenizer.ggml.bos_token_id", (uint)bos);
+            Add("tokenizer.ggml.add_bos_token", model.GenerationConfig.BosTokenId is not null);
+            AddStopIds(metadata, model);
+        }
 
         var counts = new Dictionary<string, int>();
         var tensors = new List<GgufTensorSource>();
@@ -229,13 +235,18 @@ public static class GgufExport
             Add("tokenizer.ggml.add_bos_token", prompt.Length > plain.Length && prompt[0] == tokenizer.BosTokenId);
             Add("tokenizer.ggml.add_eos_token", false);
         }
-        // llama.cpp ends generation on eos, eot and eom: the model's other stop ids go to the last two.
+        AddStopIds(metadata, model);
+        if (ChatTemplateText(folder) is { } template) Add("tokenizer.chat_template", template);
+    }
+
+    /// <summary>llama.cpp ends generation on eos, eot and eom: the model's stop ids other than a named eos go to the free ones.</summary>
+    private static void AddStopIds(List<KeyValuePair<string, GgufValue>> metadata, CausalLanguageModel model)
+    {
         var keys = new Queue<string>(["tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id", "tokenizer.ggml.eom_token_id"]);
         var named = metadata.Where(m => m.Key == "tokenizer.ggml.eos_token_id").Select(m => Convert.ToInt64(m.Value.Value)).ToList();
         if (named.Count > 0) keys.Dequeue();
         foreach (int stop in model.GenerationConfig.StopTokenIds.Where(id => !named.Contains(id)).Take(keys.Count))
-            Add(keys.Dequeue(), (uint)stop);
-        if (ChatTemplateText(folder) is { } template) Add("tokenizer.chat_template", template);
+            metadata.Add(new(keys.Dequeue(), GgufValue.Of((uint)stop)));
     }
 
     private static string? ChatTemplateText(string folder)

@@ -46,7 +46,7 @@ internal static class GgufModel
         int vocab = file.Int32($"{arch}.vocab_size", 1, int.MaxValue)
             ?? (embeddings.Dimensions.Length == 2 && embeddings.Dimensions[1] <= int.MaxValue ? (int)embeddings.Dimensions[1]
                 : throw new ModelLoadException(file.Path, "token_embd.weight is not a matrix, so the vocabulary size is unknown."));
-        var rope = new RopeScaling(file.Real($"{arch}.rope.freq_base") ?? 10000.0);
+        var rope = new RopeScaling(Decimal(file.Real($"{arch}.rope.freq_base") ?? 10000.0));
         if (file.Tensors.TryGetValue("rope_freqs.weight", out var factors))
         {
             if (factors.Dimensions is not [var count] || count != headDim / 2 || factors.Type != GgmlType.F32)
@@ -65,7 +65,7 @@ internal static class GgufModel
             HeadDim = headDim,
             VocabSize = vocab,
             MaxPositions = file.Int32($"{arch}.context_length", 1, int.MaxValue) ?? 2048,
-            RmsNormEps = file.Real($"{arch}.attention.layer_norm_rms_epsilon") ?? 1e-5,
+            RmsNormEps = Decimal(file.Real($"{arch}.attention.layer_norm_rms_epsilon") ?? 1e-5),
             Rope = rope,
             TieWordEmbeddings = !file.Tensors.ContainsKey("output.weight"),
             AttentionBias = architecture == ModelArchitecture.Qwen2 || file.Tensors.ContainsKey("blk.0.attn_q.bias"),
@@ -76,6 +76,13 @@ internal static class GgufModel
         config.Validate(file.Path);
         return config;
     }
+
+    /// <summary>
+    /// A float32 value as the shortest decimal that rounds to it (1e-6, not 9.99999997e-7): GGUF stores these as
+    /// float32, and the config.json they came from gave the decimal.
+    /// </summary>
+    private static double Decimal(double value) =>
+        double.IsFinite(value) && (float)value == value ? double.Parse(((float)value).ToString("R", System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture) : value;
 
     /// <summary>
     /// BOS (when <c>tokenizer.ggml.add_bos_token</c>, by default for SentencePiece vocabularies) and every id llama.cpp
