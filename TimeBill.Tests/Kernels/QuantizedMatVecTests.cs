@@ -1,5 +1,8 @@
 using TimeBill.Kernels;
 using TimeBill.Kernels.Quantized;
+using TimeBill.Kernels.Search;
+using TimeBill.Kernels.Specs;
+using TimeBill.Kernels.Tuning;
 
 namespace TimeBill.Tests.Kernels;
 
@@ -108,6 +111,28 @@ public class QuantizedMatVecTests
         QuantizedMatVec.MultiplyQuantized(GgmlType.Q4_K, weights, rows, cols, quantized, again);
         Assert.Equal(again, y);
         Assert.Equal(2 * 292, quantized.Length);
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q4_0, false)]
+    [InlineData(GgmlType.Q6_K, true)]
+    public void Spec_accepts_its_roslyn_compiled_naive_source(GgmlType type, bool floatPath)
+    {
+        var spec = KernelSpecs.Find(KernelNames.QuantizedMatVec(type, floatPath));
+        var candidate = RoslynKernelCompiler.Compile(spec, spec.NaiveSource, "naive.cs");
+        Assert.Null(candidate.CompileError);
+        var verdict = KernelVerifier.Verify(spec, candidate, Random.Shared.Next());
+        Assert.True(verdict.Passed, verdict.Feedback);
+    }
+
+    [Fact]
+    public void Spec_names_and_default_variants_follow_the_path()
+    {
+        Assert.Equal("matvec_q4_k", KernelNames.QuantizedMatVec(GgmlType.Q4_K, floatPath: false));
+        Assert.Equal("matvec_q8_0_f32", KernelNames.QuantizedMatVec(GgmlType.Q8_0, floatPath: true));
+        Assert.Equal(KernelVariant.Int8Dot, KernelNames.DefaultVariant("matvec_q6_k").Algorithm);
+        Assert.Equal(KernelVariant.DequantizedFloat, KernelNames.DefaultVariant("matvec_q6_k_f32").Algorithm);
+        Assert.Equal(10, KernelSpecs.All.Count(s => s is QuantizedMatVecSpec));
     }
 
     [Fact]
