@@ -77,8 +77,6 @@ public static class GgmlQuantization
 
     private delegate void BlockCodec(ReadOnlySpan<float> values, Span<byte> block);
 
-    private delegate void BlockDecoder(ReadOnlySpan<byte> block, Span<float> values);
-
     private static void DecodeBlocks(GgmlType type, GgmlTypeInfo info, ReadOnlySpan<byte> source, Span<float> destination)
     {
         switch (type)
@@ -94,20 +92,26 @@ public static class GgmlQuantization
                     destination[i] = BFloat16Bits.ToSingle(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(source[(2 * i)..]));
                 return;
         }
-        BlockDecoder decode = Decoder(type);
+        switch (type)
+        {
+            case GgmlType.Q8_0: Decode<Q8_0Format>(source, destination); return;
+            case GgmlType.Q4_0: Decode<Q4_0Format>(source, destination); return;
+            case GgmlType.Q4_K: Decode<Q4_KFormat>(source, destination); return;
+            case GgmlType.Q5_K: Decode<Q5_KFormat>(source, destination); return;
+            case GgmlType.Q6_K: Decode<Q6_KFormat>(source, destination); return;
+        }
         for (int b = 0; b < destination.Length / info.BlockSize; b++)
-            decode(source.Slice(b * info.BlockBytes, info.BlockBytes), destination.Slice(b * info.BlockSize, info.BlockSize));
+            BlockDequantizers.Q8_K(source.Slice(b * info.BlockBytes, info.BlockBytes), destination.Slice(b * info.BlockSize, info.BlockSize));
     }
 
-    private static BlockDecoder Decoder(GgmlType type) => type switch
+    /// <summary>The matrix-vector product's vectorized block decoder (the lengths were checked by the caller).</summary>
+    private static unsafe void Decode<TF>(ReadOnlySpan<byte> source, Span<float> destination) where TF : IQuantFormat
     {
-        GgmlType.Q8_0 => BlockDequantizers.Q8_0,
-        GgmlType.Q4_0 => BlockDequantizers.Q4_0,
-        GgmlType.Q4_K => BlockDequantizers.Q4_K,
-        GgmlType.Q5_K => BlockDequantizers.Q5_K,
-        GgmlType.Q6_K => BlockDequantizers.Q6_K,
-        _ => BlockDequantizers.Q8_K,
-    };
+        fixed (byte* s = source)
+        fixed (float* d = destination)
+            for (int b = 0; b < destination.Length / TF.BlockSize; b++)
+                TF.Decode(s + (nint)b * TF.BlockBytes, d + (nint)b * TF.BlockSize);
+    }
 
     private static GgmlTypeInfo Supported(GgmlType type)
     {

@@ -96,6 +96,7 @@ internal static unsafe class QuantLoads
     }
 }
 
+/// <summary>Q8_0: fp16 d, 32 int8 q; x = d·q.</summary>
 internal readonly unsafe struct Q8_0Format : IQuantFormat
 {
     public static int BlockSize => 32;
@@ -131,6 +132,7 @@ internal readonly unsafe struct Q8_0Format : IQuantFormat
     }
 }
 
+/// <summary>Q4_0: fp16 d, 16 bytes; element j is the low nibble of byte j, element j+16 its high nibble; x = d·(q − 8).</summary>
 internal readonly unsafe struct Q4_0Format : IQuantFormat
 {
     public static int BlockSize => 32;
@@ -175,6 +177,10 @@ internal readonly unsafe struct Q4_0Format : IQuantFormat
     }
 }
 
+/// <summary>
+/// Q4_K: fp16 d, fp16 dmin, 12 bytes of 6-bit scales and mins, 128 bytes of nibbles; x = d·sc·q − dmin·m. Each 32
+/// bytes hold 64 elements: low nibbles are sub-block 2k (elements 64k..64k+31), high nibbles sub-block 2k+1.
+/// </summary>
 internal readonly unsafe struct Q4_KFormat : IQuantFormat
 {
     public static int BlockSize => 256;
@@ -217,6 +223,7 @@ internal readonly unsafe struct Q4_KFormat : IQuantFormat
     }
 }
 
+/// <summary>Q5_K: as Q4_K (qh[32] before qs[128]) plus a fifth bit: bit 2k of qh[l] for element 64k+l, bit 2k+1 for 64k+32+l.</summary>
 internal readonly unsafe struct Q5_KFormat : IQuantFormat
 {
     public static int BlockSize => 256;
@@ -269,6 +276,11 @@ internal readonly unsafe struct Q5_KFormat : IQuantFormat
     }
 }
 
+/// <summary>
+/// Q6_K: ql[128], qh[64], int8 scales[16], then fp16 d LAST; x = d·sc·(q − 32). Per 128-element half: element l takes
+/// ql[l] low nibble and qh[l] bits 0–1, l+32 ql[l+32] low and bits 2–3, l+64 ql[l] high and bits 4–5, l+96 ql[l+32]
+/// high and bits 6–7; element e uses scale e/16.
+/// </summary>
 internal readonly unsafe struct Q6_KFormat : IQuantFormat
 {
     public static int BlockSize => 256;
