@@ -7,7 +7,8 @@ namespace TimeBill.Kernels;
 /// search tunes. A kernel ignores the knobs that mean nothing to it.
 /// </summary>
 /// <param name="Algorithm">Implementation family: <c>lanes</c> (explicit SIMD at <paramref name="VectorWidth"/>),
-/// <c>tensor-primitives</c> (System.Numerics.Tensors picks the width), <c>online-softmax</c>, <c>sort</c>, <c>quickselect</c>.</param>
+/// <c>tensor-primitives</c> (System.Numerics.Tensors picks the width), <c>online-softmax</c>, <c>sort</c>, <c>quickselect</c>,
+/// <c>int8-dot</c>, <c>dequant-f32</c>.</param>
 /// <param name="VectorWidth">SIMD register width in bits: 128, 256 or 512.</param>
 /// <param name="RowsPerIteration">Matrix rows computed together, sharing each load of the input vector: 1, 2 or 4.</param>
 /// <param name="Unroll">Independent accumulators per row (breaks the multiply-add dependency chain): 1 or 2.</param>
@@ -39,6 +40,10 @@ public readonly record struct KernelVariant(
     public const string Sort = "sort";
     /// <summary>Top-k by selecting the k-th key with quickselect, then sorting only the survivors.</summary>
     public const string QuickSelect = "quickselect";
+    /// <summary>Quantized weights against x quantized to int8 blocks (llama.cpp's way), integer dot products per block.</summary>
+    public const string Int8Dot = "int8-dot";
+    /// <summary>Quantized weights decoded to float32 block by block against the float32 x.</summary>
+    public const string DequantizedFloat = "dequant-f32";
 
     /// <summary>The widest vector width this machine accelerates (512, 256 or 128).</summary>
     public static int WidestAcceleratedWidth =>

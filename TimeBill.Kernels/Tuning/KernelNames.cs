@@ -18,6 +18,21 @@ public static class KernelNames
     /// <summary><see cref="TimeBill.Kernels.TopK.Select"/>.</summary>
     public const string TopK = "topk";
 
+    /// <summary>
+    /// <see cref="Quantized.QuantizedMatVec"/> over <paramref name="type"/> weights: <c>matvec_q4_k</c> for the int8 path,
+    /// <c>matvec_q4_k_f32</c> for the dequantize-to-float path (separate names: the two differ in accuracy, not only speed).
+    /// </summary>
+    public static string QuantizedMatVec(Quantized.GgmlType type, bool floatPath) =>
+        $"matvec_{Quantized.GgmlTypeInfo.Of(type).Name.ToLowerInvariant()}{(floatPath ? "_f32" : "")}";
+
+    /// <summary>Every quantized matrix-vector kernel name, int8 path then float path per format.</summary>
+    public static IReadOnlyList<string> QuantizedMatVecNames { get; } =
+    [
+        .. from type in new[] { Quantized.GgmlType.Q8_0, Quantized.GgmlType.Q4_0, Quantized.GgmlType.Q4_K, Quantized.GgmlType.Q5_K, Quantized.GgmlType.Q6_K }
+           from floatPath in new[] { false, true }
+           select QuantizedMatVec(type, floatPath),
+    ];
+
     /// <summary>The variant <paramref name="kernel"/> runs when no tuning table has an entry for it.</summary>
     /// <exception cref="ArgumentException">The kernel is unknown.</exception>
     public static KernelVariant DefaultVariant(string kernel) => kernel switch
@@ -28,6 +43,9 @@ public static class KernelNames
         SwiGlu => TimeBill.Kernels.SwiGlu.DefaultVariant,
         DecodeAttention => TimeBill.Kernels.DecodeAttention.DefaultVariant,
         TopK => TimeBill.Kernels.TopK.DefaultVariant,
-        _ => throw new ArgumentException($"Unknown kernel '{kernel}'. Known: {MatVecFloat32}, {MatVecBFloat16}, {RmsNorm}, {Rotary}, {SwiGlu}, {DecodeAttention}, {TopK}.", nameof(kernel)),
+        _ when QuantizedMatVecNames.Contains(kernel) => kernel.EndsWith("_f32", StringComparison.Ordinal)
+            ? new KernelVariant(KernelVariant.DequantizedFloat, KernelVariant.WidestAcceleratedWidth)
+            : Quantized.QuantizedMatVec.DefaultVariant,
+        _ => throw new ArgumentException($"Unknown kernel '{kernel}'. Known: {MatVecFloat32}, {MatVecBFloat16}, {RmsNorm}, {Rotary}, {SwiGlu}, {DecodeAttention}, {TopK}, {string.Join(", ", QuantizedMatVecNames)}.", nameof(kernel)),
     };
 }
