@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Quantized;
 using System.Text;
 using TimeBill.Core.Checkpoints;
 using TimeBill.Core.Checkpoints.Gguf;

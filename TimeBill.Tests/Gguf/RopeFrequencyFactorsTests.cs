@@ -19,6 +19,7 @@ public sealed class RopeFrequencyFactorsTests
         var b = new RopeScaling(10000) { FrequencyFactors = new RopeFrequencyFactors([1f, 2f, 4f, 8f]) };
         Assert.Equal(a, b);
         Assert.NotEqual(a, new RopeScaling(10000));
+        TimeBill.Core.Native.TorchSharpNativeLoader.EnsureLoaded();
         using var plain = RotaryEmbedding.InverseFrequencies(8, new RopeScaling(10000));
         using var divided = RotaryEmbedding.InverseFrequencies(8, a);
         var p = plain.data<float>().ToArray();

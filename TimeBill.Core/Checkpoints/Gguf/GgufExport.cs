@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Quantized;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using TimeBill.Core.Model;
@@ -78,7 +79,7 @@ public static class GgufExport
                 using var t = weight();
                 var values = Values(t);
                 if (heads is int h) values = GgufModel.ApplyRotaryPermutation(values, h, [rows, cols]);
-                return GgufQuantize.FromFloat32(values, chosen, (int)cols);
+                return GgufQuantize.FromFloat32(values, chosen);
             }));
         }
         void Vector(string name, Func<Tensor> weight, int? heads = null)
@@ -144,7 +145,7 @@ public static class GgufExport
     private static GgmlType Fit(GgmlType type, long cols)
     {
         foreach (var candidate in new[] { type, GgmlType.Q8_0, GgmlType.F16 })
-            if (cols % GgmlTypeSizes.Of(candidate)!.Value.BlockElements == 0) return candidate;
+            if (cols % GgmlTypeInfo.Of(candidate).BlockSize == 0) return candidate;
         return GgmlType.F32;
     }
 

@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Quantized;
 using System.IO.MemoryMappedFiles;
 using System.Text;
 
@@ -234,15 +235,15 @@ internal sealed unsafe class GgufFile : IDisposable
         var tensors = new Dictionary<string, GgufTensorInfo>(infos.Count, StringComparer.Ordinal);
         foreach (var (name, dims, type, offset) in infos)
         {
-            var traits = GgmlTypeSizes.Of(type)
-                ?? throw new ModelLoadException(Path, $"tensor '{name}' has type {GgmlTypeSizes.Name(type)}, which this library does not read; supported: {GgmlTypeSizes.SupportedNames}.");
-            if (dims[0] % traits.BlockElements != 0)
-                throw new ModelLoadException(Path, $"tensor '{name}': its row of {dims[0]} elements is not a whole number of {type} blocks ({traits.BlockElements} elements).");
+            var traits = GgufTypes.Readable(type)
+                ?? throw new ModelLoadException(Path, $"tensor '{name}' has type {GgufTypes.Name(type)}, which this library does not read; supported: {GgufTypes.SupportedNames}.");
+            if (dims[0] % traits.BlockSize != 0)
+                throw new ModelLoadException(Path, $"tensor '{name}': its row of {dims[0]} elements is not a whole number of {type} blocks ({traits.BlockSize} elements).");
             long bytes;
             try
             {
                 long rows = dims.Skip(1).Aggregate(1L, (a, b) => checked(a * b));
-                bytes = checked(dims[0] / traits.BlockElements * traits.BlockBytes * rows);
+                bytes = checked(dims[0] / traits.BlockSize * traits.BlockBytes * rows);
             }
             catch (OverflowException) { throw new ModelLoadException(Path, $"tensor '{name}': shape [{string.Join(", ", dims)}] holds more bytes than a file can."); }
             if (offset % (ulong)Alignment != 0)

@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Quantized;
 using System.Runtime.InteropServices;
 using TimeBill.Core.Model;
 

@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Quantized;
 namespace TimeBill.Core.Checkpoints.Gguf;
 
 /// <summary>One tensor of a GGUF file.</summary>

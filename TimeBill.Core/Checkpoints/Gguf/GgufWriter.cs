@@ -1,3 +1,4 @@
+using TimeBill.Kernels.Quantized;
 using System.Text;
 
 namespace TimeBill.Core.Checkpoints.Gguf;
@@ -43,10 +44,10 @@ internal static class GgufWriter
             for (int i = 0; i < tensors.Count; i++)
             {
                 var tensor = tensors[i];
-                var sizes = GgmlTypeSizes.Of(tensor.Type) ?? throw new ArgumentException($"tensor '{tensor.Name}': type {tensor.Type} cannot be written.", nameof(tensors));
-                if (tensor.Dimensions.Length is 0 or > 4 || tensor.Dimensions.Any(d => d <= 0) || tensor.Dimensions[0] % sizes.BlockElements != 0)
+                var sizes = GgufTypes.Readable(tensor.Type) ?? throw new ArgumentException($"tensor '{tensor.Name}': type {tensor.Type} cannot be written.", nameof(tensors));
+                if (tensor.Dimensions.Length is 0 or > 4 || tensor.Dimensions.Any(d => d <= 0) || tensor.Dimensions[0] % sizes.BlockSize != 0)
                     throw new ArgumentException($"tensor '{tensor.Name}': dimensions [{string.Join(", ", tensor.Dimensions)}] do not fit {tensor.Type}.", nameof(tensors));
-                lengths[i] = checked(tensor.Dimensions[0] / sizes.BlockElements * sizes.BlockBytes * tensor.Dimensions.Skip(1).Aggregate(1L, (a, b) => a * b));
+                lengths[i] = checked(tensor.Dimensions[0] / sizes.BlockSize * sizes.BlockBytes * tensor.Dimensions.Skip(1).Aggregate(1L, (a, b) => a * b));
                 WriteString(writer, tensor.Name);
                 writer.Write((uint)tensor.Dimensions.Length);
                 foreach (long d in tensor.Dimensions) writer.Write((ulong)d);
