@@ -21,7 +21,7 @@ internal static class PathComparison
         var console = json ? AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) }) : AnsiConsole.Console;
         console.MarkupLine("[grey]measuring read bandwidth…[/]");
         double bandwidth = ReadBandwidth.Measure(threads);
-        long matrixElements = model.Weights.Layers.Sum(l => l.Qkv.numel() + l.Output.numel() + l.GateUp.numel() + l.Down.numel()) + model.Weights.Head.numel();
+        long matrixElements = model.Weights.Matrices.Sum(m => (long)m.Rows * m.Cols);
         var paths = new (string Name, bool Libtorch, bool BFloat16, int BytesPerWeight)[]
         {
             ("libtorch eager", true, false, 4),

@@ -8,4 +8,8 @@ namespace TimeBill.Core.Checkpoints;
 /// <param name="Shape">Row-major shape.</param>
 /// <param name="File">The file holding it, for errors.</param>
 /// <param name="ReadFloat32">Reads its values in row-major order.</param>
-internal sealed record CheckpointTensor(string Name, long[] Shape, string File, Func<float[]> ReadFloat32);
+internal sealed record CheckpointTensor(string Name, long[] Shape, string File, Func<float[]> ReadFloat32)
+{
+    /// <summary>The stored rows, when the file's bytes can be used in place (a mapped GGUF tensor), else null.</summary>
+    public Model.WeightSegment? Stored { get; init; }
+}

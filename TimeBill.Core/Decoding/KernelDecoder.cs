@@ -26,7 +26,8 @@ public sealed class KernelDecoder : IDisposable
     private readonly WeightArena _arena;
     private readonly ModelConfig _config;
     private readonly Layer[] _layers;
-    private readonly float[] _embeddings;
+    private readonly float[]? _embeddings; // a float32 model's embeddings; stored ones are dequantized a row per step
+    private readonly WeightMatrix _embeddingRows;
     private readonly float[] _finalNorm;
     private readonly KernelMatrix _head;
     private readonly float[] _inverseFrequencies;
@@ -42,8 +43,9 @@ public sealed class KernelDecoder : IDisposable
         float[] MlpNorm, KernelMatrix GateUp, KernelMatrix Down, float[]? QueryNorm, float[]? KeyNorm, int? Window);
 
     /// <summary>
-    /// Copies the weights of <paramref name="model"/>: float32, or bfloat16 matrices when
-    /// <paramref name="bfloat16Weights"/> (half the bytes per token; embeddings and norms stay float32). Kernel
+    /// Copies the float32 weights of <paramref name="model"/>: float32, or bfloat16 matrices when
+    /// <paramref name="bfloat16Weights"/> (half the bytes per token; embeddings and norms stay float32); matrices kept as
+    /// stored (GGUF blocks) are multiplied in place, whatever <paramref name="bfloat16Weights"/> says. Kernel
     /// variants come from <paramref name="tuning"/> (default: <see cref="KernelTuningTable.Load"/>), products use up
     /// to <paramref name="threads"/> threads (default: libtorch's thread count).
     /// </summary>
@@ -63,8 +65,8 @@ public sealed class KernelDecoder : IDisposable
         int n = threads ?? get_num_threads();
         BFloat16Weights = bfloat16Weights;
         var w = weights;
-        var matrices = w.Layers.SelectMany(l => new[] { l.Qkv, l.Output, l.GateUp, l.Down }).Append(w.Head);
-        var arena = _arena = new WeightArena(matrices.Sum(m => KernelMatrix.BytesFor(m, bfloat16Weights)));
+        // Stored matrices need no copy; the arena still takes a minimal block.
+        var arena = _arena = new WeightArena(Math.Max(64, w.Matrices.Sum(m => KernelMatrix.BytesFor(m, bfloat16Weights))));
         _layers = w.Layers.Select((l, i) => new Layer(
             KernelMatrix.CopyOf(l.AttentionNorm),
             KernelMatrix.From(l.Qkv, bfloat16Weights, table, n, arena),
@@ -76,7 +78,8 @@ public sealed class KernelDecoder : IDisposable
             l.QueryNorm is null ? null : KernelMatrix.CopyOf(l.QueryNorm),
             l.KeyNorm is null ? null : KernelMatrix.CopyOf(l.KeyNorm),
             c.WindowOf(i))).ToArray();
-        _embeddings = KernelMatrix.CopyOf(w.Embeddings);
+        _embeddingRows = w.Embeddings;
+        _embeddings = w.Embeddings.Float32 is { } embeddings ? KernelMatrix.CopyOf(embeddings) : null;
         _finalNorm = KernelMatrix.CopyOf(w.FinalNorm);
         _head = KernelMatrix.From(w.Head, bfloat16Weights, table, n, arena);
         using (var inverse = RotaryEmbedding.InverseFrequencies(c.HeadDim, c.Rope)) _inverseFrequencies = inverse.data<float>().ToArray();
@@ -181,7 +184,8 @@ public sealed class KernelDecoder : IDisposable
     private int Run(int token, KvCache cache, Span<float> logits, int depth, KernelExitCheck? exit)
     {
         var c = _config;
-        _embeddings.AsSpan(token * c.HiddenSize, c.HiddenSize).CopyTo(_x);
+        if (_embeddings is not null) _embeddings.AsSpan(token * c.HiddenSize, c.HiddenSize).CopyTo(_x);
+        else _embeddingRows.DequantizeRow(token, _x);
         SetAngles(cache.NextPosition);
         int run = 0;
         bool exited = false;

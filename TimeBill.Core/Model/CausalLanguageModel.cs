@@ -56,20 +56,39 @@ public sealed class CausalLanguageModel : IDisposable
     {
         using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         hash.AppendData(System.Text.Encoding.UTF8.GetBytes(config.ShapeHash));
-        var tensors = new List<Tensor> { weights.Embeddings, weights.FinalNorm, weights.Head };
+        // In the order identities were always hashed: embeddings, final norm, head, then per layer.
+        var parts = new List<object> { weights.Embeddings, weights.FinalNorm, weights.Head };
         foreach (var layer in weights.Layers)
         {
-            tensors.AddRange([layer.AttentionNorm, layer.Qkv, layer.Output, layer.MlpNorm, layer.GateUp, layer.Down]);
-            if (layer.QueryNorm is not null) tensors.AddRange([layer.QueryNorm, layer.KeyNorm!]);
+            parts.AddRange([layer.AttentionNorm, layer.Qkv, layer.Output, layer.MlpNorm, layer.GateUp, layer.Down]);
+            if (layer.QueryNorm is not null) parts.AddRange([layer.QueryNorm, layer.KeyNorm!]);
         }
-        foreach (var tensor in tensors)
+        foreach (var part in parts)
         {
-            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(string.Join(',', tensor.shape)));
-            using var flat = tensor.flatten();
-            using var head = flat.narrow(0, 0, Math.Min(64, flat.shape[0])).contiguous();
-            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(head.data<float>().ToArray().AsSpan()));
+            var (shape, leading) = part switch
+            {
+                WeightMatrix { Float32: { } t } => (string.Join(',', t.shape), LeadingValues(t)),
+                WeightMatrix m => ($"{m.Rows},{m.Cols}", LeadingValues(m)),
+                Tensor t => (string.Join(',', t.shape), LeadingValues(t)),
+                _ => throw new InvalidOperationException(),
+            };
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(shape));
+            hash.AppendData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(leading.AsSpan()));
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset())[..16];
+    }
+
+    private static float[] LeadingValues(Tensor tensor)
+    {
+        using var flat = tensor.flatten();
+        using var head = flat.narrow(0, 0, Math.Min(64, flat.shape[0])).contiguous();
+        return head.data<float>().ToArray();
+    }
+
+    private static float[] LeadingValues(WeightMatrix matrix)
+    {
+        using var rows = matrix.Dequantize(0, Math.Min(matrix.Rows, (64 + matrix.Cols - 1) / matrix.Cols));
+        return LeadingValues(rows);
     }
 
     /// <summary>Loads a Hugging Face model folder (config.json, optional generation_config.json, safetensors) or a GGUF file.</summary>
@@ -93,18 +112,28 @@ public sealed class CausalLanguageModel : IDisposable
         return model;
     }
 
+    // Matrices in a kernel format stay in the mapped file, which the weights then own; the rest are read as float32.
     private static CausalLanguageModel LoadGguf(string path)
     {
-        using var file = GgufFile.Open(path);
-        var config = GgufModel.ReadConfig(file);
-        var generation = GgufModel.ReadGenerationConfig(file, config.VocabSize);
-        TorchSharpNativeLoader.EnsureLoaded();
-        using var noGrad = no_grad();
-        var weights = ModelWeights.Load(GgufModel.Tensors(file, config), config, path);
-        var model = new CausalLanguageModel(config, generation, weights, Path.GetFileNameWithoutExtension(path));
-        try { model.CheckFiniteOutput(path); }
-        catch { model.Dispose(); throw; }
-        return model;
+        var file = GgufFile.Open(path);
+        CausalLanguageModel? model = null;
+        try
+        {
+            var config = GgufModel.ReadConfig(file);
+            var generation = GgufModel.ReadGenerationConfig(file, config.VocabSize);
+            TorchSharpNativeLoader.EnsureLoaded();
+            using var noGrad = no_grad();
+            var weights = ModelWeights.Load(GgufModel.Tensors(file, config), config, path, file);
+            model = new CausalLanguageModel(config, generation, weights, Path.GetFileNameWithoutExtension(path));
+            model.CheckFiniteOutput(path);
+            return model;
+        }
+        catch
+        {
+            if (model is not null) model.Dispose();
+            else file.Dispose();
+            throw;
+        }
     }
 
     /// <summary>One cheap forward pass of one token: values that load but make the model's output NaN or infinite fail here, loudly.</summary>
@@ -192,8 +221,7 @@ public sealed class CausalLanguageModel : IDisposable
                 throw new ArgumentException($"token id {id} is outside the vocabulary (0..{Config.VocabSize - 1}).", nameof(tokens));
         if (cache.NextPosition + tokens.Length > Config.MaxPositions)
             throw new InvalidOperationException($"context of {Config.MaxPositions} positions exceeded: {cache.NextPosition} used, {tokens.Length} more asked.");
-        using var ids = tensor(tokens.ToArray(), dtype: ScalarType.Int64);
-        return Weights.Embeddings.index_select(0, ids);
+        return Weights.Embeddings.SelectRows(tokens);
     }
 
     /// <summary>One decoder layer on <paramref name="hidden"/> <c>[T, hidden]</c>; appends the tokens' K/V to the cache.</summary>
@@ -215,9 +243,9 @@ public sealed class CausalLanguageModel : IDisposable
             if (retained is not null) observer!.OnPrefillAttention(layer, retained);
         }
         else attention = Attend(q, cache, layer, Config.WindowOf(layer));
-        hidden = hidden + F.linear(attention.transpose(0, 1).reshape(t, -1), w.Output);
-        var gateUp = F.linear(RmsNorm(hidden, w.MlpNorm), w.GateUp).chunk(2, dim: -1);
-        return hidden + F.linear(F.silu(gateUp[0]) * gateUp[1], w.Down);
+        hidden = hidden + w.Output.Linear(attention.transpose(0, 1).reshape(t, -1));
+        var gateUp = w.GateUp.Linear(RmsNorm(hidden, w.MlpNorm)).chunk(2, dim: -1);
+        return hidden + w.Down.Linear(F.silu(gateUp[0]) * gateUp[1]);
     }
 
     /// <summary>
@@ -270,7 +298,7 @@ public sealed class CausalLanguageModel : IDisposable
             using var scope = NewDisposeScope();
             int start = Config.HeadCount * Config.HeadDim, rows = 2 * Config.KvHeadCount * Config.HeadDim;
             var layers = Weights.Layers.Skip(firstLayer).ToArray();
-            var weight = cat(layers.Select(w => w.Qkv.narrow(0, start, rows) * w.AttentionNorm.unsqueeze(0)).ToArray()).contiguous();
+            var weight = cat(layers.Select(w => w.Qkv.Dequantize(start, rows) * w.AttentionNorm.unsqueeze(0)).ToArray()).contiguous();
             Tensor? bias = Config.AttentionBias ? cat(layers.Select(w => w.QkvBias!.narrow(0, start, rows)).ToArray()).contiguous() : null;
             var entry = (weight.DetachFromDisposeScope(), bias?.DetachFromDisposeScope());
             _propagation[firstLayer] = entry;
@@ -279,12 +307,12 @@ public sealed class CausalLanguageModel : IDisposable
     }
 
     /// <summary>Final norm and output head: logits <c>[T, vocab]</c>.</summary>
-    public Tensor Head(Tensor hidden) => F.linear(RmsNorm(hidden, Weights.FinalNorm), Weights.Head);
+    public Tensor Head(Tensor hidden) => Weights.Head.Linear(RmsNorm(hidden, Weights.FinalNorm));
 
     private (Tensor Q, Tensor K, Tensor V) ProjectQkv(DecoderLayerWeights w, Tensor normed, int start)
     {
         int t = (int)normed.shape[0], hd = Config.HeadDim, h = Config.HeadCount, kvh = Config.KvHeadCount;
-        var qkv = F.linear(normed, w.Qkv, w.QkvBias);
+        var qkv = w.Qkv.Linear(normed, w.QkvBias);
         var q = qkv.narrow(1, 0, h * hd).view(t, h, hd);
         var k = qkv.narrow(1, h * hd, kvh * hd).view(t, kvh, hd);
         if (Config.QkNorm) (q, k) = (RmsNorm(q, w.QueryNorm!), RmsNorm(k, w.KeyNorm!));

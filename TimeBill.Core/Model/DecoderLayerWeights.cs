@@ -3,13 +3,13 @@ using static TorchSharp.torch;
 namespace TimeBill.Core.Model;
 
 /// <summary>
-/// The weights of one decoder layer, float32, with the q/k/v projections fused into one matrix (rows: q,
+/// The weights of one decoder layer (norms and biases float32, matrices as loaded), with the q/k/v projections fused into one matrix (rows: q,
 /// then k, then v) and gate/up fused into another, so a decode step runs two matrix products where the
 /// checkpoint has five.
 /// </summary>
 public sealed class DecoderLayerWeights : IDisposable
 {
-    internal DecoderLayerWeights(Tensor attentionNorm, Tensor qkv, Tensor? qkvBias, Tensor output, Tensor mlpNorm, Tensor gateUp, Tensor down,
+    internal DecoderLayerWeights(Tensor attentionNorm, WeightMatrix qkv, Tensor? qkvBias, WeightMatrix output, Tensor mlpNorm, WeightMatrix gateUp, WeightMatrix down,
         Tensor? queryNorm = null, Tensor? keyNorm = null)
     {
         QueryNorm = queryNorm;
@@ -26,7 +26,7 @@ public sealed class DecoderLayerWeights : IDisposable
     /// <summary>RMSNorm weight before attention [hidden].</summary>
     public Tensor AttentionNorm { get; }
     /// <summary>Fused q/k/v projection [(heads + 2·kvHeads)·headDim, hidden].</summary>
-    public Tensor Qkv { get; }
+    public WeightMatrix Qkv { get; }
     /// <summary>Fused q/k/v bias (Qwen2), or null.</summary>
     public Tensor? QkvBias { get; }
     /// <summary>Per-head RMSNorm weight of the queries [headDim] (Qwen3), or null.</summary>
@@ -34,17 +34,18 @@ public sealed class DecoderLayerWeights : IDisposable
     /// <summary>Per-head RMSNorm weight of the keys [headDim] (Qwen3), or null.</summary>
     public Tensor? KeyNorm { get; }
     /// <summary>Attention output projection [hidden, heads·headDim].</summary>
-    public Tensor Output { get; }
+    public WeightMatrix Output { get; }
     /// <summary>RMSNorm weight before the MLP [hidden].</summary>
     public Tensor MlpNorm { get; }
     /// <summary>Fused gate/up projection [2·intermediate, hidden].</summary>
-    public Tensor GateUp { get; }
+    public WeightMatrix GateUp { get; }
     /// <summary>Down projection [hidden, intermediate].</summary>
-    public Tensor Down { get; }
+    public WeightMatrix Down { get; }
 
     /// <summary>Frees the tensors.</summary>
     public void Dispose()
     {
-        foreach (var t in new[] { AttentionNorm, Qkv, QkvBias, QueryNorm, KeyNorm, Output, MlpNorm, GateUp, Down }) t?.Dispose();
+        foreach (var t in new[] { AttentionNorm, QkvBias, QueryNorm, KeyNorm, MlpNorm }) t?.Dispose();
+        foreach (var m in new[] { Qkv, Output, GateUp, Down }) m.Dispose();
     }
 }

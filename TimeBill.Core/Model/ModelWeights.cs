@@ -3,36 +3,50 @@ using static TorchSharp.torch;
 
 namespace TimeBill.Core.Model;
 
-/// <summary>All weights of a decoder, float32, in the layout the forward pass uses.</summary>
+/// <summary>
+/// All weights of a decoder in the layout the forward pass uses: norms and biases float32, matrices float32 or kept as
+/// stored (GGUF blocks, in the mapped file <see cref="ModelWeights"/> then owns).
+/// </summary>
 public sealed class ModelWeights : IDisposable
 {
-    internal ModelWeights(Tensor embeddings, DecoderLayerWeights[] layers, Tensor finalNorm, Tensor head)
+    private readonly IDisposable? _storage;
+
+    internal ModelWeights(WeightMatrix embeddings, DecoderLayerWeights[] layers, Tensor finalNorm, WeightMatrix head, IDisposable? storage = null)
     {
         Embeddings = embeddings;
         Layers = layers;
         FinalNorm = finalNorm;
         Head = head;
+        _storage = storage;
     }
 
     /// <summary>Token embeddings [vocab, hidden].</summary>
-    public Tensor Embeddings { get; }
+    public WeightMatrix Embeddings { get; }
     /// <summary>Decoder layers, bottom first.</summary>
     public IReadOnlyList<DecoderLayerWeights> Layers { get; }
     /// <summary>Final RMSNorm weight [hidden].</summary>
     public Tensor FinalNorm { get; }
     /// <summary>Output head [vocab, hidden]; the embeddings themselves when tied.</summary>
-    public Tensor Head { get; }
+    public WeightMatrix Head { get; }
+
+    /// <summary>Every matrix: per layer QKV, output, gate/up, down; then the head.</summary>
+    public IEnumerable<WeightMatrix> Matrices => Layers.SelectMany(l => new[] { l.Qkv, l.Output, l.GateUp, l.Down }).Append(Head);
+
+    /// <summary>Bytes of every weight held (a tied head counted once).</summary>
+    public long Bytes => Matrices.Sum(m => m.Bytes) + (ReferenceEquals(Head, Embeddings) ? 0 : Embeddings.Bytes)
+        + 4 * (FinalNorm.numel() + Layers.Sum(l => new[] { l.AttentionNorm, l.MlpNorm, l.QkvBias, l.QueryNorm, l.KeyNorm }.Sum(t => t?.numel() ?? 0)));
 
     /// <summary>
     /// Reads every tensor the config calls for from a checkpoint, checking names and shapes. Tensors the
     /// checkpoint has but the model does not use are an error (a sign of the wrong config), except rotary
-    /// buffers and an lm_head duplicated next to tied embeddings.
+    /// buffers and an lm_head duplicated next to tied embeddings. Matrices whose parts all have stored bytes a decode
+    /// kernel multiplies in place are kept so; the rest are read as float32.
     /// </summary>
     /// <exception cref="ModelLoadException">A missing or extra tensor, or a shape that does not fit the config.</exception>
-    internal static ModelWeights Load(IReadOnlyDictionary<string, CheckpointTensor> tensors, ModelConfig config, string folder)
+    internal static ModelWeights Load(IReadOnlyDictionary<string, CheckpointTensor> tensors, ModelConfig config, string folder, IDisposable? storage = null)
     {
         var used = new HashSet<string>();
-        Tensor Read(string name, params long[] shape)
+        CheckpointTensor Entry(string name, long[] shape)
         {
             if (!tensors.TryGetValue(name, out var entry))
                 throw new ModelLoadException(folder, $"missing tensor '{name}' (expected shape [{string.Join(", ", shape)}]).");
@@ -40,34 +54,45 @@ public sealed class ModelWeights : IDisposable
                 throw new ModelLoadException(entry.File,
                     $"tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but the config needs [{string.Join(", ", shape)}].");
             used.Add(name);
-            return tensor(entry.ReadFloat32(), shape);
+            return entry;
+        }
+        Tensor Read(string name, params long[] shape) => tensor(Entry(name, shape).ReadFloat32(), shape);
+        // Parts stacked by rows (q/k/v, gate/up): in place when every part is stored in a kernel format, else float32.
+        WeightMatrix Matrix(long cols, params (string Name, long Rows)[] parts)
+        {
+            var entries = parts.Select(p => Entry(p.Name, [p.Rows, cols])).ToArray();
+            if (entries.All(e => e.Stored is { } s && WeightSegment.HasKernel(s.Type)))
+                return new WeightMatrix(entries.Select(e => e.Stored!.Value).ToArray());
+            using var scope = NewDisposeScope();
+            var stacked = cat(entries.Select((e, i) => tensor(e.ReadFloat32(), [parts[i].Rows, cols])).ToArray());
+            return new WeightMatrix(stacked.DetachFromDisposeScope());
         }
 
-        int d = config.HiddenSize, hd = config.HeadDim, q = config.HeadCount * hd, kv = config.KvHeadCount * hd;
-        var embeddings = Read("model.embed_tokens.weight", config.VocabSize, d).DetachFromDisposeScope();
+        int d = config.HiddenSize, hd = config.HeadDim, q = config.HeadCount * hd, kv = config.KvHeadCount * hd, inter = config.IntermediateSize;
+        var embeddings = Matrix(d, ("model.embed_tokens.weight", config.VocabSize));
         var layers = new DecoderLayerWeights[config.LayerCount];
         for (int i = 0; i < layers.Length; i++)
         {
             using var scope = NewDisposeScope();
             string p = $"model.layers.{i}.";
-            var qkv = cat([Read(p + "self_attn.q_proj.weight", q, d), Read(p + "self_attn.k_proj.weight", kv, d), Read(p + "self_attn.v_proj.weight", kv, d)]);
+            var qkv = Matrix(d, (p + "self_attn.q_proj.weight", q), (p + "self_attn.k_proj.weight", kv), (p + "self_attn.v_proj.weight", kv));
             Tensor? bias = config.AttentionBias
                 ? cat([Read(p + "self_attn.q_proj.bias", q), Read(p + "self_attn.k_proj.bias", kv), Read(p + "self_attn.v_proj.bias", kv)])
                 : null;
-            var gateUp = cat([Read(p + "mlp.gate_proj.weight", config.IntermediateSize, d), Read(p + "mlp.up_proj.weight", config.IntermediateSize, d)]);
+            var gateUp = Matrix(d, (p + "mlp.gate_proj.weight", inter), (p + "mlp.up_proj.weight", inter));
             layers[i] = new DecoderLayerWeights(
                 Read(p + "input_layernorm.weight", d).MoveToOuterDisposeScope(),
-                qkv.MoveToOuterDisposeScope(),
+                qkv,
                 bias?.MoveToOuterDisposeScope(),
-                Read(p + "self_attn.o_proj.weight", d, q).MoveToOuterDisposeScope(),
+                Matrix(q, (p + "self_attn.o_proj.weight", d)),
                 Read(p + "post_attention_layernorm.weight", d).MoveToOuterDisposeScope(),
-                gateUp.MoveToOuterDisposeScope(),
-                Read(p + "mlp.down_proj.weight", d, config.IntermediateSize).MoveToOuterDisposeScope(),
+                gateUp,
+                Matrix(inter, (p + "mlp.down_proj.weight", d)),
                 config.QkNorm ? Read(p + "self_attn.q_norm.weight", hd).MoveToOuterDisposeScope() : null,
                 config.QkNorm ? Read(p + "self_attn.k_norm.weight", hd).MoveToOuterDisposeScope() : null);
         }
         var finalNorm = Read("model.norm.weight", d).DetachFromDisposeScope();
-        var head = config.TieWordEmbeddings ? embeddings : Read("lm_head.weight", config.VocabSize, d).DetachFromDisposeScope();
+        var head = config.TieWordEmbeddings ? embeddings : Matrix(d, ("lm_head.weight", config.VocabSize));
 
         var extra = tensors.Keys
             .Where(n => !used.Contains(n) && !n.EndsWith("rotary_emb.inv_freq", StringComparison.Ordinal)
@@ -75,7 +100,7 @@ public sealed class ModelWeights : IDisposable
             .Order().ToList();
         if (extra.Count > 0)
             throw new ModelLoadException(folder, $"unexpected tensor(s) the config does not use: {string.Join(", ", extra.Take(5))}{(extra.Count > 5 ? ", …" : "")}.");
-        return new ModelWeights(embeddings, layers, finalNorm, head);
+        return new ModelWeights(embeddings, layers, finalNorm, head, storage);
     }
 
     /// <summary>Random weights with the usual initialisation (normal, σ = 0.02; norms at 1), for speed work at real sizes.</summary>
@@ -83,31 +108,33 @@ public sealed class ModelWeights : IDisposable
     {
         using var generator = new TorchSharp.torch.Generator((ulong)seed);
         Tensor Normal(params long[] shape) => normal(0, 0.02, shape, generator: generator).DetachFromDisposeScope();
+        WeightMatrix NormalMatrix(params long[] shape) => new(Normal(shape));
         Tensor Ones(long n) => ones(n).DetachFromDisposeScope();
 
         int d = config.HiddenSize, hd = config.HeadDim;
         long qkvRows = (config.HeadCount + 2L * config.KvHeadCount) * hd;
-        var embeddings = Normal(config.VocabSize, d);
+        var embeddings = NormalMatrix(config.VocabSize, d);
         var layers = Enumerable.Range(0, config.LayerCount).Select(_ => new DecoderLayerWeights(
             Ones(d),
-            Normal(qkvRows, d),
+            NormalMatrix(qkvRows, d),
             config.AttentionBias ? Normal(qkvRows) : null,
-            Normal(d, config.HeadCount * hd),
+            NormalMatrix(d, config.HeadCount * hd),
             Ones(d),
-            Normal(2L * config.IntermediateSize, d),
-            Normal(d, config.IntermediateSize),
+            NormalMatrix(2L * config.IntermediateSize, d),
+            NormalMatrix(d, config.IntermediateSize),
             config.QkNorm ? Ones(hd) : null,
             config.QkNorm ? Ones(hd) : null)).ToArray();
-        var head = config.TieWordEmbeddings ? embeddings : Normal(config.VocabSize, d);
+        var head = config.TieWordEmbeddings ? embeddings : NormalMatrix(config.VocabSize, d);
         return new ModelWeights(embeddings, layers, Ones(d), head);
     }
 
-    /// <summary>Frees the tensors.</summary>
+    /// <summary>Frees the tensors and the stored bytes.</summary>
     public void Dispose()
     {
         foreach (var layer in Layers) layer.Dispose();
         if (!ReferenceEquals(Head, Embeddings)) Head.Dispose();
         Embeddings.Dispose();
         FinalNorm.Dispose();
+        _storage?.Dispose();
     }
 }

@@ -61,7 +61,7 @@ public sealed class FastDecodeTests(ModelFixture models)
         using (no_grad())
         {
             // A tied head rounds the embeddings too; the decoder, built afterwards, copies them as rounded.
-            var matrices = model.Weights.Layers.SelectMany(l => new[] { l.Qkv, l.Output, l.GateUp, l.Down }).Append(model.Weights.Head);
+            var matrices = model.Weights.Matrices.Select(m => m.Float32!);
             foreach (var matrix in matrices) matrix.copy_(matrix.to(ScalarType.BFloat16).to(ScalarType.Float32));
         }
         using var decoder = new KernelDecoder(model, bfloat16Weights: true);

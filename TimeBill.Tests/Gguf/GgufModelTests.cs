@@ -96,4 +96,17 @@ public sealed class GgufModelTests(GgufFilesFixture files) : IClassFixture<GgufF
         var e = Assert.Throws<ModelLoadException>(() => TextTokenizer.Load(files.Get("tiny-random-qwen2", "f32")));
         Assert.Contains("no_vocab", e.Message);
     }
+
+    [Theory]
+    [InlineData("q8_0", "q8_0")]
+    [InlineData("q4_k", "q4_K")]
+    [InlineData("bf16", "bf16")]
+    public void QuantizedFileStaysQuantizedInMemory(string type, string format)
+    {
+        string file = files.GetBlockShape(type);
+        using var lm = CausalLanguageModel.Load(file);
+        Assert.All(lm.Weights.Matrices, m => Assert.Equal(format, m.Format));
+        // Only norms are held as float32 besides the stored blocks: the weights take no more than the file.
+        Assert.InRange(lm.Weights.Bytes, new FileInfo(file).Length * 0.95, new FileInfo(file).Length);
+    }
 }

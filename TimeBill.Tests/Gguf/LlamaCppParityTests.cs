@@ -42,6 +42,42 @@ public sealed class LlamaCppParityTests(GgufFilesFixture files, ITestOutputHelpe
     public void FilesLlamaCppQuantizedMatch(LLama.Native.LLamaFtype ftype) =>
         CompareLogits(files.GetQuantizedByLlamaCpp(ftype), "q4_k", $"llama.cpp {ftype}", BlockShapePrompts());
 
+    /// <summary>
+    /// Decode steps on the kernels over the stored blocks (activations quantized to 8 bits, as llama.cpp does) against
+    /// llama.cpp's logits for the same sequence: prefill on libtorch over dequantized slices, then 16 teacher-forced steps.
+    /// </summary>
+    [Theory]
+    [InlineData("q8_0")]
+    [InlineData("q4_0")]
+    [InlineData("q4_k")]
+    [InlineData("q5_k")]
+    [InlineData("q6_k")]
+    [InlineData("bf16")]
+    public void KernelStepsOnStoredBlocksMatchLlamaCpp(string type)
+    {
+        string file = files.GetBlockShape(type);
+        using var lm = CausalLanguageModel.Load(file);
+        Assert.All(lm.Weights.Matrices, m => Assert.Null(m.Float32));
+        using var decoder = new TimeBill.Core.Decoding.KernelDecoder(lm);
+        int[] sequence = BlockShapePrompts().Last()[..40];
+        const int prompt = 24;
+        var reference = LlamaCppReference.Logits(file, sequence);
+        using var cache = lm.CreateCache(sequence.Length);
+        lm.ForwardLast(sequence.AsSpan(0, prompt), cache);
+        double bound = Tolerance(type, lm.Config.LayerCount), worst = 0;
+        var logits = new float[lm.Config.VocabSize];
+        for (int p = prompt; p < sequence.Length; p++)
+        {
+            decoder.Step(sequence[p], cache, logits);
+            float[] theirs = reference[p];
+            double scale = theirs.Max(Math.Abs);
+            worst = Math.Max(worst, logits.Zip(theirs, (a, b) => Math.Abs(a - b)).Max() / scale);
+            if (TopGap(theirs) > 2 * bound * scale) Assert.Equal(ArgMax(theirs), ArgMax(logits));
+        }
+        output.WriteLine($"kernel steps {type}: max |Δ|/max|logit| {worst:E2} (bound {bound:E1})");
+        Assert.True(worst <= bound, $"kernel steps {type}: relative logit error {worst:E2} above {bound:E1}");
+    }
+
     private static IEnumerable<int[]> BlockShapePrompts()
     {
         var random = new Random(3);

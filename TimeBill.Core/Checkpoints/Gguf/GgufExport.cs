@@ -68,15 +68,14 @@ public static class GgufExport
         var tensors = new List<GgufTensorSource>();
         var w = model.Weights;
         bool permuted = c.Architecture is ModelArchitecture.Llama or ModelArchitecture.Mistral;
-        void Matrix(string name, Func<Tensor> weight, int? heads = null)
+        void Matrix(string name, WeightMatrix matrix, int start, int rows, int? heads = null)
         {
-            using var probe = weight();
-            long rows = probe.shape[0], cols = probe.shape[1];
+            int cols = matrix.Cols;
             var chosen = Fit(matrixType, cols);
             counts[chosen.ToString()] = counts.GetValueOrDefault(chosen.ToString()) + 1;
             tensors.Add(new(name, [cols, rows], chosen, () =>
             {
-                using var t = weight();
+                using var t = matrix.Dequantize(start, rows);
                 var values = Values(t);
                 if (heads is int h) values = GgufModel.ApplyRotaryPermutation(values, h, [rows, cols]);
                 return GgufQuantize.FromFloat32(values, chosen);
@@ -96,7 +95,7 @@ public static class GgufExport
         }
 
         int hd = c.HeadDim, q = c.HeadCount * hd, kv = c.KvHeadCount * hd, inter = c.IntermediateSize;
-        Matrix("token_embd.weight", () => w.Embeddings.alias());
+        Matrix("token_embd.weight", w.Embeddings, 0, c.VocabSize);
         if (FrequencyFactors(c) is { } factors)
             tensors.Add(new("rope_freqs.weight", [factors.Length], GgmlType.F32, () => MemoryMarshal.AsBytes(factors.AsSpan()).ToArray()));
         for (int i = 0; i < c.LayerCount; i++)
@@ -104,9 +103,9 @@ public static class GgufExport
             var l = w.Layers[i];
             string p = $"blk.{i}.";
             Vector(p + "attn_norm.weight", () => l.AttentionNorm.alias());
-            Matrix(p + "attn_q.weight", () => l.Qkv.narrow(0, 0, q), permuted ? c.HeadCount : null);
-            Matrix(p + "attn_k.weight", () => l.Qkv.narrow(0, q, kv), permuted ? c.KvHeadCount : null);
-            Matrix(p + "attn_v.weight", () => l.Qkv.narrow(0, q + kv, kv));
+            Matrix(p + "attn_q.weight", l.Qkv, 0, q, permuted ? c.HeadCount : null);
+            Matrix(p + "attn_k.weight", l.Qkv, q, kv, permuted ? c.KvHeadCount : null);
+            Matrix(p + "attn_v.weight", l.Qkv, q + kv, kv);
             if (l.QkvBias is { } bias)
             {
                 Vector(p + "attn_q.bias", () => bias.narrow(0, 0, q), permuted ? c.HeadCount : null);
@@ -115,14 +114,14 @@ public static class GgufExport
             }
             if (l.QueryNorm is { } queryNorm) Vector(p + "attn_q_norm.weight", () => queryNorm.alias());
             if (l.KeyNorm is { } keyNorm) Vector(p + "attn_k_norm.weight", () => keyNorm.alias());
-            Matrix(p + "attn_output.weight", () => l.Output.alias());
+            Matrix(p + "attn_output.weight", l.Output, 0, c.HiddenSize);
             Vector(p + "ffn_norm.weight", () => l.MlpNorm.alias());
-            Matrix(p + "ffn_gate.weight", () => l.GateUp.narrow(0, 0, inter));
-            Matrix(p + "ffn_up.weight", () => l.GateUp.narrow(0, inter, inter));
-            Matrix(p + "ffn_down.weight", () => l.Down.alias());
+            Matrix(p + "ffn_gate.weight", l.GateUp, 0, inter);
+            Matrix(p + "ffn_up.weight", l.GateUp, inter, inter);
+            Matrix(p + "ffn_down.weight", l.Down, 0, c.HiddenSize);
         }
         Vector("output_norm.weight", () => w.FinalNorm.alias());
-        if (!c.TieWordEmbeddings) Matrix("output.weight", () => w.Head.alias());
+        if (!c.TieWordEmbeddings) Matrix("output.weight", w.Head, 0, c.VocabSize);
 
         GgufWriter.Write(path, metadata, tensors);
         return new GgufExportReport(path, new FileInfo(path).Length, counts);

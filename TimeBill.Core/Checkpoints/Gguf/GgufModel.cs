@@ -9,7 +9,7 @@ namespace TimeBill.Core.Checkpoints.Gguf;
 /// stop and BOS ids from <c>tokenizer.ggml.*</c>, and the weights under their Hugging Face names (llama.cpp's
 /// q/k row permutation of <c>llama</c> files undone).
 /// </summary>
-internal static class GgufModel
+internal static unsafe class GgufModel
 {
     /// <summary>The GGUF architecture names read, by architecture.</summary>
     public static string ArchitectureName(ModelArchitecture architecture) => architecture switch
@@ -115,7 +115,12 @@ internal static class GgufModel
             {
                 var values = GgufDequantize.ToFloat32(file, info);
                 return heads is int h ? UndoRotaryPermutation(values, h, info.Shape) : values;
-            });
+            })
+            {
+                Stored = info.Dimensions is [var cols, var rows] && rows <= int.MaxValue && info.Length <= int.MaxValue
+                    ? new WeightSegment((nint)file.Pointer(info), (int)rows, (int)cols, info.Type, heads ?? 0)
+                    : null,
+            };
         }
         return tensors;
     }
