@@ -11,8 +11,7 @@ namespace TimeBill.Core.Model;
 /// </summary>
 public sealed class WeightMatrix : IDisposable
 {
-    // Largest slice dequantized at once for a product on libtorch: 16 MB slices raised peak memory by ~120 MB on the
-    // SmolLM2 shape (the allocator keeps them), 1 MB ones cost no prefill speed there.
+    // Largest slice dequantized at once for a product on libtorch (16 MB slices left ~120 MB more resident: docs/gguf.md).
     private const long SliceBytes = 1L << 20;
     private readonly WeightSegment[] _segments;
 
