@@ -66,6 +66,35 @@ internal sealed class ByteAutomatonBuilder(int maxStates = 200_000)
         return loop;
     }
 
+    /// <summary>
+    /// One well-formed multi-byte UTF-8 character from <paramref name="from"/> to <paramref name="to"/>: no overlong
+    /// forms, no surrogates, nothing past U+10FFFF.
+    /// </summary>
+    public void Utf8Character(int from, int to)
+    {
+        Utf8(from, to, [(0xC2, 0xDF)]);
+        Utf8(from, to, [(0xE0, 0xE0), (0xA0, 0xBF)]);
+        Utf8(from, to, [(0xE1, 0xEC), (0x80, 0xBF)]);
+        Utf8(from, to, [(0xED, 0xED), (0x80, 0x9F)]);
+        Utf8(from, to, [(0xEE, 0xEF), (0x80, 0xBF)]);
+        Utf8(from, to, [(0xF0, 0xF0), (0x90, 0xBF), (0x80, 0xBF)]);
+        Utf8(from, to, [(0xF1, 0xF3), (0x80, 0xBF), (0x80, 0xBF)]);
+        Utf8(from, to, [(0xF4, 0xF4), (0x80, 0x8F), (0x80, 0xBF)]);
+    }
+
+    /// <summary>The given lead ranges, then continuation bytes up to the character's full length.</summary>
+    private void Utf8(int from, int to, (byte Lo, byte Hi)[] leads)
+    {
+        int length = leads[0].Lo >= 0xF0 ? 4 : leads[0].Lo >= 0xE0 ? 3 : 2;
+        int s = from;
+        for (int i = 0; i < length; i++)
+        {
+            var (lo, hi) = i < leads.Length ? leads[i] : ((byte)0x80, (byte)0xBF);
+            if (i == length - 1) Range(s, lo, hi, to);
+            else s = Range(s, lo, hi);
+        }
+    }
+
     /// <summary>The deterministic automaton accepting what leads from <paramref name="start"/> to <paramref name="accept"/>.</summary>
     /// <exception cref="ArgumentException">Nothing is accepted, or it is too large.</exception>
     public ByteAutomaton Build(int start, int accept, int maxDeterministicStates = 100_000)

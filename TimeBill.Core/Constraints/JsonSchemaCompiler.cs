@@ -26,7 +26,10 @@ internal sealed class JsonSchemaCompiler
     };
     private const double MaxBound = 1e15; // integers beyond this lose exactness as doubles
 
-    private readonly ByteAutomatonBuilder _b = new();
+    private readonly ByteAutomatonBuilder _b;
+
+    /// <summary>A compiler adding its pieces to <paramref name="builder"/> (a new one when null).</summary>
+    internal JsonSchemaCompiler(ByteAutomatonBuilder? builder = null) => _b = builder ?? new ByteAutomatonBuilder();
 
     /// <summary>The automaton of the values <paramref name="schema"/> admits.</summary>
     /// <exception cref="ArgumentException">An invalid schema or an unsupported keyword, with its JSON path.</exception>
@@ -59,7 +62,9 @@ internal sealed class JsonSchemaCompiler
 
     private static ArgumentException Bad(string path, string message) => new($"JSON schema at {path}: {message}.");
 
-    private int Value(int from, JsonElement schema, string path)
+    /// <summary>The values of <paramref name="schema"/> from <paramref name="from"/>; returns the state they end in.</summary>
+    /// <exception cref="ArgumentException">An invalid schema or an unsupported keyword, with its JSON path.</exception>
+    internal int Value(int from, JsonElement schema, string path)
     {
         if (schema.ValueKind != JsonValueKind.Object) throw Bad(path, "a schema must be a JSON object (true/false schemas are not supported)");
         var keywords = schema.EnumerateObject().Select(p => p.Name).Where(n => !Annotations.Contains(n)).ToList();
@@ -319,15 +324,7 @@ internal sealed class JsonSchemaCompiler
         _b.Range(loop, 0x20, 0x21, loop);
         _b.Range(loop, 0x23, 0x5B, loop);
         _b.Range(loop, 0x5D, 0x7F, loop);
-        // Well-formed UTF-8 (no overlong forms, no surrogates, nothing past U+10FFFF).
-        Utf8(loop, [(0xC2, 0xDF)]);
-        Utf8(loop, [(0xE0, 0xE0), (0xA0, 0xBF)]);
-        Utf8(loop, [(0xE1, 0xEC), (0x80, 0xBF)]);
-        Utf8(loop, [(0xED, 0xED), (0x80, 0x9F)]);
-        Utf8(loop, [(0xEE, 0xEF), (0x80, 0xBF)]);
-        Utf8(loop, [(0xF0, 0xF0), (0x90, 0xBF), (0x80, 0xBF)]);
-        Utf8(loop, [(0xF1, 0xF3), (0x80, 0xBF), (0x80, 0xBF)]);
-        Utf8(loop, [(0xF4, 0xF4), (0x80, 0x8F), (0x80, 0xBF)]);
+        _b.Utf8Character(loop, loop);
         int escape = _b.Literal(loop, "\\"u8);
         foreach (byte c in "\"\\/bfnrt"u8) _b.Range(escape, c, c, loop);
         int u = _b.Literal(escape, "u"u8);
@@ -348,19 +345,6 @@ internal sealed class JsonSchemaCompiler
     private void Hex(int from, int to, string? only)
     {
         foreach (char c in only ?? "0123456789abcdefABCDEF") _b.Range(from, (byte)c, (byte)c, to);
-    }
-
-    /// <summary>A multi-byte character: the given lead ranges, then continuation bytes up to the full length, back to <paramref name="loop"/>.</summary>
-    private void Utf8(int loop, (byte Lo, byte Hi)[] leads)
-    {
-        int length = leads[0].Lo >= 0xF0 ? 4 : leads[0].Lo >= 0xE0 ? 3 : 2;
-        int s = loop;
-        for (int i = 0; i < length; i++)
-        {
-            var (lo, hi) = i < leads.Length ? leads[i] : ((byte)0x80, (byte)0xBF);
-            if (i == length - 1) _b.Range(s, lo, hi, loop);
-            else s = _b.Range(s, lo, hi);
-        }
     }
 
     private int AnyValue(int from, int depth)

@@ -62,6 +62,23 @@ public sealed class OutputConstraint
         return new(JsonSchemaCompiler.OneOf(list), $"one of {list.Length} strings");
     }
 
+    /// <summary>
+    /// Answers that call <paramref name="tools"/> in the <see cref="ToolCallGrammar"/> form
+    /// (<c>&lt;tool_call&gt;\n{"name": NAME, "arguments": {...}}\n&lt;/tool_call&gt;</c>, the arguments a value of the
+    /// tool's parameter schema): with <see cref="ToolCallMode.Required"/> the answer is only calls; with
+    /// <see cref="ToolCallMode.Auto"/> free text, and once it writes the opening tag the rest is constrained. With
+    /// <paramref name="multiple"/>, more calls may follow the first, one per line; the calls end the answer.
+    /// </summary>
+    /// <exception cref="ArgumentException">No tools, a nameless or repeated tool, or a parameter schema outside the subset, naming the tool and the keyword.</exception>
+    public static OutputConstraint ToolCalls(IEnumerable<ToolDeclaration> tools, ToolCallMode mode = ToolCallMode.Required, bool multiple = false)
+    {
+        ArgumentNullException.ThrowIfNull(tools);
+        if (!Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(mode), mode, "not a tool-call mode.");
+        var list = tools.ToArray();
+        return new(ToolCallGrammar.Compile(list, mode, multiple),
+            $"{(mode == ToolCallMode.Required ? "" : "text or ")}{(multiple ? "calls" : "a call")} of {string.Join(", ", list.Select(t => t?.Name))}");
+    }
+
     /// <summary>This constraint over <paramref name="vocabulary"/>'s tokens, built on the first call and reused.</summary>
     /// <exception cref="ArgumentException">No token sequence of the vocabulary is a complete answer.</exception>
     public TokenLevelAutomaton For(TokenVocabulary vocabulary)

@@ -21,7 +21,10 @@ namespace TimeBill.Predictors.Chat;
 /// Messages are rendered with the model's chat template (<see cref="TimeBillChatClientOptions.Tokenizer"/>, by default
 /// the generator's tokenizer's) and its rendering encoded as the prompt; tools (functions) are given to the template,
 /// and <c>&lt;tool_call&gt;</c> blocks in the answer come back as <see cref="FunctionCallContent"/> (finish reason
-/// ToolCalls; a stream holds such text back until the answer is complete). Template variables such as Qwen3's
+/// ToolCalls; a stream holds such text back until the answer is complete). When the template shows the model that form,
+/// the calls are constrained (<see cref="OutputConstraint.ToolCalls"/>): the name is one of the tools' and the arguments
+/// a value of its parameter schema, so every call parses; a required tool mode makes the whole answer calls, Auto lets
+/// the model answer in text and constrains the rest once it opens a call. Template variables such as Qwen3's
 /// <c>enable_thinking</c> travel in <see cref="TimeBillChatOptionsExtensions.WithTemplateVariable"/>. Without a chat
 /// template, messages become <see cref="PlainChatFormat"/> text and tools are refused.
 /// </para>
@@ -32,10 +35,12 @@ namespace TimeBill.Predictors.Chat;
 /// message before the others), ModelId (must be this client's), ResponseFormat Text, Json (any compact JSON object,
 /// <see cref="OutputConstraint.JsonObject"/>) and Json with a schema (<see cref="OutputConstraint.JsonSchema(System.Text.Json.JsonElement)"/>'s
 /// subset), both enforced by constrained decoding and closed early under Kill, Tools (functions, with a chat
-/// template), ToolMode None or Auto, AllowMultipleToolCalls and AllowBackgroundResponses (nothing to do: every call in
-/// the answer is returned, responses always come at once), Reasoning with effort and output None. Anything else
+/// template), ToolMode None, Auto, RequireAny and a required function (constrained and closed early the same way),
+/// AllowMultipleToolCalls (false: at most one call; unset: several), AllowBackgroundResponses (nothing to do: responses
+/// always come at once), Reasoning with effort and output None. Anything else
 /// that would change the output throws <see cref="NotSupportedException"/> naming the field: a schema outside the subset
-/// (naming the keyword and its path), a JSON response format together with tools, a required tool mode,
+/// (naming the keyword and its path), a tool whose parameter schema is outside it (naming the tool and the keyword), a
+/// JSON response format together with tools, a required tool mode with a template that shows no <c>&lt;tool_call&gt;</c> form,
 /// ConversationId, ContinuationToken, other Reasoning, a RawRepresentationFactory that returns an object. Keys of
 /// AdditionalProperties outside the <c>timebill.</c> prefix are left to other components; unknown <c>timebill.</c>
 /// keys throw.
@@ -276,7 +281,7 @@ public sealed class TimeBillChatClient : IChatClient
                 throw new ArgumentException("ChatOptions.StopSequences holds a null or empty string.", nameof(options));
             stops = [.. given];
         }
-        var (prompt, promptIds) = Render(messages, options);
+        var (prompt, promptIds, rendering) = Render(messages, options);
         return new BudgetedRequest
         {
             Prompt = prompt,
@@ -286,12 +291,12 @@ public sealed class TimeBillChatClient : IChatClient
             MaxNewTokens = maxTokens,
             Sampling = sampling,
             StopSequences = stops,
-            Constraint = ConstraintOf(options?.ResponseFormat),
+            Constraint = ConstraintOf(options?.ResponseFormat) ?? ToolConstraintOf(options, rendering),
         };
     }
 
-    // Compiled response-format schemas by their text, so that a schema sent with every request is compiled (and lifted
-    // to the vocabulary) once; emptied when it grows past a few dozen.
+    // Compiled response-format schemas and tool sets by their text, so that a schema sent with every request is compiled
+    // (and lifted to the vocabulary) once; emptied when it grows past a few dozen.
     private readonly ConcurrentDictionary<string, OutputConstraint> _schemas = new();
     private static readonly Lazy<OutputConstraint> AnyJsonObject = new(() => OutputConstraint.JsonObject());
 
@@ -309,15 +314,50 @@ public sealed class TimeBillChatClient : IChatClient
         return _schemas.GetOrAdd(key, constraint);
     }
 
-    /// <summary>The prompt: the template's rendering as ids when the model has a chat template, else <see cref="PlainChatFormat"/> text.</summary>
-    private (string? Prompt, int[]? Ids) Render(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    /// <summary>
+    /// The constraint on tool calls: when the template shows the model the <see cref="ToolCallGrammar"/> form, a required
+    /// tool mode makes the whole answer calls (of the named function, if one is named) and Auto lets text come first, the
+    /// rest constrained from the opening tag on; several calls unless AllowMultipleToolCalls is false. Null without tools,
+    /// and for Auto when the template writes calls in another form (they are then parsed, not constrained).
+    /// </summary>
+    /// <exception cref="NotSupportedException">A required call the template does not show in this form, or a tool whose parameter schema cannot be enforced, naming the tool and the keyword.</exception>
+    /// <exception cref="ArgumentException">A required function name that is not among the tools.</exception>
+    private OutputConstraint? ToolConstraintOf(ChatOptions? options, string? rendering)
+    {
+        if (!HasTools(options)) return null;
+        var required = options!.ToolMode as RequiredChatToolMode;
+        if (rendering?.Contains(ToolCallGrammar.Open, StringComparison.Ordinal) != true)
+            return required is null ? null
+                : throw Unsupported("ToolMode", $"the model's chat template does not show tool calls in the {ToolCallGrammar.Open} form this client constrains, so none can be required");
+        var tools = options.Tools!.OfType<AIFunctionDeclaration>().Select(f => new ToolDeclaration(f.Name, f.JsonSchema)).ToList();
+        if (required?.RequiredFunctionName is { } name)
+        {
+            tools = [.. tools.Where(t => t.Name == name)];
+            if (tools.Count == 0) throw new ArgumentException($"ChatOptions.ToolMode requires the function '{name}', which is not among ChatOptions.Tools.", nameof(options));
+        }
+        var mode = required is null ? ToolCallMode.Auto : ToolCallMode.Required;
+        bool multiple = options.AllowMultipleToolCalls ?? true;
+        string key = $"tools {mode} {multiple} " + string.Join('\n', tools.Select(t => $"{t.Name} {t.Parameters.GetRawText()}"));
+        if (_schemas.TryGetValue(key, out var known)) return known;
+        OutputConstraint constraint;
+        try { constraint = OutputConstraint.ToolCalls(tools, mode, multiple); }
+        catch (ArgumentException e) { throw Unsupported("Tools", $"the tool calls cannot be constrained ({e.Message.Split(" (Parameter")[0].TrimEnd('.')})"); }
+        if (_schemas.Count >= 32) _schemas.Clear();
+        return _schemas.GetOrAdd(key, constraint);
+    }
+
+    /// <summary>
+    /// The prompt: the template's rendering as ids (and its text) when the model has a chat template, else
+    /// <see cref="PlainChatFormat"/> text.
+    /// </summary>
+    private (string? Prompt, int[]? Ids, string? Rendering) Render(IEnumerable<ChatMessage> messages, ChatOptions? options)
     {
         var variables = options.GetTemplateVariables();
         if (_tokenizer?.ChatTemplate is not { } template)
         {
             if (options?.Tools is { Count: > 0 }) throw Unsupported("Tools", "the model has no chat template to present tools with");
             if (variables.Count > 0) throw Unsupported("AdditionalProperties", $"template variables ({string.Join(", ", variables.Keys)}) need a chat template, and the model has none");
-            return (PlainChatFormat.Format(messages, options?.Instructions), null);
+            return (PlainChatFormat.Format(messages, options?.Instructions), null, null);
         }
         var templateOptions = new ChatTemplateOptions
         {
@@ -327,7 +367,8 @@ public sealed class TimeBillChatClient : IChatClient
         };
         try
         {
-            return (null, template.RenderAndEncode(_tokenizer, ChatTemplateInput.Messages(messages, options?.Instructions), templateOptions).Ids);
+            var rendered = template.RenderAndEncode(_tokenizer, ChatTemplateInput.Messages(messages, options?.Instructions), templateOptions);
+            return (null, rendered.Ids, rendered.Text);
         }
         catch (TimeBill.Templates.TemplateException e)
         {
@@ -339,9 +380,9 @@ public sealed class TimeBillChatClient : IChatClient
     {
         if (options.ModelId is { } model && !string.Equals(model, ModelId, StringComparison.Ordinal))
             throw new ArgumentException($"ChatOptions.ModelId is '{model}', but this client runs '{ModelId}'.", nameof(options));
-        if (options.ToolMode is RequiredChatToolMode)
-            throw Unsupported("ToolMode", "a tool call cannot be forced yet (the output is not constrained), so none can be required");
-        if (options.ToolMode is not (null or NoneChatToolMode or AutoChatToolMode))
+        if (options.ToolMode is RequiredChatToolMode && options.Tools is not { Count: > 0 })
+            throw Unsupported("ToolMode", "a tool call is required, but ChatOptions.Tools holds no tool to call");
+        if (options.ToolMode is not (null or NoneChatToolMode or AutoChatToolMode or RequiredChatToolMode))
             throw Unsupported("ToolMode", $"the tool mode {options.ToolMode.GetType().Name} is unknown to this client");
         if (options.ResponseFormat is not (null or ChatResponseFormatText or ChatResponseFormatJson))
             throw Unsupported("ResponseFormat", $"the response format {options.ResponseFormat.GetType().Name} is unknown to this client");

@@ -10,7 +10,7 @@ namespace TimeBill.Predictors.Chat;
 /// </summary>
 internal static class ToolCallParser
 {
-    public const string Open = "<tool_call>", Close = "</tool_call>";
+    public const string Open = TimeBill.Core.Constraints.ToolCallGrammar.Open, Close = TimeBill.Core.Constraints.ToolCallGrammar.Close;
 
     public static List<AIContent> Parse(string answer, Func<string> newCallId)
     {
