@@ -68,6 +68,8 @@ internal sealed class TorchEagerKernelTimer : IBaselineKernelTimer
             t => nn.functional.linear(t[1], t[0])),
         MatVecBFloat16Case m => new([BFloat16(m.Weights).reshape(m.Rows, m.Cols), torch.tensor(m.X).to(ScalarType.BFloat16)],
             t => nn.functional.linear(t[1], t[0])),
+        MatVecFloat16Case m => new([torch.tensor(Array.ConvertAll(m.Weights, b => (float)BitConverter.UInt16BitsToHalf(b))).to(ScalarType.Float16).reshape(m.Rows, m.Cols),
+                torch.tensor(m.X).to(ScalarType.Float16)], t => nn.functional.linear(t[1], t[0])),
         RmsNormCase r => new([torch.tensor(r.X), torch.tensor(r.Weight)],
             t => t[1] * (t[0] * torch.rsqrt(t[0].pow(2).mean([-1], keepdim: true) + r.Eps))),
         RotaryCase r => new([torch.tensor(r.X).reshape(r.Heads, r.HeadDim), Row(r.Cos, r.Position, r.HeadDim), Row(r.Sin, r.Position, r.HeadDim)],

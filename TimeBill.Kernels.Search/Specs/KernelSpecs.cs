@@ -6,7 +6,7 @@ public static class KernelSpecs
     /// <summary>All specs, in the order <c>timebill tune</c> runs them.</summary>
     public static IReadOnlyList<KernelSpec> All { get; } =
     [
-        new MatVecFloat32Spec(), new MatVecBFloat16Spec(), new RmsNormSpec(), new RotarySpec(),
+        new MatVecFloat32Spec(), new MatVecBFloat16Spec(), new MatVecFloat16Spec(), new RmsNormSpec(), new RotarySpec(),
         new SwiGluSpec(), new DecodeAttentionSpec(), new TopKSpec(),
         .. QuantizedMatVecSpec.All,
     ];

@@ -2,7 +2,7 @@ using TimeBill.Kernels.Tuning;
 
 namespace TimeBill.Kernels.Specs;
 
-/// <summary>What the float32 and bfloat16 matrix-vector specs share: shapes, tolerance, feature space.</summary>
+/// <summary>What the float32, bfloat16 and float16 matrix-vector specs share: shapes, tolerance, feature space.</summary>
 public abstract class MatVecSpec<TCase> : KernelSpec<TCase> where TCase : KernelCase
 {
     /// <summary>Bytes per weight element.</summary>
@@ -109,4 +109,40 @@ public sealed class MatVecBFloat16Spec : MatVecSpec<MatVecBFloat16Case>
     public override KernelCase CreateCase(KernelShape shape, int seed) => new MatVecBFloat16Case(shape, seed);
     /// <inheritdoc />
     protected override void Run(MatVecBFloat16Case c, KernelVariant variant) => MatVec.BFloat16(c.Weights, c.Rows, c.Cols, c.X, c.Y, variant);
+}
+
+/// <summary>Spec of <see cref="MatVec.Float16"/>.</summary>
+public sealed class MatVecFloat16Spec : MatVecSpec<MatVecFloat16Case>
+{
+    /// <inheritdoc />
+    public override string Name => KernelNames.MatVecFloat16;
+    /// <inheritdoc />
+    protected override int WeightBytes => 2;
+    /// <inheritdoc />
+    public override string Task =>
+        "Matrix-vector product y = W x with IEEE float16 weights (ggml's F16). W holds raw float16 bits (ushort), row-major [Rows, Cols]: " +
+        "the value is (float)BitConverter.UInt16BitsToHalf(bits), subnormals, infinities and NaNs included. x and y are float32; accumulate in float32. " +
+        "Half the bytes of float32 weights; this runtime exposes no F16C conversion, so widening is bit manipulation.";
+    /// <inheritdoc />
+    public override string NaiveSource => """
+        using System;
+        using TimeBill.Kernels.Specs;
+        public static class Candidate
+        {
+            public static void Run(MatVecFloat16Case c)
+            {
+                for (int r = 0; r < c.Rows; r++)
+                {
+                    float sum = 0;
+                    for (int k = 0; k < c.Cols; k++)
+                        sum += (float)BitConverter.UInt16BitsToHalf(c.Weights[(long)r * c.Cols + k]) * c.X[k];
+                    c.Y[r] = sum;
+                }
+            }
+        }
+        """;
+    /// <inheritdoc />
+    public override KernelCase CreateCase(KernelShape shape, int seed) => new MatVecFloat16Case(shape, seed);
+    /// <inheritdoc />
+    protected override void Run(MatVecFloat16Case c, KernelVariant variant) => MatVec.Float16(c.Weights, c.Rows, c.Cols, c.X, c.Y, variant);
 }

@@ -22,6 +22,8 @@ internal interface IFloatLanes<TVector> where TVector : struct
     /// <paramref name="lower"/> gets values 8b+0..3 and <paramref name="upper"/> 8b+4..7 (see <see cref="BFloat16Order"/>).
     /// </summary>
     static abstract void LoadBFloat16(ref ushort source, out TVector lower, out TVector upper);
+    /// <summary>Loads 2·Count IEEE float16 values (raw bits) and widens them exactly, in order: values 0..Count into <paramref name="lower"/>, the rest into <paramref name="upper"/>.</summary>
+    static abstract void LoadFloat16(ref ushort source, out TVector lower, out TVector upper);
     static abstract TVector MultiplyAdd(TVector a, TVector b, TVector addend);
     static abstract TVector Multiply(TVector a, TVector b);
     static abstract TVector Subtract(TVector a, TVector b);
@@ -36,6 +38,44 @@ internal static class BFloat16Order
 {
     /// <summary>Index, within a chunk of 2·Count values, of the value that lane <paramref name="lane"/> of the lower (or <paramref name="upper"/>) register holds.</summary>
     public static int Source(int lane, bool upper) => lane / 4 * 8 + (upper ? 4 : 0) + lane % 4;
+}
+
+/// <summary>
+/// float16 bits (zero-extended to 32-bit lanes) to float32 without F16C, which .NET does not expose: Giesen's
+/// half_to_float_fast5. Exponent and mantissa move into place and one multiply by 2^112 rebiases normals and
+/// subnormals exactly; infinities and NaNs get the all-ones exponent; the sign is or-ed back.
+/// </summary>
+internal static class HalfWidening
+{
+    private const uint Rebias = (127 + 112) << 23; // 2^112 as float32 bits
+    private const int LargestFinite = (0x7BFF << 13) | 0x1FFF; // above it, the half's exponent is all ones
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Widen(Vector128<uint> h)
+    {
+        var em = (h & Vector128.Create(0x7FFFu)) << 13;
+        var f = (em.AsSingle() * Vector128.Create(Rebias).AsSingle()).AsUInt32();
+        var special = Vector128.GreaterThan(em.AsInt32(), Vector128.Create(LargestFinite)).AsUInt32() & Vector128.Create(0x7F80_0000u);
+        return (f | special | ((h & Vector128.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Widen(Vector256<uint> h)
+    {
+        var em = (h & Vector256.Create(0x7FFFu)) << 13;
+        var f = (em.AsSingle() * Vector256.Create(Rebias).AsSingle()).AsUInt32();
+        var special = Vector256.GreaterThan(em.AsInt32(), Vector256.Create(LargestFinite)).AsUInt32() & Vector256.Create(0x7F80_0000u);
+        return (f | special | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Widen(Vector512<uint> h)
+    {
+        var em = (h & Vector512.Create(0x7FFFu)) << 13;
+        var f = (em.AsSingle() * Vector512.Create(Rebias).AsSingle()).AsUInt32();
+        var special = Vector512.GreaterThan(em.AsInt32(), Vector512.Create(LargestFinite)).AsUInt32() & Vector512.Create(0x7F80_0000u);
+        return (f | special | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+    }
 }
 
 internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
@@ -58,6 +98,13 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
         }
         lower = (Vector128.WidenLower(bits) << 16).AsSingle();
         upper = (Vector128.WidenUpper(bits) << 16).AsSingle();
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadFloat16(ref ushort source, out Vector128<float> lower, out Vector128<float> upper)
+    {
+        var bits = Vector128.LoadUnsafe(ref source);
+        lower = HalfWidening.Widen(Vector128.WidenLower(bits));
+        upper = HalfWidening.Widen(Vector128.WidenUpper(bits));
     }
     public static Vector128<float> MultiplyAdd(Vector128<float> a, Vector128<float> b, Vector128<float> addend) => Vector128.MultiplyAddEstimate(a, b, addend);
     public static Vector128<float> Multiply(Vector128<float> a, Vector128<float> b) => a * b;
@@ -91,6 +138,13 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
         lower = Vector256.Create(lowerLow, lowerHigh);
         upper = Vector256.Create(upperLow, upperHigh);
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadFloat16(ref ushort source, out Vector256<float> lower, out Vector256<float> upper)
+    {
+        var bits = Vector256.LoadUnsafe(ref source);
+        lower = HalfWidening.Widen(Vector256.WidenLower(bits));
+        upper = HalfWidening.Widen(Vector256.WidenUpper(bits));
+    }
     public static Vector256<float> MultiplyAdd(Vector256<float> a, Vector256<float> b, Vector256<float> addend) => Vector256.MultiplyAddEstimate(a, b, addend);
     public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
     public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
@@ -122,6 +176,13 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
         Lanes256.LoadBFloat16(ref Unsafe.Add(ref source, 16), out var lowerHigh, out var upperHigh);
         lower = Vector512.Create(lowerLow, lowerHigh);
         upper = Vector512.Create(upperLow, upperHigh);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void LoadFloat16(ref ushort source, out Vector512<float> lower, out Vector512<float> upper)
+    {
+        var bits = Vector512.LoadUnsafe(ref source);
+        lower = HalfWidening.Widen(Vector512.WidenLower(bits));
+        upper = HalfWidening.Widen(Vector512.WidenUpper(bits));
     }
     public static Vector512<float> MultiplyAdd(Vector512<float> a, Vector512<float> b, Vector512<float> addend) => Vector512.MultiplyAddEstimate(a, b, addend);
     public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;

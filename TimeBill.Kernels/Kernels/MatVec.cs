@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 namespace TimeBill.Kernels;
 
 /// <summary>
-/// Matrix-vector product y = W x for a row-major W [rows, cols], with float32 or bfloat16 weights and float32
+/// Matrix-vector product y = W x for a row-major W [rows, cols], with float32, bfloat16 or float16 weights and float32
 /// accumulation. Every <see cref="KernelVariant"/> (vector width, rows per iteration, unroll, threads) is a
 /// distinct specialised implementation; <see cref="KernelVariant.SpreadRows"/> only changes which rows an iteration
 /// takes, and <see cref="KernelVariant.PrefetchDistance"/> adds one software prefetch per weight row and cache line.
@@ -32,6 +32,15 @@ public static unsafe class MatVec
         CheckShapes(weights.Length, rows, cols, x.Length, y.Length);
         fixed (ushort* w = weights)
             Run<ushort, BFloat16Weights>(w, rows, cols, x, y, variant ?? DefaultVariant);
+    }
+
+    /// <summary>y = W x with IEEE float16 weights given as raw bits (ggml's F16), widened exactly and accumulated in float32.</summary>
+    /// <exception cref="ArgumentException">A span's length does not match <paramref name="rows"/> and <paramref name="cols"/>.</exception>
+    public static void Float16(ReadOnlySpan<ushort> weights, int rows, int cols, ReadOnlySpan<float> x, Span<float> y, KernelVariant? variant = null)
+    {
+        CheckShapes(weights.Length, rows, cols, x.Length, y.Length);
+        fixed (ushort* w = weights)
+            Run<ushort, Float16Weights>(w, rows, cols, x, y, variant ?? DefaultVariant);
     }
 
     private static void CheckShapes(int weights, int rows, int cols, int x, int y)

@@ -58,3 +58,22 @@ internal readonly struct BFloat16Weights : IWeightFormat<ushort>
 
     public static bool PermutedInput => true;
 }
+
+/// <summary>IEEE float16 weights as raw bits, widened to float32 in order (<see cref="HalfWidening"/>); accumulation stays float32.</summary>
+internal readonly struct Float16Weights : IWeightFormat<ushort>
+{
+    public static int Step<TLanes, TVector>() where TLanes : IFloatLanes<TVector> where TVector : struct => 2 * TLanes.Count;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate<TLanes, TVector>(ref ushort w, ref float x, ref TVector first, ref TVector second)
+        where TLanes : IFloatLanes<TVector> where TVector : struct
+    {
+        TLanes.LoadFloat16(ref w, out var lower, out var upper);
+        first = TLanes.MultiplyAdd(lower, TLanes.Load(ref x), first);
+        second = TLanes.MultiplyAdd(upper, TLanes.Load(ref Unsafe.Add(ref x, TLanes.Count)), second);
+    }
+
+    public static float ToSingle(ushort w) => Quantized.HalfBits.ToSingle(w);
+
+    public static bool PermutedInput => false;
+}

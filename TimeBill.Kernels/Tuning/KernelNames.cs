@@ -7,6 +7,8 @@ public static class KernelNames
     public const string MatVecFloat32 = "matvec_f32";
     /// <summary><see cref="MatVec.BFloat16"/>.</summary>
     public const string MatVecBFloat16 = "matvec_bf16";
+    /// <summary><see cref="MatVec.Float16"/>.</summary>
+    public const string MatVecFloat16 = "matvec_f16";
     /// <summary><see cref="TimeBill.Kernels.RmsNorm.Apply"/>.</summary>
     public const string RmsNorm = "rmsnorm";
     /// <summary><see cref="TimeBill.Kernels.Rotary.Apply"/>.</summary>
@@ -37,7 +39,7 @@ public static class KernelNames
     /// <exception cref="ArgumentException">The kernel is unknown.</exception>
     public static KernelVariant DefaultVariant(string kernel) => kernel switch
     {
-        MatVecFloat32 or MatVecBFloat16 => MatVec.DefaultVariant,
+        MatVecFloat32 or MatVecBFloat16 or MatVecFloat16 => MatVec.DefaultVariant,
         RmsNorm => TimeBill.Kernels.RmsNorm.DefaultVariant,
         Rotary => TimeBill.Kernels.Rotary.DefaultVariant,
         SwiGlu => TimeBill.Kernels.SwiGlu.DefaultVariant,
@@ -46,6 +48,6 @@ public static class KernelNames
         _ when QuantizedMatVecNames.Contains(kernel) => kernel.EndsWith("_f32", StringComparison.Ordinal)
             ? new KernelVariant(KernelVariant.DequantizedFloat, KernelVariant.WidestAcceleratedWidth)
             : Quantized.QuantizedMatVec.DefaultVariant,
-        _ => throw new ArgumentException($"Unknown kernel '{kernel}'. Known: {MatVecFloat32}, {MatVecBFloat16}, {RmsNorm}, {Rotary}, {SwiGlu}, {DecodeAttention}, {TopK}, {string.Join(", ", QuantizedMatVecNames)}.", nameof(kernel)),
+        _ => throw new ArgumentException($"Unknown kernel '{kernel}'. Known: {MatVecFloat32}, {MatVecBFloat16}, {MatVecFloat16}, {RmsNorm}, {Rotary}, {SwiGlu}, {DecodeAttention}, {TopK}, {string.Join(", ", QuantizedMatVecNames)}.", nameof(kernel)),
     };
 }

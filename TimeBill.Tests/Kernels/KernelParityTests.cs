@@ -53,7 +53,7 @@ public class KernelParityTests
     [InlineData(512)]
     public void Matvec_is_correct_at_every_width_even_unaccelerated(int width)
     {
-        foreach (var spec in new KernelSpec[] { new MatVecFloat32Spec(), new MatVecBFloat16Spec() })
+        foreach (var spec in new KernelSpec[] { new MatVecFloat32Spec(), new MatVecBFloat16Spec(), new MatVecFloat16Spec() })
             foreach (int rows in new[] { 1, 2, 4 })
             {
                 var verdict = KernelVerifier.Verify(spec, spec.Build(new KernelVariant(KernelVariant.Lanes, width, rows, 2, 2)), Random.Shared.Next());

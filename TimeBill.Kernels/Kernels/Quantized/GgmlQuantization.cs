@@ -85,7 +85,7 @@ public static class GgmlQuantization
                 MemoryMarshal.Cast<byte, float>(source).CopyTo(destination);
                 return;
             case GgmlType.F16:
-                for (int i = 0; i < destination.Length; i++) destination[i] = HalfBits.Read(source[(2 * i)..]);
+                HalfBits.ToSingle(source, destination);
                 return;
             case GgmlType.BF16:
                 for (int i = 0; i < destination.Length; i++)

@@ -1,6 +1,9 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace TimeBill.Kernels.Quantized;
 
-/// <summary>IEEE float16 stored as raw bits, as ggml's <c>ggml_half</c>; widening goes through a 256 KiB table (as ggml's CPU backend does), a lookup per block scale.</summary>
+/// <summary>IEEE float16 stored as raw bits, as ggml's <c>ggml_half</c>; single values widen through a 256 KiB table (as ggml's CPU backend does), a lookup per block scale; spans through <see cref="HalfWidening"/>.</summary>
 internal static class HalfBits
 {
     private static readonly float[] Widened = CreateTable();
@@ -14,6 +17,37 @@ internal static class HalfBits
 
     public static void Write(Span<byte> destination, float value) =>
         System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(destination, FromSingle(value));
+
+    /// <summary>Widens little-endian float16 values (<paramref name="destination"/>.Length of them) at the widest accelerated width.</summary>
+    public static void ToSingle(ReadOnlySpan<byte> source, Span<float> destination)
+    {
+        var bits = MemoryMarshal.Cast<byte, ushort>(source)[..destination.Length];
+        ref ushort h = ref MemoryMarshal.GetReference(bits);
+        ref float f = ref MemoryMarshal.GetReference(destination);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 32 <= bits.Length; i += 32)
+            {
+                var v = Vector512.LoadUnsafe(ref h, (nuint)i);
+                HalfWidening.Widen(Vector512.WidenLower(v)).StoreUnsafe(ref f, (nuint)i);
+                HalfWidening.Widen(Vector512.WidenUpper(v)).StoreUnsafe(ref f, (nuint)i + 16);
+            }
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 16 <= bits.Length; i += 16)
+            {
+                var v = Vector256.LoadUnsafe(ref h, (nuint)i);
+                HalfWidening.Widen(Vector256.WidenLower(v)).StoreUnsafe(ref f, (nuint)i);
+                HalfWidening.Widen(Vector256.WidenUpper(v)).StoreUnsafe(ref f, (nuint)i + 8);
+            }
+        if (Vector128.IsHardwareAccelerated)
+            for (; i + 8 <= bits.Length; i += 8)
+            {
+                var v = Vector128.LoadUnsafe(ref h, (nuint)i);
+                HalfWidening.Widen(Vector128.WidenLower(v)).StoreUnsafe(ref f, (nuint)i);
+                HalfWidening.Widen(Vector128.WidenUpper(v)).StoreUnsafe(ref f, (nuint)i + 4);
+            }
+        for (; i < bits.Length; i++) destination[i] = Widened[bits[i]];
+    }
 
     private static float[] CreateTable()
     {
