@@ -10,7 +10,7 @@ namespace TimeBill.Core.Decoding;
 /// <summary>
 /// A weight matrix <c>[rows, cols]</c> for the decode kernels: a float32 matrix copied once into a
 /// <see cref="WeightArena"/> (as float32 or bfloat16 bits), or a stored matrix multiplied in place, segment by segment
-/// (quantized blocks, bfloat16 or float32 rows), with the matrix-vector variant chosen for its shape. Valid while the
+/// (quantized blocks, float16, bfloat16 or float32 rows), with the matrix-vector variant chosen for its shape. Valid while the
 /// arena and the weights live.
 /// </summary>
 internal sealed unsafe class KernelMatrix
@@ -100,6 +100,7 @@ internal sealed unsafe class KernelMatrix
         {
             GgmlType.F32 => table.Choose(KernelNames.MatVecFloat32, ShapeClasses.MatVec(segment.Rows, segment.Cols, 4)) with { Threads = n },
             GgmlType.BF16 => table.Choose(KernelNames.MatVecBFloat16, ShapeClasses.MatVec(segment.Rows, segment.Cols, 2)) with { Threads = n },
+            GgmlType.F16 => table.Choose(KernelNames.MatVecFloat16, ShapeClasses.MatVec(segment.Rows, segment.Cols, 2)) with { Threads = n },
             _ => QuantizedMatVec.DefaultVariant with { Threads = n },
         };
     }
@@ -159,6 +160,9 @@ internal sealed unsafe class KernelMatrix
                     break;
                 case GgmlType.BF16:
                     MatVec.BFloat16(new ReadOnlySpan<ushort>(segment.Data, segment.Rows * segment.Cols), segment.Rows, segment.Cols, x, output, _segmentVariants[i]);
+                    break;
+                case GgmlType.F16:
+                    MatVec.Float16(new ReadOnlySpan<ushort>(segment.Data, segment.Rows * segment.Cols), segment.Rows, segment.Cols, x, output, _segmentVariants[i]);
                     break;
                 default:
                     QuantizedMatVec.Multiply(segment.Type, segment.Bytes, segment.Rows, segment.Cols, x, output, _activation, _segmentVariants[i]);

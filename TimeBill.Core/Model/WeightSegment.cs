@@ -3,7 +3,7 @@ using TimeBill.Kernels.Quantized;
 namespace TimeBill.Core.Model;
 
 /// <summary>
-/// Rows of a weight matrix kept as stored (quantized blocks, bfloat16 or float32 bits) in memory the model holds — a
+/// Rows of a weight matrix kept as stored (quantized blocks, float16, bfloat16 or float32 bits) in memory the model holds — a
 /// mapped GGUF file or a native buffer. With <see cref="PermutedHeads"/> the rows are in llama.cpp's interleaved order
 /// (stored row <c>h·d + 2i + j</c> is row <c>h·d + j·d/2 + i</c>), undone on the products' outputs.
 /// </summary>
@@ -39,5 +39,5 @@ internal readonly unsafe struct WeightSegment(nint data, int rows, int cols, Ggm
         GgmlQuantization.DequantizeRows(Type, Bytes, Cols, StoredRow(row), 1, destination);
 
     /// <summary>Whether the decode kernels multiply this type in place.</summary>
-    public static bool HasKernel(GgmlType type) => type is GgmlType.F32 or GgmlType.BF16 || QuantizedMatVec.IsSupported(type);
+    public static bool HasKernel(GgmlType type) => type is GgmlType.F32 or GgmlType.BF16 or GgmlType.F16 || QuantizedMatVec.IsSupported(type);
 }

@@ -101,6 +101,7 @@ public sealed class GgufModelTests(GgufFilesFixture files) : IClassFixture<GgufF
     [InlineData("q8_0", "q8_0")]
     [InlineData("q4_k", "q4_K")]
     [InlineData("bf16", "bf16")]
+    [InlineData("f16", "f16")]
     public void QuantizedFileStaysQuantizedInMemory(string type, string format)
     {
         string file = files.GetBlockShape(type);

@@ -53,6 +53,7 @@ public sealed class LlamaCppParityTests(GgufFilesFixture files, ITestOutputHelpe
     [InlineData("q5_k")]
     [InlineData("q6_k")]
     [InlineData("bf16")]
+    [InlineData("f16")]
     public void KernelStepsOnStoredBlocksMatchLlamaCpp(string type)
     {
         string file = files.GetBlockShape(type);
