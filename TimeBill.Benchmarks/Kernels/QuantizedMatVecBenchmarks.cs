@@ -6,14 +6,14 @@ namespace TimeBill.Benchmarks.Kernels;
 
 /// <summary>
 /// y = W x at SmolLM2-135M sizes with W in ggml block formats, on the int8 path (x quantized per call, included in
-/// the time) and the float path, against <see cref="MatVec.Float32"/> and <see cref="MatVec.BFloat16"/> at their
+/// the time) and the float path, against <see cref="MatVec.Float32"/>, <see cref="MatVec.BFloat16"/> and <see cref="MatVec.Float16"/> at their
 /// default variants. K-quants need cols divisible by 256, so only 576x1536 runs them.
 /// </summary>
 [MemoryDiagnoser]
 public class QuantizedMatVecBenchmarks
 {
     private float[] _w = [], _x = [], _y = [];
-    private ushort[] _wBf16 = [];
+    private ushort[] _wBf16 = [], _wF16 = [];
     private byte[] _quantized = [], _scratch = [];
     private int _rows, _cols;
     private GgmlType _type;
@@ -42,6 +42,8 @@ public class QuantizedMatVecBenchmarks
         _y = new float[_rows];
         _wBf16 = new ushort[_w.Length];
         BFloat16Bits.FromSingle(_w, _wBf16);
+        _wF16 = new ushort[_w.Length];
+        GgmlQuantization.Quantize(GgmlType.F16, _w, System.Runtime.InteropServices.MemoryMarshal.AsBytes(_wF16.AsSpan()));
         if (!GgmlTypeInfo.Of(_type).IsWholeBlocks(_cols)) return; // K-quant at 576 columns: only the float baselines run
         int rowBytes = GgmlTypeInfo.Of(_type).RowBytes(_cols);
         _quantized = new byte[(long)_rows * rowBytes];
@@ -56,6 +58,9 @@ public class QuantizedMatVecBenchmarks
 
     [Benchmark]
     public void BFloat16() => MatVec.BFloat16(_wBf16, _rows, _cols, _x, _y, MatVec.DefaultVariant with { Threads = Threads });
+
+    [Benchmark]
+    public void Float16() => MatVec.Float16(_wF16, _rows, _cols, _x, _y, MatVec.DefaultVariant with { Threads = Threads });
 
     [Benchmark]
     public void QuantizedInt8()
