@@ -93,10 +93,25 @@ public sealed class CausalLanguageModel : IDisposable
 
     /// <summary>Loads a Hugging Face model folder (config.json, optional generation_config.json, safetensors) or a GGUF file.</summary>
     /// <exception cref="ModelLoadException">Anything missing or malformed, with the file and problem named.</exception>
-    public static CausalLanguageModel Load(string folder)
+    public static CausalLanguageModel Load(string folder) => Load(folder, ModelLoadOptions.Default);
+
+    /// <summary>
+    /// Loads a Hugging Face model folder or a GGUF file with its matrices held as <paramref name="options"/> says
+    /// (e.g. a safetensors folder quantized to Q8_0 at load).
+    /// </summary>
+    /// <exception cref="ModelLoadException">Anything missing or malformed, with the file and problem named.</exception>
+    /// <exception cref="ArgumentException">A weight format that is not a <see cref="WeightFormat"/>, or one a GGUF file cannot be loaded as.</exception>
+    public static CausalLanguageModel Load(string folder, ModelLoadOptions options)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
-        if (folder.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && !Directory.Exists(folder)) return LoadGguf(folder);
+        ArgumentNullException.ThrowIfNull(options);
+        var quantizeTo = options.QuantizedType;
+        if (folder.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && !Directory.Exists(folder))
+        {
+            if (quantizeTo is not null)
+                throw new ArgumentException($"a GGUF file keeps the types it was written in (weights '{options.Weights}' apply to safetensors folders): write the type wanted with `timebill convert --type`.", nameof(options));
+            return LoadGguf(folder, options.Weights);
+        }
         if (!Directory.Exists(folder)) throw new ModelLoadException(folder, "model folder not found.");
         var config = ModelConfig.Load(Path.Combine(folder, "config.json"));
         string generationPath = Path.Combine(folder, "generation_config.json");
@@ -105,7 +120,10 @@ public sealed class CausalLanguageModel : IDisposable
         var checkpoint = SafeTensorsCheckpoint.Open(folder);
         TorchSharpNativeLoader.EnsureLoaded();
         using var noGrad = no_grad();
-        var weights = ModelWeights.Load(checkpoint.Tensors, config, folder);
+        var store = quantizeTo is null ? null : new NativeWeightStore();
+        ModelWeights weights;
+        try { weights = ModelWeights.Load(checkpoint.Tensors, config, folder, store, options.Weights, store); }
+        catch { store?.Dispose(); throw; }
         var model = new CausalLanguageModel(config, generation, weights, new DirectoryInfo(folder).Name);
         try { model.CheckFiniteOutput(folder); }
         catch { model.Dispose(); throw; }
@@ -113,7 +131,7 @@ public sealed class CausalLanguageModel : IDisposable
     }
 
     // Matrices in a kernel format stay in the mapped file, which the weights then own; the rest are read as float32.
-    private static CausalLanguageModel LoadGguf(string path)
+    private static CausalLanguageModel LoadGguf(string path, WeightFormat format)
     {
         var file = GgufFile.Open(path);
         CausalLanguageModel? model = null;
@@ -123,7 +141,7 @@ public sealed class CausalLanguageModel : IDisposable
             var generation = GgufModel.ReadGenerationConfig(file, config.VocabSize);
             TorchSharpNativeLoader.EnsureLoaded();
             using var noGrad = no_grad();
-            var weights = ModelWeights.Load(GgufModel.Tensors(file, config), config, path, file);
+            var weights = ModelWeights.Load(GgufModel.Tensors(file, config), config, path, file, format);
             model = new CausalLanguageModel(config, generation, weights, Path.GetFileNameWithoutExtension(path));
             model.CheckFiniteOutput(path);
             return model;

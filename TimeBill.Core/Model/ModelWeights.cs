@@ -1,4 +1,5 @@
 using TimeBill.Core.Checkpoints;
+using TimeBill.Kernels.Quantized;
 using static TorchSharp.torch;
 
 namespace TimeBill.Core.Model;
@@ -40,11 +41,15 @@ public sealed class ModelWeights : IDisposable
     /// Reads every tensor the config calls for from a checkpoint, checking names and shapes. Tensors the
     /// checkpoint has but the model does not use are an error (a sign of the wrong config), except rotary
     /// buffers and an lm_head duplicated next to tied embeddings. Matrices whose parts all have stored bytes a decode
-    /// kernel multiplies in place are kept so; the rest are read as float32.
+    /// kernel multiplies in place are kept so (unless <paramref name="format"/> asks for float32); the rest are read as
+    /// float32, or, when <paramref name="format"/> names a type, quantized one tensor at a time into <paramref name="quantized"/>.
     /// </summary>
     /// <exception cref="ModelLoadException">A missing or extra tensor, or a shape that does not fit the config.</exception>
-    internal static ModelWeights Load(IReadOnlyDictionary<string, CheckpointTensor> tensors, ModelConfig config, string folder, IDisposable? storage = null)
+    internal static ModelWeights Load(IReadOnlyDictionary<string, CheckpointTensor> tensors, ModelConfig config, string folder, IDisposable? storage = null,
+        WeightFormat format = WeightFormat.AsStored, NativeWeightStore? quantized = null)
     {
+        var quantizeTo = new ModelLoadOptions { Weights = format }.QuantizedType;
+        if (quantizeTo is not null && quantized is null) throw new ArgumentNullException(nameof(quantized), "quantizing at load needs a store.");
         var used = new HashSet<string>();
         CheckpointTensor Entry(string name, long[] shape)
         {
@@ -61,8 +66,10 @@ public sealed class ModelWeights : IDisposable
         WeightMatrix Matrix(long cols, params (string Name, long Rows)[] parts)
         {
             var entries = parts.Select(p => Entry(p.Name, [p.Rows, cols])).ToArray();
-            if (entries.All(e => e.Stored is { } s && WeightSegment.HasKernel(s.Type)))
+            if (format != WeightFormat.Float32 && entries.All(e => e.Stored is { } s && WeightSegment.HasKernel(s.Type)))
                 return new WeightMatrix(entries.Select(e => e.Stored!.Value).ToArray());
+            if (quantizeTo is GgmlType type)
+                return new WeightMatrix(entries.Select((e, i) => Quantize(e, (int)parts[i].Rows, (int)cols, type, quantized!)).ToArray());
             using var scope = NewDisposeScope();
             var stacked = cat(entries.Select((e, i) => tensor(e.ReadFloat32(), [parts[i].Rows, cols])).ToArray());
             return new WeightMatrix(stacked.DetachFromDisposeScope());
@@ -101,6 +108,19 @@ public sealed class ModelWeights : IDisposable
         if (extra.Count > 0)
             throw new ModelLoadException(folder, $"unexpected tensor(s) the config does not use: {string.Join(", ", extra.Take(5))}{(extra.Count > 5 ? ", …" : "")}.");
         return new ModelWeights(embeddings, layers, finalNorm, head, storage);
+    }
+
+    /// <summary>One tensor read as float32 and quantized row by row into a new buffer of <paramref name="store"/>; the float copy is dropped.</summary>
+    private static unsafe WeightSegment Quantize(CheckpointTensor entry, int rows, int cols, GgmlType asked, NativeWeightStore store)
+    {
+        var type = Checkpoints.Gguf.GgufExport.Fit(asked, cols);
+        var info = GgmlTypeInfo.Of(type);
+        int rowBytes = info.RowBytes(cols);
+        float[] values = entry.ReadFloat32();
+        byte* data = store.Allocate(info.MatrixBytes(rows, cols));
+        for (int r = 0; r < rows; r++)
+            GgmlQuantization.Quantize(type, values.AsSpan(r * cols, cols), new Span<byte>(data + (long)r * rowBytes, rowBytes));
+        return new WeightSegment((nint)data, rows, cols, type);
     }
 
     /// <summary>Random weights with the usual initialisation (normal, σ = 0.02; norms at 1), for speed work at real sizes.</summary>

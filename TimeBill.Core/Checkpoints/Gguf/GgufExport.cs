@@ -141,7 +141,7 @@ public static class GgufExport
     };
 
     /// <summary>The type a matrix of <paramref name="cols"/> columns gets: the asked one when its block divides the row, else Q8_0, else F16.</summary>
-    private static GgmlType Fit(GgmlType type, long cols)
+    internal static GgmlType Fit(GgmlType type, long cols)
     {
         foreach (var candidate in new[] { type, GgmlType.Q8_0, GgmlType.F16 })
             if (cols % GgmlTypeInfo.Of(candidate).BlockSize == 0) return candidate;
