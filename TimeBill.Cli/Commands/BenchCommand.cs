@@ -20,6 +20,7 @@ internal static class BenchCommand
         var seed = new Option<int>("--seed") { Description = "Seed of random weights and tokens.", DefaultValueFactory = _ => 0 };
         var evict = new Option<string>("--evict") { Description = $"Eviction policy applied once after prefill: {string.Join(", ", EvictionPolicies.Names)}.", DefaultValueFactory = _ => "none" };
         var alpha = new Option<double>("--alpha") { Description = "Fraction of the prompt's KV entries evicted, in [0, 1).", DefaultValueFactory = _ => 0 };
+        var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var bf16 = new Option<bool>("--bf16") { Description = "Hold the decode kernels' matrices as bfloat16 (half the bytes per token)." };
@@ -39,14 +40,14 @@ internal static class BenchCommand
         };
         var command = new Command("bench", "Measure prefill and decode tokens/s (median of several runs).")
         {
-            model, shape, promptTokens, genTokens, runs, seed, evict, alpha, threads, bf16, prefillChunk, cached, compare, json,
+            model, shape, weights, promptTokens, genTokens, runs, seed, evict, alpha, threads, bf16, prefillChunk, cached, compare, json,
         };
         command.SetGuardedAction((parse, _) =>
         {
             ModelOptions.SetThreads(parse.GetValue(threads));
             var policy = EvictionPolicies.Create(parse.GetValue(evict)!, parse.GetValue(seed));
             EvictionPolicy.ValidateAlpha(parse.GetValue(alpha));
-            using var lm = ModelOptions.Open(parse.GetValue(model), parse.GetValue(shape), parse.GetValue(seed));
+            using var lm = ModelOptions.Open(parse.GetValue(model), parse.GetValue(shape), parse.GetValue(seed), parse.GetValue(weights));
             if (parse.GetValue(compare))
                 return Task.FromResult(PathComparison.Run(lm, parse.GetValue(promptTokens), parse.GetValue(genTokens), parse.GetValue(runs),
                     parse.GetValue(seed), parse.GetValue(threads), parse.GetValue(prefillChunk), parse.GetValue(json)));

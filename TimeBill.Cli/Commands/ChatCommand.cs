@@ -38,10 +38,11 @@ internal static class ChatCommand
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy.", DefaultValueFactory = _ => 0f };
         var seed = new Option<long?>("--seed") { Description = "Sampler seed." };
         var variables = new Option<string[]>("--var") { Description = "A chat-template variable NAME=JSON (repeatable), e.g. enable_thinking=false." };
+        var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var command = new Command("chat", "Talk with a model at the terminal: its chat template, streamed answers, a budget per answer.")
         {
-            model, system, budget, overrun, maxTokens, temperature, seed, variables, threads,
+            model, weights, system, budget, overrun, maxTokens, temperature, seed, variables, threads,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -56,7 +57,7 @@ internal static class ChatCommand
                 Seed = parse.GetValue(seed),
             };
             foreach (string assignment in parse.GetValue(variables) ?? []) settings.SetVariable(assignment, "--var");
-            return await Converse(parse.GetValue(model)!, settings, Console.In, Console.Out, Console.Error, cancellationToken);
+            return await Converse(parse.GetValue(model)!, settings, Console.In, Console.Out, Console.Error, cancellationToken, parse.GetValue(weights));
         });
         return command;
     }
@@ -82,10 +83,10 @@ internal static class ChatCommand
         }
     }
 
-    private static async Task<int> Converse(string folder, Settings settings, TextReader input, TextWriter output, TextWriter errors, CancellationToken cancellationToken)
+    private static async Task<int> Converse(string folder, Settings settings, TextReader input, TextWriter output, TextWriter errors, CancellationToken cancellationToken, string? weights = null)
     {
         var progress = ProfilingNotice.ToStandardError();
-        using var generator = new BudgetedGeneratorBuilder(folder).WithProgress(progress)
+        using var generator = new BudgetedGeneratorBuilder(folder).WithLoadOptions(ModelOptions.LoadOptions(weights)).WithProgress(progress)
             .WithWarnings(warning => errors.WriteLine($"warning: {warning}")).Build(cancellationToken);
         using var client = new TimeBillChatClient(generator);
         var history = new List<ChatMessage>();

@@ -28,14 +28,16 @@ internal static class DistillCommand
         var workers = new Option<int>("--workers") { Description = "Parallel workers, each with its own model copy and 1 libtorch thread.", DefaultValueFactory = _ => 2 };
         var resamplePrompts = new Option<int>("--resample-prompts") { Description = "Test prompts re-sampled for the irreducible error (0 = skip).", DefaultValueFactory = _ => 200 };
         var resampleSamples = new Option<int>("--resample-samples") { Description = "Fresh samples per re-sampled prompt.", DefaultValueFactory = _ => 8 };
+        var weights = ModelOptions.Weights();
         var json = ModelOptions.Json();
         var command = new Command("distill", "Record the target model's response lengths at its deployment settings (RLP training data).")
         {
-            model, output, prompts, promptFile, seed, temperature, topP, perStory, minPrefix, maxPrefix, workers, resamplePrompts, resampleSamples, json,
+            model, weights, output, prompts, promptFile, seed, temperature, topP, perStory, minPrefix, maxPrefix, workers, resamplePrompts, resampleSamples, json,
         };
         command.SetGuardedAction((parse, cancellationToken) =>
         {
             string folder = parse.GetValue(model)!;
+            var loadOptions = ModelOptions.LoadOptions(parse.GetValue(weights));
             string path = parse.GetValue(output)!;
             bool asJson = parse.GetValue(json);
             int target = parse.GetValue(prompts);
@@ -47,7 +49,7 @@ internal static class DistillCommand
             string identity;
             int bos;
             int context;
-            using (var probe = CausalLanguageModel.Load(folder))
+            using (var probe = CausalLanguageModel.Load(folder, loadOptions))
             {
                 identity = probe.Identity;
                 bos = probe.GenerationConfig.BosTokenId ?? 1;
@@ -73,7 +75,7 @@ internal static class DistillCommand
                 MaxPrefix = Math.Min(parse.GetValue(maxPrefix), context - 1),
             };
 
-            var builder = new DistillationBuilder(() => CausalLanguageModel.Load(folder));
+            var builder = new DistillationBuilder(() => CausalLanguageModel.Load(folder, loadOptions));
             var clock = Stopwatch.StartNew();
             int resumedStories;
             long generated = 0;
@@ -113,7 +115,7 @@ internal static class DistillCommand
                 clock.Restart();
                 var chosen = LengthResampler.ChooseTestPrompts(splitter.Select(records, DatasetSplit.Test), nResample, settings.Seed);
                 resampled = ProgressDisplay.Run(asJson, "re-sample test prompts", report =>
-                    LengthResampler.Run(() => CausalLanguageModel.Load(folder), settings, chosen, parse.GetValue(resampleSamples), resamplePath,
+                    LengthResampler.Run(() => CausalLanguageModel.Load(folder, loadOptions), settings, chosen, parse.GetValue(resampleSamples), resamplePath,
                         workerCount, (done, total) => report(done, total, $"re-sample: {done}/{total} prompts × {parse.GetValue(resampleSamples)}"), cancellationToken));
                 resampleSeconds = clock.Elapsed.TotalSeconds;
             }

@@ -32,11 +32,12 @@ internal static class EvalCommand
             Description = "Distillation dataset (timebill distill): k is calibrated on its validation split as the smallest k with at most 5 % of responses longer than k·N̂.",
         };
         var output = new Option<string>("--out") { Description = "Results folder.", DefaultValueFactory = _ => "results/eval" };
+        var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var command = new Command("eval", "Reproduce the TimeBill evaluation: completion rate and score vs budget for vanilla, fixed α, TimeBill and TimeBill + exit.")
         {
-            model, profile, rlp, exit, prompts, maxTokens, seed, pessimism, dataset, output, threads, json,
+            model, weights, profile, rlp, exit, prompts, maxTokens, seed, pessimism, dataset, output, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -44,7 +45,7 @@ internal static class EvalCommand
             bool asJson = parse.GetValue(json);
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(asJson ? Console.Error : Console.Out) });
             string folder = parse.GetValue(model)!;
-            using var lm = CausalLanguageModel.Load(folder);
+            using var lm = ModelOptions.Load(folder, parse.GetValue(weights));
             var tokenizer = TextTokenizer.Load(folder, lm.GenerationConfig.BosTokenId);
             using var engine = new GenerationEngine(lm);
             var clock = Stopwatch.StartNew();

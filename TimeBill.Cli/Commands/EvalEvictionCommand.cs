@@ -14,6 +14,7 @@ internal static class EvalEvictionCommand
     public static Command Create()
     {
         var model = new Option<DirectoryInfo>("--model") { Description = "Model folder (Hugging Face layout), e.g. ../shared/models/stories260K.", Required = true };
+        var weights = ModelOptions.Weights();
         var prompts = new Option<int>("--prompts") { Description = "Prompts sampled from the model's own stories.", DefaultValueFactory = _ => 24 };
         var seed = new Option<int>("--seed") { Description = "Seed of prompt sampling and of the random policy.", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "Folder for the Markdown table, CSVs and plots.", DefaultValueFactory = _ => new DirectoryInfo("eval-eviction") };
@@ -24,7 +25,7 @@ internal static class EvalEvictionCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON object (snake_case) on stdout instead of the table." };
 
         var command = new Command("eval-eviction", "Quality of KV-cache eviction policies vs the full cache: KL, greedy agreement, ROUGE-L per policy and α.");
-        foreach (var option in new Option[] { model, prompts, seed, output, policies, alphas, threads, workers, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, weights, prompts, seed, output, policies, alphas, threads, workers, json }) command.Options.Add(option);
         command.SetAction((parseResult, cancellationToken) =>
         {
             var folder = parseResult.GetValue(model)!;
@@ -41,7 +42,7 @@ internal static class EvalEvictionCommand
             var stderr = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
             try
             {
-                using var lm = CausalLanguageModel.Load(folder.FullName);
+                using var lm = ModelOptions.Load(folder.FullName, parseResult.GetValue(weights));
                 if (parseResult.GetValue(threads) is > 0 and var count) TorchSharp.torch.set_num_threads(count);
                 var stopwatch = Stopwatch.StartNew();
                 EvictionStudyReport? report = null;

@@ -28,11 +28,12 @@ internal static class EvalExitCommand
         var noSampled = new Option<bool>("--greedy-only") { Description = "Skip the sampled comparison." };
         var outDir = new Option<string>("--out") { Description = "Folder for exit-eval.md, exit-eval.csv, exit-eval.png.", DefaultValueFactory = _ => "exit-eval" };
         var seed = new Option<int>("--seed") { Description = "Seed of training and sampling.", DefaultValueFactory = _ => 0 };
+        var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var command = new Command("eval-exit", "Compare full depth, classic early exit and predictive exit: depth, head evaluations, tokens/s and quality vs full depth.")
         {
-            model, exitsFile, prompts, steps, thresholds, noSampled, outDir, seed, threads, json,
+            model, weights, exitsFile, prompts, steps, thresholds, noSampled, outDir, seed, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -49,7 +50,7 @@ internal static class EvalExitCommand
             int count = parse.GetValue(prompts);
             if (count <= 0 || count > ExitPrompts.HeldOut.Count) throw new ArgumentException($"--prompts must lie in 1..{ExitPrompts.HeldOut.Count}.");
 
-            using var lm = CausalLanguageModel.Load(folder);
+            using var lm = ModelOptions.Load(folder, parse.GetValue(weights));
             var tokenizer = TextTokenizer.Load(folder, lm.GenerationConfig.BosTokenId);
             bool trained = !File.Exists(exitsPath);
             ExitTrainingReport? report = null;

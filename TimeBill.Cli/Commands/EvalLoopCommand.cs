@@ -35,12 +35,13 @@ internal static class EvalLoopCommand
         var alpha = new Option<double>("--alpha") { Description = "Eviction ratio of the fixed-α method.", DefaultValueFactory = _ => 0.5 };
         var seed = new Option<int>("--seed") { Description = "Seed of the prompts and the bootstrap.", DefaultValueFactory = _ => 7003 };
         var output = new Option<string>("--out") { Description = "Results folder.", DefaultValueFactory = _ => "results/eval-loop" };
+        var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var command = new Command("eval-loop",
             "Control-loop evaluation: a periodic job stream behind a fixed system prompt, prefix reuse off vs on, for vanilla, fixed α and TimeBill under Kill and Skip-Next.")
         {
-            model, shape, profile, systemTokens, observation, jobs, maxTokens, budgets, alpha, seed, output, threads, json,
+            model, shape, weights, profile, systemTokens, observation, jobs, maxTokens, budgets, alpha, seed, output, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -56,7 +57,7 @@ internal static class EvalLoopCommand
             string? folder = parse.GetValue(model), shapeFile = parse.GetValue(shape);
             var clock = Stopwatch.StartNew();
 
-            using var lm = ModelOptions.Open(folder, shapeFile);
+            using var lm = ModelOptions.Open(folder, shapeFile, weights: parse.GetValue(weights));
             bool scored = shapeFile is null;
             int newTokens = parse.GetValue(maxTokens) ?? (scored ? 32 : 8);
             if (newTokens < 1) throw new ArgumentException($"--max-tokens must be ≥ 1, not {newTokens}.");

@@ -22,11 +22,12 @@ internal static class EvalRlpCommand
         var maxStories = RlpDataOptions.MaxStories();
         var resample = new Option<string?>("--resample") { Description = "Re-sample file (default: next to the dataset, *.resample.jsonl)." };
         var report = new Option<string>("--report") { Description = "Folder for rlp.md, rlp.csv and rlp.png.", DefaultValueFactory = _ => "results/rlp/report" };
+        var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var command = new Command("eval-rlp", "Evaluate response-length predictors: MAE, RMSE, R², bucket accuracy, exceedance of k·N̂, latency.")
         {
-            model, dataset, predictors, maxStories, resample, report, threads, json,
+            model, weights, dataset, predictors, maxStories, resample, report, threads, json,
         };
         command.SetGuardedAction((parse, cancellationToken) =>
         {
@@ -34,7 +35,7 @@ internal static class EvalRlpCommand
             bool asJson = parse.GetValue(json);
             string datasetPath = parse.GetValue(dataset)!;
             var (settings, train, _, test) = RlpDataOptions.Load(datasetPath, parse.GetValue(maxStories));
-            using var lm = CausalLanguageModel.Load(parse.GetValue(model)!);
+            using var lm = ModelOptions.Load(parse.GetValue(model)!, parse.GetValue(weights));
             string folder = parse.GetValue(predictors)!;
             if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"predictor folder not found: {folder} (run train-rlp first).");
             var files = Directory.GetFiles(folder, "*" + RlpSuiteTrainer.Extension).OrderBy(f => f, StringComparer.Ordinal).ToList();

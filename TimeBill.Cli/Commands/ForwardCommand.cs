@@ -11,12 +11,13 @@ internal static class ForwardCommand
     {
         var model = new Option<string>("--model") { Description = "Hugging Face model folder.", Required = true };
         var ids = new Option<string>("--ids") { Description = "Comma-separated token ids, e.g. 1,403,407.", Required = true };
+        var weights = ModelOptions.Weights();
         var json = ModelOptions.Json();
-        var command = new Command("forward", "Run one forward pass and print the last position's logits and the argmax per position.") { model, ids, json };
+        var command = new Command("forward", "Run one forward pass and print the last position's logits and the argmax per position.") { model, weights, ids, json };
         command.SetGuardedAction((parse, _) =>
         {
             int[] tokens = ParseIds(parse.GetValue(ids)!);
-            using var lm = CausalLanguageModel.Load(parse.GetValue(model)!);
+            using var lm = ModelOptions.Load(parse.GetValue(model)!, parse.GetValue(weights));
             using var cache = lm.CreateCache(tokens.Length);
             using var logits = lm.Forward(tokens, cache, allLogits: true);
             float[] last = logits[-1].data<float>().ToArray();

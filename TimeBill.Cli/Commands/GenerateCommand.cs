@@ -43,12 +43,13 @@ internal static class GenerateCommand
             Description = "Constrain the answer to values of this JSON Schema (compact JSON); printed alone, without the prompt.",
         };
         var choices = new Option<string?>("--choices") { Description = "Constrain the answer to one of these comma-separated strings; printed alone." };
+        var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
 
         var command = new Command("generate", "Generate a response to a prompt, streaming the text.")
         {
-            model, prompt, chat, system, variables, maxTokens, temperature, topP, topK, minP, logitBias, seed, frequency, presence, repetition, stop, budget, overrun, schema, choices, threads, json,
+            model, weights, prompt, chat, system, variables, maxTokens, temperature, topP, topK, minP, logitBias, seed, frequency, presence, repetition, stop, budget, overrun, schema, choices, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
@@ -76,7 +77,7 @@ internal static class GenerateCommand
                 return await Budgeted(folder, input, BudgetText.ParseBudget(budgetText), BudgetText.ParseOverrun(parse.GetValue(overrun)!), parse.GetValue(maxTokens), sampling, stops,
                     constraint, parse.GetValue(threads), asJson, cancellationToken);
 
-            using var lm = CausalLanguageModel.Load(folder);
+            using var lm = ModelOptions.Load(folder, parse.GetValue(weights));
             var tokenizer = TextTokenizer.Load(folder, lm.GenerationConfig.BosTokenId);
             using var generator = new TextGenerator(lm, tokenizer);
             var constrained = constraint is null ? null

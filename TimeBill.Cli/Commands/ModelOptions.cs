@@ -20,19 +20,37 @@ internal static class ModelOptions
         DefaultValueFactory = _ => DefaultModelFolder,
     };
 
+    /// <summary><c>--weights</c>: how the matrices of <c>--model</c> are held (<see cref="ModelLoadOptions.Weights"/>).</summary>
+    public static Option<string> Weights() => new("--weights")
+    {
+        Description = $"How the model's matrices are held: {string.Join(", ", ModelLoadOptions.WeightFormatNames)}. stored: float32 for a folder, the file's types for GGUF; "
+            + "f16, bf16, q8_0, q4_0 quantize a safetensors folder at load, one tensor at a time.",
+        DefaultValueFactory = _ => "stored",
+    };
+
+    /// <summary>The load options <c>--weights</c> names.</summary>
+    public static ModelLoadOptions LoadOptions(string? weights) =>
+        new() { Weights = weights is null ? WeightFormat.AsStored : ModelLoadOptions.ParseWeights(weights) };
+
+    /// <summary>Loads <paramref name="model"/> as <c>--weights</c> says.</summary>
+    public static CausalLanguageModel Load(string model, string? weights) => CausalLanguageModel.Load(model, LoadOptions(weights));
+
     public static Option<string?> Shape() => new("--shape") { Description = "config.json of a released model: built with seeded random weights (speed work)." };
 
     public static Option<int> Threads() => new("--threads") { Description = "Intra-op threads for libtorch.", DefaultValueFactory = _ => 2 };
 
     public static Option<bool> Json() => new("--json") { Description = "Print one JSON object on stdout." };
 
-    /// <summary>Loads <c>--model</c> or builds <c>--shape</c>; at most one may be given, neither loads the bundled model.</summary>
-    public static CausalLanguageModel Open(string? model, string? shape, long seed = 0)
+    /// <summary>Loads <c>--model</c> (as <c>--weights</c> says) or builds <c>--shape</c>; at most one may be given, neither loads the bundled model.</summary>
+    public static CausalLanguageModel Open(string? model, string? shape, long seed = 0, string? weights = null)
     {
         if (model is not null && shape is not null)
             throw new ArgumentException("give one of --model DIR or --shape CONFIG.json, not both.");
+        var options = LoadOptions(weights);
+        if (shape is not null && options.Weights != WeightFormat.AsStored)
+            throw new ArgumentException("--weights applies to --model; --shape builds float32 random weights (write them with `convert --type` to get another format).");
         if (shape is null) model ??= DefaultModelFolder;
-        return model is not null ? CausalLanguageModel.Load(model) : CausalLanguageModel.CreateRandom(ModelConfig.Load(shape!), seed);
+        return model is not null ? CausalLanguageModel.Load(model, options) : CausalLanguageModel.CreateRandom(ModelConfig.Load(shape!), seed);
     }
 
     /// <summary>

@@ -18,6 +18,7 @@ internal static class ProfileCommand
     {
         var model = new Option<string?>("--model") { Description = "Hugging Face model folder (config.json + safetensors)." };
         var shape = new Option<string?>("--shape") { Description = "A config.json of a model shape; profiled with random weights (timings do not depend on weight values)." };
+        var weights = ModelOptions.Weights();
         var maxPrompt = new Option<int?>("--max-prompt") { Description = "Longest prompt to profile (default: the context, at most 2048). Decode steps go to twice that, within the context." };
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: TorchSharp's default). The profile is valid for this count only." };
         var output = new Option<string?>("--out") { Description = "Profile file to write (default: ete-profile.<model identity>.json)." };
@@ -50,7 +51,7 @@ internal static class ProfileCommand
         };
 
         var command = new Command("profile", "Profile prefill and decode-step times on this machine and fit the execution-time estimator.");
-        foreach (var option in new Option[] { model, shape, maxPrompt, threads, output, plot, json, clock, statistic, prefillRepetitions, stepRepetitions, stepsPerSample, budget, quick }) command.Options.Add(option);
+        foreach (var option in new Option[] { model, shape, weights, maxPrompt, threads, output, plot, json, clock, statistic, prefillRepetitions, stepRepetitions, stepsPerSample, budget, quick }) command.Options.Add(option);
 
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -77,8 +78,8 @@ internal static class ProfileCommand
             {
                 // Files are checked before the native library loads, so a wrong path fails fast.
                 using var loaded = modelDir is not null
-                    ? CausalLanguageModel.Load(modelDir)
-                    : CausalLanguageModel.CreateRandom(ModelConfig.Load(shapePath!), seed: 0);
+                    ? ModelOptions.Load(modelDir, parseResult.GetValue(weights))
+                    : ModelOptions.Open(null, shapePath, weights: parseResult.GetValue(weights));
                 TorchSharpNativeLoader.EnsureLoaded();
                 if (threadCount is { } t) TorchSharp.torch.set_num_threads(t);
 

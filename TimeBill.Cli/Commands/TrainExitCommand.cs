@@ -19,17 +19,18 @@ internal static class TrainExitCommand
         var headSteps = new Option<int>("--head-steps") { Description = "Adam steps of head distillation.", DefaultValueFactory = _ => 1000 };
         var rank = new Option<int>("--rank") { Description = "Rank of each layer's adapter.", DefaultValueFactory = _ => 16 };
         var seed = new Option<int>("--seed") { Description = "Seed of sampling and training.", DefaultValueFactory = _ => 0 };
+        var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var command = new Command("train-exit", "Train exit heads (KL distillation, base frozen) and the exit-layer predictor; write them with the model identity.")
         {
-            model, output, stories, maxTokens, headSteps, rank, seed, threads, json,
+            model, weights, output, stories, maxTokens, headSteps, rank, seed, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             ModelOptions.SetThreads(parse.GetValue(threads));
             string folder = parse.GetValue(model)!;
-            using var lm = CausalLanguageModel.Load(folder);
+            using var lm = ModelOptions.Load(folder, parse.GetValue(weights));
             var tokenizer = TextTokenizer.Load(folder, lm.GenerationConfig.BosTokenId);
             var options = new ExitTrainingOptions { HeadSteps = parse.GetValue(headSteps), Rank = parse.GetValue(rank), Seed = parse.GetValue(seed) };
             bool asJson = parse.GetValue(json);

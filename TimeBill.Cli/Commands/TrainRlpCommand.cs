@@ -27,18 +27,19 @@ internal static class TrainRlpCommand
         var layers = new Option<int>("--layers") { Description = "Small transformer: encoder blocks.", DefaultValueFactory = _ => 2 };
         var probeLayer = new Option<int?>("--probe-layer") { Description = "Self-probe: target layer read (default: last)." };
         var seed = new Option<int>("--seed") { Description = "Seed of initialisation and batch order.", DefaultValueFactory = _ => 1 };
+        var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var command = new Command("train-rlp", "Train the response-length predictors (small transformer, self-probe) and the baselines on a distilled dataset.")
         {
-            model, dataset, output, maxStories, kinds, widths, epochs, patience, smoothing, quantile, window, dim, layers, probeLayer, seed, threads, json,
+            model, weights, dataset, output, maxStories, kinds, widths, epochs, patience, smoothing, quantile, window, dim, layers, probeLayer, seed, threads, json,
         };
         command.SetGuardedAction((parse, cancellationToken) =>
         {
             ModelOptions.SetThreads(parse.GetValue(threads));
             bool asJson = parse.GetValue(json);
             var (settings, train, validation, _) = RlpDataOptions.Load(parse.GetValue(dataset)!, parse.GetValue(maxStories));
-            using var lm = CausalLanguageModel.Load(parse.GetValue(model)!);
+            using var lm = ModelOptions.Load(parse.GetValue(model)!, parse.GetValue(weights));
             if (!lm.IsIdentifiedBy(settings.ModelIdentity))
                 throw new ArgumentException($"the dataset was distilled from '{settings.ModelIdentity}', not '{lm.Identity}'.");
             var kindSet = parse.GetValue(kinds)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet();

@@ -36,6 +36,7 @@ public sealed class BudgetedGeneratorBuilder
     private bool _cacheProfiles = true;
     private string? _cacheFolder;
     private EngineOptions _engine = new();
+    private ModelLoadOptions _load = ModelLoadOptions.Default;
     private IProgress<ProfilingProgress>? _progress;
     private Action<string>? _warnings;
 
@@ -48,6 +49,9 @@ public sealed class BudgetedGeneratorBuilder
 
     /// <summary>The execution-time profile measured for this model, thread count and machine (default: cached or measured, see the class).</summary>
     public BudgetedGeneratorBuilder WithProfile(string path) { _profile = path; return this; }
+
+    /// <summary>How the model's weights are loaded (e.g. quantized to Q8_0 at load); default <see cref="ModelLoadOptions.Default"/>.</summary>
+    public BudgetedGeneratorBuilder WithLoadOptions(ModelLoadOptions options) { _load = options ?? throw new ArgumentNullException(nameof(options)); return this; }
 
     /// <summary>The response-length predictor trained on this model's responses.</summary>
     public BudgetedGeneratorBuilder WithLengthPredictor(string path) { _lengthPredictor = path; return this; }
@@ -105,7 +109,7 @@ public sealed class BudgetedGeneratorBuilder
     {
         TorchSharpNativeLoader.EnsureLoaded();
         TorchSharp.torch.set_num_threads(_threads);
-        var model = CausalLanguageModel.Load(_modelFolder);
+        var model = CausalLanguageModel.Load(_modelFolder, _load);
         var owned = new List<IDisposable>();
         GenerationEngine? engine = null;
         BudgetedGenerator generator;
