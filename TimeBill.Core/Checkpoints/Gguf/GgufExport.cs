@@ -181,7 +181,6 @@ public static class GgufExport
     private static void AddTokenizer(List<KeyValuePair<string, GgufValue>> metadata, string folder, CausalLanguageModel model)
     {
         void Add(string key, object value) => metadata.Add(new(key, GgufValue.Of(value)));
-        var tokenizer = TextTokenizer.Load(folder, model.GenerationConfig.BosTokenId);
         string spm = Path.Combine(folder, "tokenizer.model"), json = Path.Combine(folder, "tokenizer.json");
         int vocab = model.Config.VocabSize;
         if (File.Exists(spm))
@@ -203,6 +202,7 @@ public static class GgufExport
         }
         else
         {
+            var tokenizer = TextTokenizer.Load(folder, model.GenerationConfig.BosTokenId);
             using var document = JsonFile.Read(json);
             var root = document.RootElement;
             var tokens = new string[vocab];
