@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 
 namespace TimeBill.Core.Checkpoints;
@@ -136,26 +135,18 @@ internal sealed class SafeTensorsFile
         return bytes;
     }
 
-    /// <summary>Reads a tensor and widens it to float32, whatever its stored dtype.</summary>
+    /// <summary>Reads a tensor and widens it to float32, whatever its stored dtype (through ggml's element-type decoders).</summary>
     public static float[] ReadFloat32(SafeTensorsEntry entry)
     {
         byte[] bytes = ReadBytes(entry);
         var result = new float[entry.ElementCount];
-        switch (entry.DType)
+        var type = entry.DType switch
         {
-            case SafeTensorsDType.F32:
-                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(result);
-                break;
-            case SafeTensorsDType.BF16:
-                var bf16 = MemoryMarshal.Cast<byte, ushort>(bytes);
-                var widened = MemoryMarshal.Cast<float, uint>(result.AsSpan());
-                for (int i = 0; i < bf16.Length; i++) widened[i] = (uint)bf16[i] << 16;
-                break;
-            case SafeTensorsDType.F16:
-                var f16 = MemoryMarshal.Cast<byte, Half>(bytes);
-                for (int i = 0; i < f16.Length; i++) result[i] = (float)f16[i];
-                break;
-        }
+            SafeTensorsDType.F32 => Kernels.Quantized.GgmlType.F32,
+            SafeTensorsDType.BF16 => Kernels.Quantized.GgmlType.BF16,
+            _ => Kernels.Quantized.GgmlType.F16,
+        };
+        Kernels.Quantized.GgmlQuantization.Dequantize(type, bytes, result);
         return result;
     }
 }

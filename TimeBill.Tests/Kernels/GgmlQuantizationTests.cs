@@ -317,4 +317,18 @@ public class GgmlQuantizationTests
         Assert.Throws<ArgumentException>(() => GgmlQuantization.Dequantize(GgmlType.Q6_K, new byte[209], new float[256]));
         Assert.Throws<ArgumentException>(() => GgmlQuantization.Dequantize(GgmlType.IQ2_XXS, new byte[66], new float[256]));
     }
+
+    [Theory]
+    [InlineData(0, 65536)]
+    [InlineData(5, 47)]
+    public void Bfloat16_dequantizes_every_bit_pattern_exactly_at_any_length_and_offset(int start, int count)
+    {
+        var bits = Enumerable.Range(0, 65536).Select(i => (ushort)i).ToArray();
+        var bytes = new byte[2 * bits.Length + 1];
+        Buffer.BlockCopy(bits, 0, bytes, 1, 2 * bits.Length); // odd address: unaligned loads
+        var values = new float[count];
+        GgmlQuantization.Dequantize(GgmlType.BF16, bytes.AsSpan(1 + 2 * start, 2 * count), values);
+        for (int i = 0; i < count; i++)
+            Assert.Equal(BitConverter.SingleToUInt32Bits(BFloat16Bits.ToSingle(bits[start + i])), BitConverter.SingleToUInt32Bits(values[i]));
+    }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace TimeBill.Kernels.Quantized;
 
@@ -88,8 +89,7 @@ public static class GgmlQuantization
                 HalfBits.ToSingle(source, destination);
                 return;
             case GgmlType.BF16:
-                for (int i = 0; i < destination.Length; i++)
-                    destination[i] = BFloat16Bits.ToSingle(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(source[(2 * i)..]));
+                WidenBFloat16(MemoryMarshal.Cast<byte, ushort>(source), destination);
                 return;
         }
         switch (type)
@@ -102,6 +102,30 @@ public static class GgmlQuantization
         }
         for (int b = 0; b < destination.Length / info.BlockSize; b++)
             BlockDequantizers.Q8_K(source.Slice(b * info.BlockBytes, info.BlockBytes), destination.Slice(b * info.BlockSize, info.BlockSize));
+    }
+
+    /// <summary>bfloat16 bits into the upper halves of float32s, 32 at a time where Vector512 is accelerated (16 with Vector256).</summary>
+    private static void WidenBFloat16(ReadOnlySpan<ushort> bits, Span<float> destination)
+    {
+        var widened = MemoryMarshal.Cast<float, uint>(destination);
+        ref ushort h = ref MemoryMarshal.GetReference(bits);
+        ref uint f = ref MemoryMarshal.GetReference(widened);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 32 <= bits.Length; i += 32)
+            {
+                var v = Vector512.LoadUnsafe(ref h, (nuint)i);
+                (Vector512.WidenLower(v) << 16).StoreUnsafe(ref f, (nuint)i);
+                (Vector512.WidenUpper(v) << 16).StoreUnsafe(ref f, (nuint)i + 16);
+            }
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 16 <= bits.Length; i += 16)
+            {
+                var v = Vector256.LoadUnsafe(ref h, (nuint)i);
+                (Vector256.WidenLower(v) << 16).StoreUnsafe(ref f, (nuint)i);
+                (Vector256.WidenUpper(v) << 16).StoreUnsafe(ref f, (nuint)i + 8);
+            }
+        for (; i < bits.Length; i++) widened[i] = (uint)bits[i] << 16;
     }
 
     /// <summary>The matrix-vector product's vectorized block decoder (the lengths were checked by the caller).</summary>
