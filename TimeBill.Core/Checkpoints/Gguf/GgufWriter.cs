@@ -45,9 +45,10 @@ internal static class GgufWriter
             {
                 var tensor = tensors[i];
                 var sizes = GgufTypes.Readable(tensor.Type) ?? throw new ArgumentException($"tensor '{tensor.Name}': type {tensor.Type} cannot be written.", nameof(tensors));
-                if (tensor.Dimensions.Length is 0 or > 4 || tensor.Dimensions.Any(d => d <= 0) || tensor.Dimensions[0] % sizes.BlockSize != 0)
+                // A row's bytes come in one array, so its columns fit an int.
+                if (tensor.Dimensions.Length is 0 or > 4 || tensor.Dimensions.Any(d => d <= 0) || tensor.Dimensions[0] > int.MaxValue || !sizes.IsWholeBlocks(tensor.Dimensions[0]))
                     throw new ArgumentException($"tensor '{tensor.Name}': dimensions [{string.Join(", ", tensor.Dimensions)}] do not fit {tensor.Type}.", nameof(tensors));
-                lengths[i] = checked(tensor.Dimensions[0] / sizes.BlockSize * sizes.BlockBytes * tensor.Dimensions.Skip(1).Aggregate(1L, (a, b) => a * b));
+                lengths[i] = sizes.MatrixBytes(tensor.Dimensions.Skip(1).Aggregate(1L, (a, b) => checked(a * b)), (int)tensor.Dimensions[0]);
                 WriteString(writer, tensor.Name);
                 writer.Write((uint)tensor.Dimensions.Length);
                 foreach (long d in tensor.Dimensions) writer.Write((ulong)d);
