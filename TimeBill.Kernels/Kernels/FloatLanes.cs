@@ -41,40 +41,38 @@ internal static class BFloat16Order
 }
 
 /// <summary>
-/// float16 bits (zero-extended to 32-bit lanes) to float32 without F16C, which .NET does not expose: Giesen's
-/// half_to_float_fast5. Exponent and mantissa move into place and one multiply by 2^112 rebiases normals and
-/// subnormals exactly; infinities and NaNs get the all-ones exponent; the sign is or-ed back.
+/// float16 bits (sign-extended to 32-bit lanes) to float32 without F16C, which .NET does not expose: after Giesen's
+/// half_to_float_fast5. One shift puts sign, exponent and mantissa in place, one multiply by 2^112 rebiases normals
+/// and subnormals exactly (keeping the sign), and magnitudes from 2^16 up (a half's all-ones exponent) get the float's.
 /// </summary>
 internal static class HalfWidening
 {
     private const uint Rebias = (127 + 112) << 23; // 2^112 as float32 bits
-    private const int LargestFinite = (0x7BFF << 13) | 0x1FFF; // above it, the half's exponent is all ones
+    private const int Fields = unchecked((int)0x8FFF_E000); // the sign and the half's 15 exponent and mantissa bits, shifted
+    private const float Overflow = 65536f; // above the largest finite half (65504): the exponent was all ones
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Widen(Vector128<uint> h)
+    public static Vector128<float> Widen(Vector128<int> h)
     {
-        var em = (h & Vector128.Create(0x7FFFu)) << 13;
-        var f = (em.AsSingle() * Vector128.Create(Rebias).AsSingle()).AsUInt32();
-        var special = Vector128.GreaterThan(em.AsInt32(), Vector128.Create(LargestFinite)).AsUInt32() & Vector128.Create(0x7F80_0000u);
-        return (f | special | ((h & Vector128.Create(0x8000u)) << 16)).AsSingle();
+        var f = ((h << 13) & Vector128.Create(Fields)).AsSingle() * Vector128.Create(Rebias).AsSingle();
+        var special = Vector128.GreaterThanOrEqual(Vector128.Abs(f), Vector128.Create(Overflow)).AsInt32() & Vector128.Create(0x7F80_0000);
+        return (f.AsInt32() | special).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Widen(Vector256<uint> h)
+    public static Vector256<float> Widen(Vector256<int> h)
     {
-        var em = (h & Vector256.Create(0x7FFFu)) << 13;
-        var f = (em.AsSingle() * Vector256.Create(Rebias).AsSingle()).AsUInt32();
-        var special = Vector256.GreaterThan(em.AsInt32(), Vector256.Create(LargestFinite)).AsUInt32() & Vector256.Create(0x7F80_0000u);
-        return (f | special | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
+        var f = ((h << 13) & Vector256.Create(Fields)).AsSingle() * Vector256.Create(Rebias).AsSingle();
+        var special = Vector256.GreaterThanOrEqual(Vector256.Abs(f), Vector256.Create(Overflow)).AsInt32() & Vector256.Create(0x7F80_0000);
+        return (f.AsInt32() | special).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Widen(Vector512<uint> h)
+    public static Vector512<float> Widen(Vector512<int> h)
     {
-        var em = (h & Vector512.Create(0x7FFFu)) << 13;
-        var f = (em.AsSingle() * Vector512.Create(Rebias).AsSingle()).AsUInt32();
-        var special = Vector512.GreaterThan(em.AsInt32(), Vector512.Create(LargestFinite)).AsUInt32() & Vector512.Create(0x7F80_0000u);
-        return (f | special | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+        var f = ((h << 13) & Vector512.Create(Fields)).AsSingle() * Vector512.Create(Rebias).AsSingle();
+        var special = Vector512.GreaterThanOrEqual(Vector512.Abs(f), Vector512.Create(Overflow)).AsInt32() & Vector512.Create(0x7F80_0000);
+        return (f.AsInt32() | special).AsSingle();
     }
 }
 
@@ -102,7 +100,7 @@ internal readonly struct Lanes128 : IFloatLanes<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void LoadFloat16(ref ushort source, out Vector128<float> lower, out Vector128<float> upper)
     {
-        var bits = Vector128.LoadUnsafe(ref source);
+        var bits = Vector128.LoadUnsafe(ref Unsafe.As<ushort, short>(ref source));
         lower = HalfWidening.Widen(Vector128.WidenLower(bits));
         upper = HalfWidening.Widen(Vector128.WidenUpper(bits));
     }
@@ -141,7 +139,7 @@ internal readonly struct Lanes256 : IFloatLanes<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void LoadFloat16(ref ushort source, out Vector256<float> lower, out Vector256<float> upper)
     {
-        var bits = Vector256.LoadUnsafe(ref source);
+        var bits = Vector256.LoadUnsafe(ref Unsafe.As<ushort, short>(ref source));
         lower = HalfWidening.Widen(Vector256.WidenLower(bits));
         upper = HalfWidening.Widen(Vector256.WidenUpper(bits));
     }
@@ -180,7 +178,7 @@ internal readonly struct Lanes512 : IFloatLanes<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void LoadFloat16(ref ushort source, out Vector512<float> lower, out Vector512<float> upper)
     {
-        var bits = Vector512.LoadUnsafe(ref source);
+        var bits = Vector512.LoadUnsafe(ref Unsafe.As<ushort, short>(ref source));
         lower = HalfWidening.Widen(Vector512.WidenLower(bits));
         upper = HalfWidening.Widen(Vector512.WidenUpper(bits));
     }

@@ -25,7 +25,7 @@ public class Float16MatVecTests
         var lanes = new float[16];
         for (int i = 0; i < AllBits.Length; i += 16)
         {
-            var bits = Vector512.Create(AllBits.AsSpan(i, 16).ToArray().Select(b => (uint)b).ToArray());
+            var bits = Vector512.Create(AllBits.AsSpan(i, 16).ToArray().Select(b => (int)(short)b).ToArray()); // sign-extended, as loaded
             HalfWidening.Widen(bits).CopyTo(lanes);
             for (int j = 0; j < 16; j++) AssertWidened(AllBits[i + j], lanes[j], "w512");
             HalfWidening.Widen(bits.GetLower()).CopyTo(lanes);

@@ -21,8 +21,8 @@ internal static class HalfBits
     /// <summary>Widens little-endian float16 values (<paramref name="destination"/>.Length of them) at the widest accelerated width.</summary>
     public static void ToSingle(ReadOnlySpan<byte> source, Span<float> destination)
     {
-        var bits = MemoryMarshal.Cast<byte, ushort>(source)[..destination.Length];
-        ref ushort h = ref MemoryMarshal.GetReference(bits);
+        var bits = MemoryMarshal.Cast<byte, short>(source)[..destination.Length];
+        ref short h = ref MemoryMarshal.GetReference(bits);
         ref float f = ref MemoryMarshal.GetReference(destination);
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -46,7 +46,7 @@ internal static class HalfBits
                 HalfWidening.Widen(Vector128.WidenLower(v)).StoreUnsafe(ref f, (nuint)i);
                 HalfWidening.Widen(Vector128.WidenUpper(v)).StoreUnsafe(ref f, (nuint)i + 4);
             }
-        for (; i < bits.Length; i++) destination[i] = Widened[bits[i]];
+        for (; i < bits.Length; i++) destination[i] = Widened[(ushort)bits[i]];
     }
 
     private static float[] CreateTable()
