@@ -12,4 +12,10 @@ internal sealed record CheckpointTensor(string Name, long[] Shape, string File, 
 {
     /// <summary>The stored rows, when the file's bytes can be used in place (a mapped GGUF tensor), else null.</summary>
     public Model.WeightSegment? Stored { get; init; }
+
+    /// <summary>Reads elements [start, start + destination.Length) widened to float32, when the file can be read in parts; else null.</summary>
+    public CheckpointRangeReader? ReadFloat32Range { get; init; }
 }
+
+/// <summary>Reads elements [<paramref name="start"/>, <paramref name="start"/> + destination.Length) of a tensor as float32.</summary>
+internal delegate void CheckpointRangeReader(long start, Span<float> destination);

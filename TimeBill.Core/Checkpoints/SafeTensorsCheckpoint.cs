@@ -15,7 +15,10 @@ internal sealed class SafeTensorsCheckpoint
 
     /// <summary>The entries as weights to load.</summary>
     public IReadOnlyDictionary<string, CheckpointTensor> Tensors =>
-        Entries.ToDictionary(e => e.Key, e => new CheckpointTensor(e.Key, e.Value.Shape, e.Value.File, () => SafeTensorsFile.ReadFloat32(e.Value)));
+        Entries.ToDictionary(e => e.Key, e => new CheckpointTensor(e.Key, e.Value.Shape, e.Value.File, () => SafeTensorsFile.ReadFloat32(e.Value))
+        {
+            ReadFloat32Range = (start, destination) => SafeTensorsFile.ReadFloat32(e.Value, start, destination),
+        });
 
     /// <summary>Opens the weights in <paramref name="folder"/>.</summary>
     /// <exception cref="ModelLoadException">No weights, a broken index or shard, or a tensor listed twice.</exception>

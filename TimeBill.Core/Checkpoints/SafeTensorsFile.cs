@@ -140,13 +140,40 @@ internal sealed class SafeTensorsFile
     {
         byte[] bytes = ReadBytes(entry);
         var result = new float[entry.ElementCount];
-        var type = entry.DType switch
-        {
-            SafeTensorsDType.F32 => Kernels.Quantized.GgmlType.F32,
-            SafeTensorsDType.BF16 => Kernels.Quantized.GgmlType.BF16,
-            _ => Kernels.Quantized.GgmlType.F16,
-        };
-        Kernels.Quantized.GgmlQuantization.Dequantize(type, bytes, result);
+        Kernels.Quantized.GgmlQuantization.Dequantize(ElementType(entry.DType), bytes, result);
         return result;
     }
+
+    /// <summary>Reads elements [<paramref name="start"/>, <paramref name="start"/> + destination.Length) of a tensor widened to float32.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range lies outside the tensor.</exception>
+    /// <exception cref="ModelLoadException">The file ends early (it changed since it was opened).</exception>
+    public static void ReadFloat32(SafeTensorsEntry entry, long start, Span<float> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(start);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(start + destination.Length, entry.ElementCount);
+        int size = entry.DType.Size(), count = checked(destination.Length * size);
+        byte[] bytes = System.Buffers.ArrayPool<byte>.Shared.Rent(count);
+        try
+        {
+            using var handle = File.OpenHandle(entry.File);
+            for (int done = 0; done < count;)
+            {
+                int read = RandomAccess.Read(handle, bytes.AsSpan(done, count - done), entry.Offset + start * size + done);
+                if (read == 0) throw new ModelLoadException(entry.File, $"tensor '{entry.Name}' ends early: the file changed since it was opened.");
+                done += read;
+            }
+            Kernels.Quantized.GgmlQuantization.Dequantize(ElementType(entry.DType), bytes.AsSpan(0, count), destination);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    private static Kernels.Quantized.GgmlType ElementType(SafeTensorsDType dtype) => dtype switch
+    {
+        SafeTensorsDType.F32 => Kernels.Quantized.GgmlType.F32,
+        SafeTensorsDType.BF16 => Kernels.Quantized.GgmlType.BF16,
+        _ => Kernels.Quantized.GgmlType.F16,
+    };
 }

@@ -110,16 +110,41 @@ public sealed class ModelWeights : IDisposable
         return new ModelWeights(embeddings, layers, finalNorm, head, storage);
     }
 
-    /// <summary>One tensor read as float32 and quantized row by row into a new buffer of <paramref name="store"/>; the float copy is dropped.</summary>
+    // Rows read and quantized at a time when the file can be read in parts (else the tensor is read whole as float32).
+    private const long QuantizeChunkBytes = 1L << 20;
+
+    /// <summary>One tensor quantized row by row into a new buffer of <paramref name="store"/>, read a chunk of rows at a time where it can be.</summary>
     private static unsafe WeightSegment Quantize(CheckpointTensor entry, int rows, int cols, GgmlType asked, NativeWeightStore store)
     {
         var type = Checkpoints.Gguf.GgufExport.Fit(asked, cols);
         var info = GgmlTypeInfo.Of(type);
         int rowBytes = info.RowBytes(cols);
-        float[] values = entry.ReadFloat32();
         byte* data = store.Allocate(info.MatrixBytes(rows, cols));
-        for (int r = 0; r < rows; r++)
-            GgmlQuantization.Quantize(type, values.AsSpan(r * cols, cols), new Span<byte>(data + (long)r * rowBytes, rowBytes));
+        void QuantizeRows(int first, ReadOnlySpan<float> values)
+        {
+            for (int r = 0; r < values.Length / cols; r++)
+                GgmlQuantization.Quantize(type, values.Slice(r * cols, cols), new Span<byte>(data + (long)(first + r) * rowBytes, rowBytes));
+        }
+        if (entry.ReadFloat32Range is not { } read)
+        {
+            QuantizeRows(0, entry.ReadFloat32());
+            return new WeightSegment((nint)data, rows, cols, type);
+        }
+        int chunk = (int)Math.Clamp(QuantizeChunkBytes / (4L * cols), 1, rows);
+        float[] buffer = System.Buffers.ArrayPool<float>.Shared.Rent(chunk * cols);
+        try
+        {
+            for (int first = 0; first < rows; first += chunk)
+            {
+                var values = buffer.AsSpan(0, Math.Min(chunk, rows - first) * cols);
+                read((long)first * cols, values);
+                QuantizeRows(first, values);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<float>.Shared.Return(buffer);
+        }
         return new WeightSegment((nint)data, rows, cols, type);
     }
 
