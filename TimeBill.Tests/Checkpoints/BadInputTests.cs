@@ -190,4 +190,32 @@ public sealed class BadInputTests : IDisposable
         File.WriteAllBytes(path, Frame(Encoding.UTF8.GetBytes($"{{\"x\":{{\"dtype\":\"{dtype}\",\"shape\":[2],\"data_offsets\":[0,{data.Length}]}}}}"), data));
         Assert.Equal([1.5f, -2.25f], SafeTensorsFile.ReadFloat32(SafeTensorsFile.Open(path).Entries["x"]));
     }
+
+    [Theory]
+    [InlineData("F32")]
+    [InlineData("BF16")]
+    [InlineData("F16")]
+    public void RangesReadTheSameValuesAsTheWholeTensor(string dtype)
+    {
+        var random = new Random(4);
+        var values = Enumerable.Range(0, 37).Select(_ => (float)(Half)(random.NextSingle() * 8 - 4)).ToArray(); // exact in all three
+        byte[] data = dtype switch
+        {
+            "F32" => [.. values.SelectMany(v => BitConverter.GetBytes(v))],
+            "BF16" => [.. values.SelectMany(v => BitConverter.GetBytes((ushort)(BitConverter.SingleToUInt32Bits(v) >> 16)))],
+            _ => [.. values.SelectMany(v => BitConverter.GetBytes((Half)v))],
+        };
+        string path = Path.Combine(_folder, "ranges.safetensors");
+        File.WriteAllBytes(path, Frame(Encoding.UTF8.GetBytes($"{{\"x\":{{\"dtype\":\"{dtype}\",\"shape\":[37],\"data_offsets\":[0,{data.Length}]}}}}"), data));
+        var entry = SafeTensorsFile.Open(path).Entries["x"];
+        var whole = SafeTensorsFile.ReadFloat32(entry);
+        foreach (var (start, count) in new[] { (0, 37), (1, 17), (36, 1), (20, 0) })
+        {
+            var part = new float[count];
+            SafeTensorsFile.ReadFloat32(entry, start, part);
+            Assert.Equal(whole.AsSpan(start, count).ToArray(), part);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => SafeTensorsFile.ReadFloat32(entry, 30, new float[8]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SafeTensorsFile.ReadFloat32(entry, -1, new float[1]));
+    }
 }
