@@ -387,7 +387,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             };
             _skipLayers = plan.LayersPerToken is not null && _owner.Exits is not null;
             // The first token comes from the prefill's logits: it may lead only where the steps that fit can complete the answer.
-            if (_constraint is not null && Kill) _constraint.TokensLeft = WithSpare(1 + StepsThatFit(0, cache.Length(_owner.Model.Config.LayerCount - 1)));
+            if (_constraint is not null && Closes) _constraint.TokensLeft = WithSpare(1 + StepsThatFit(0, cache.Length(_owner.Model.Config.LayerCount - 1)));
             _decodeStart = _lastLoopEvent = Time.GetTimestamp();
             return _skipLayers ? planner.Exit : ExitPolicy.Off;
         }
@@ -396,8 +396,11 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         // than the last one foresaw (a step past its price, a sum that lands on the deadline) still leaves the closing room.
         private int WithSpare(int tokens) => tokens > _constraint!.MinTokensToAccept ? tokens - 1 : tokens;
 
+        // Whether the deadline closes the constrained answer.
+        private bool Closes => Kill && _request.CloseBeforeDeadline;
+
         // The longest closing the constraint can need: the planner's worst case makes room for it.
-        private int ClosingReserve => _constraint?.Automaton.MaxClosingTokens ?? 0;
+        private int ClosingReserve => Closes ? _constraint?.Automaton.MaxClosingTokens ?? 0 : 0;
 
         /// <summary>
         /// How many decode steps, from a cache of <paramref name="cachedEntries"/> entries after <paramref name="generated"/>
@@ -433,7 +436,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             double predictedStep = Estimator.DecodeStepMilliseconds(cachedEntries, _plan!.LayersPerToken);
             if (!Fits(_owner._stepOverrun.Charge(predictedStep), generated + 1)) return false; // the next step would end past the deadline
             // A constrained answer keeps the steps it needs to complete; when only those fit, it closes on a shortest path.
-            if (_constraint is not null && Kill) _constraint.TokensLeft = WithSpare(StepsThatFit(generated, cachedEntries));
+            if (_constraint is not null && Closes) _constraint.TokensLeft = WithSpare(StepsThatFit(generated, cachedEntries));
             (_previousStepStart, _previousEstimate) = (now, predictedStep);
             return true;
         }

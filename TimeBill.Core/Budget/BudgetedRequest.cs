@@ -43,6 +43,13 @@ public sealed record BudgetedRequest
     /// </summary>
     public Constraints.OutputConstraint? Constraint { get; init; }
 
+    /// <summary>
+    /// Whether, under Kill, the deadline check keeps the steps a <see cref="Constraint"/>'s answer needs and closes it
+    /// (default true). False leaves only the token mask (and the closing for the token cap): the deadline may then cut
+    /// the answer short of complete, as a comparison for what closing buys.
+    /// </summary>
+    public bool CloseBeforeDeadline { get; init; } = true;
+
     /// <summary>k, α_max, the eviction policy and the exit policy.</summary>
     public PlannerOptions Planner { get; init; } = new();
 

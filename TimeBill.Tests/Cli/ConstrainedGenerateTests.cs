@@ -1,5 +1,5 @@
+using SchemaCheck = TimeBill.Cli.Evaluation.SchemaCheck;
 using System.Text.Json;
-using TimeBill.Tests.Constraints;
 using TimeBill.Tests.Support;
 
 namespace TimeBill.Tests.Cli;
@@ -31,6 +31,32 @@ public sealed class ConstrainedGenerateTests
             using var schema = JsonDocument.Parse(Schema);
             Assert.Null(SchemaCheck.Problem(answer.RootElement, schema.RootElement));
             json.GetProperty("closed_early").GetBoolean();
+        }
+        finally { File.Delete(path); }
+    }
+
+    // A story takes stories260K a few hundred tokens: well over a second here.
+    private const string StorySchema = """{"type":"object","properties":{"hero":{"type":"string"},"story":{"type":"string"},"age":{"type":"integer","minimum":1,"maximum":99}},"required":["hero","story","age"]}""";
+
+    /// <summary>Under Kill a budget well below the time the answer would take closes it early, and the answer still validates.</summary>
+    [Theory]
+    [InlineData("600", true)]
+    [InlineData("60000", false)]
+    public void ABudgetedKilledAnswerIsOnlyTheConstrainedTextAndValidates(string budgetMs, bool tight)
+    {
+        string path = SchemaFile(StorySchema);
+        try
+        {
+            var (code, output, errors) = CliTests.Run("generate", "--model", SharedAssets.Model("stories260K"), "--prompt", "Once upon a time",
+                "--max-tokens", "2000", "--temperature", "1", "--seed", "7", "--json-schema", path, "--budget", budgetMs, "--overrun", "kill", "--json");
+            Assert.True(code == 0, errors);
+            var json = JsonDocument.Parse(output).RootElement;
+            Assert.Equal(["text", "closed_early"], json.EnumerateObject().Select(p => p.Name));
+            string text = json.GetProperty("text").GetString()!;
+            using var answer = JsonDocument.Parse(text);
+            using var schema = JsonDocument.Parse(StorySchema);
+            Assert.True(SchemaCheck.Problem(answer.RootElement, schema.RootElement) is null, $"{text}: {SchemaCheck.Problem(answer.RootElement, schema.RootElement)}");
+            if (tight) Assert.True(json.GetProperty("closed_early").GetBoolean(), $"{budgetMs} ms did not close '{text}' early");
         }
         finally { File.Delete(path); }
     }

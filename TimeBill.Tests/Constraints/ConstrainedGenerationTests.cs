@@ -1,3 +1,4 @@
+using SchemaCheck = TimeBill.Cli.Evaluation.SchemaCheck;
 using System.Text.Json;
 using TimeBill.Core.Budget;
 using TimeBill.Core.Constraints;
