@@ -23,7 +23,8 @@ internal static class StructuredEvaluationWriter
         string markdown = Path.Combine(folder, "structured-eval.md");
         File.WriteAllText(markdown, Markdown(report));
         files.Add(markdown);
-        files.Add(Plot(report, r => r.ValidShare, "share of answers that parse and validate", Path.Combine(folder, "structured-valid-vs-budget.png")));
+        files.Add(Plot(report, r => r.ValidOfAnswered, "share of answers that parse and validate", Path.Combine(folder, "structured-valid-vs-budget.png")));
+        files.Add(Plot(report, r => r.ValidShare, "share of jobs with a valid answer", Path.Combine(folder, "structured-valid-jobs-vs-budget.png")));
         files.Add(Plot(report, r => r.CompletionRate, "completion rate", Path.Combine(folder, "structured-completion-vs-budget.png")));
         return files;
     }
@@ -46,14 +47,15 @@ internal static class StructuredEvaluationWriter
             $"Reference pass ({report.ReferenceLatenciesMs.Count} jobs, same schema, no deadline): median latency {report.ReferenceMedianMs:F1} ms, {report.ReferenceMeanTokens:F1} tokens on average; budgets are multiples of that median. "
             + $"Constraint: {report.AutomatonStates} token-level states, longest closing {report.MaxClosingTokens} tokens, lifted in {report.LiftMs:F0} ms."));
         text.AppendLine();
-        text.AppendLine("valid = parses (System.Text.Json) and satisfies the schema (an independent validator); brackets: bootstrap 95 % intervals over the cell's jobs. "
+        text.AppendLine("answered = returned at least one token (a job whose prefill does not fit is dropped with none); "
+            + "valid = parses (System.Text.Json) and satisfies the schema (an independent validator), of all jobs unless said; brackets: bootstrap 95 % intervals over the cell's jobs. "
             + "Overshoot = result returned − deadline. Mask = the constraint processor's time per step, replayed over each answer's tokens; % of the measured decode step.");
         text.AppendLine();
-        text.AppendLine("| budget | closing | valid | valid 95 % | parses | completion | completion 95 % | closed early | mean tokens | overshoot p50 ms | overshoot p99 ms | step ms | mask µs/step | mask % of step |");
-        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+        text.AppendLine("| budget | closing | answered | valid of answered | valid | valid 95 % | parses | completion | completion 95 % | closed early | mean tokens | overshoot p50 ms | overshoot p99 ms | step ms | mask µs/step | mask % of step |");
+        text.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var r in report.Rows)
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Multiple:0.##}× ({r.BudgetMs:F1} ms) | {r.Closing} | {r.ValidShare:P1} | [{r.ValidLow:P1}, {r.ValidHigh:P1}] | {r.ParseShare:P1} | {r.CompletionRate:P1} | [{r.CompletionLow:P1}, {r.CompletionHigh:P1}] | "
+                $"| {r.Multiple:0.##}× ({r.BudgetMs:F1} ms) | {r.Closing} | {r.AnsweredShare:P1} | {(double.IsNaN(r.ValidOfAnswered) ? "—" : r.ValidOfAnswered.ToString("P1", CultureInfo.InvariantCulture))} | {r.ValidShare:P1} | [{r.ValidLow:P1}, {r.ValidHigh:P1}] | {r.ParseShare:P1} | {r.CompletionRate:P1} | [{r.CompletionLow:P1}, {r.CompletionHigh:P1}] | "
                 + $"{r.ClosedEarly} | {r.MeanTokens:F1} | {r.OvershootP50Ms:F2} | {r.OvershootP99Ms:F2} | {F(r.MeanStepMs, "F2")} | {F(r.MaskUsPerStep, "F1")} | {F(100 * r.MaskShareOfStep, "F1")} % |"));
         return text.ToString();
     }

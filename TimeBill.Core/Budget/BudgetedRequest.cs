@@ -39,7 +39,9 @@ public sealed record BudgetedRequest
     /// What the answer must be (a JSON Schema's value, one of given strings), applied last in the logits chain; null for
     /// free text. Under Kill the deadline check keeps the steps the answer needs to complete and closes it on a
     /// shortest path when only those fit (<see cref="BudgetedResult.ClosedEarly"/>), and the planner's worst case
-    /// counts the longest closing. Needs a generator with a tokenizer.
+    /// counts the longest closing. A job returns a complete answer or, when its prefill and shortest answer do not fit,
+    /// none; a closing that a slow step pushed past the deadline finishes late rather than leave the answer open.
+    /// Needs a generator with a tokenizer.
     /// </summary>
     public Constraints.OutputConstraint? Constraint { get; init; }
 

@@ -35,14 +35,17 @@ public sealed class ConstrainedGenerateTests
         finally { File.Delete(path); }
     }
 
-    // A story takes stories260K a few hundred tokens: well over a second here.
     private const string StorySchema = """{"type":"object","properties":{"hero":{"type":"string"},"story":{"type":"string"},"age":{"type":"integer","minimum":1,"maximum":99}},"required":["hero","story","age"]}""";
 
-    /// <summary>Under Kill a budget well below the time the answer would take closes it early, and the answer still validates.</summary>
+    /// <summary>
+    /// Under Kill, at a budget below a long story's time and at a generous one, the output is only the constrained text
+    /// and it validates. Whether the deadline closed it early depends on the machine's speed; that the deadline closes
+    /// answers is checked on a test clock in ConstrainedGenerationTests.
+    /// </summary>
     [Theory]
-    [InlineData("600", true)]
-    [InlineData("60000", false)]
-    public void ABudgetedKilledAnswerIsOnlyTheConstrainedTextAndValidates(string budgetMs, bool tight)
+    [InlineData("600")]
+    [InlineData("60000")]
+    public void ABudgetedKilledAnswerIsOnlyTheConstrainedTextAndValidates(string budgetMs)
     {
         string path = SchemaFile(StorySchema);
         try
@@ -52,11 +55,11 @@ public sealed class ConstrainedGenerateTests
             Assert.True(code == 0, errors);
             var json = JsonDocument.Parse(output).RootElement;
             Assert.Equal(["text", "closed_early"], json.EnumerateObject().Select(p => p.Name));
+            Assert.Contains(json.GetProperty("closed_early").ValueKind, new[] { JsonValueKind.True, JsonValueKind.False });
             string text = json.GetProperty("text").GetString()!;
             using var answer = JsonDocument.Parse(text);
             using var schema = JsonDocument.Parse(StorySchema);
             Assert.True(SchemaCheck.Problem(answer.RootElement, schema.RootElement) is null, $"{text}: {SchemaCheck.Problem(answer.RootElement, schema.RootElement)}");
-            if (tight) Assert.True(json.GetProperty("closed_early").GetBoolean(), $"{budgetMs} ms did not close '{text}' early");
         }
         finally { File.Delete(path); }
     }
