@@ -310,13 +310,13 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         private int ShortestAnswer => Closes ? _constraint!.Automaton.MinTokensToAccept(_constraint.Automaton.Automaton.Start) : 1;
         private double ShortestAnswerMs()
         {
-            double sum = 0, squares = 0;
+            double sum = 0, longest = 0;
             for (int i = 1; i < ShortestAnswer; i++)
             {
                 double step = Estimator.DecodeStepMilliseconds(_prompt.Length + i);
-                (sum, squares) = (sum + step, squares + step * step);
+                (sum, longest) = (sum + step, Math.Max(longest, step));
             }
-            return _owner._stepOverrun.Charge(sum, squares);
+            return _owner._stepOverrun.Charge(sum, longest);
         }
 
         public override IForwardObserver? PrefillObserver => ForwardObservers.Combine(_capture, _probe);
@@ -420,18 +420,18 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
 
         /// <summary>
         /// How many decode steps, from a cache of <paramref name="cachedEntries"/> entries after <paramref name="generated"/>
-        /// tokens, end by the deadline (charged with the steps' mean miss and two deviations on their sum); counted up to one more than the
+        /// tokens, end by the deadline (charged with recent steps' mean miss and one step's tail); counted up to one more than the
         /// longest closing, past which the count changes nothing.
         /// </summary>
         private int StepsThatFit(int generated, int cachedEntries)
         {
-            double sum = 0, squares = 0, elapsed = ElapsedMs(_start);
+            double sum = 0, longest = 0, elapsed = ElapsedMs(_start);
             int steps = 0, enough = ClosingReserve + 1;
             while (steps < enough)
             {
                 double step = Estimator.DecodeStepMilliseconds(cachedEntries + steps, _plan!.LayersPerToken);
-                (sum, squares) = (sum + step, squares + step * step);
-                if (!Fits(elapsed, _owner._stepOverrun.Charge(sum, squares), generated + steps + 1)) break;
+                (sum, longest) = (sum + step, Math.Max(longest, step));
+                if (!Fits(elapsed, _owner._stepOverrun.Charge(sum, longest), generated + steps + 1)) break;
                 steps++;
             }
             return steps;
