@@ -17,6 +17,7 @@ internal static class CommandCatalog
         EvalCommand.Create(),
         EvalTimingCommand.Create(),
         EvalLoopCommand.Create(),
+        EvalStructuredCommand.Create(),
         ProfileCommand.Create(),
         EvalEvictionCommand.Create(),
         TrainExitCommand.Create(),

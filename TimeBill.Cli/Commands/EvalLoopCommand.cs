@@ -110,7 +110,7 @@ internal static class EvalLoopCommand
     }
 
     /// <summary>The given profile, checked against this model and thread count; else the cached quick profile of this machine, measured and cached the first time.</summary>
-    private static ExecutionTimeProfile Profile(GenerationEngine engine, string? path, int threads, CancellationToken cancellationToken)
+    internal static ExecutionTimeProfile Profile(GenerationEngine engine, string? path, int threads, CancellationToken cancellationToken)
     {
         var key = new ProfileKey(ModelProfilingTarget.IdentityOf(engine.Model.Config), engine.WeightFormat, threads, MachineDescription.Current());
         Action<string> warn = message => Console.Error.WriteLine($"warning: {message}");

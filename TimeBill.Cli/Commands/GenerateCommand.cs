@@ -150,6 +150,7 @@ internal static class GenerateCommand
         using var generator = new BudgetedGeneratorBuilder(folder).WithThreads(threads).WithProgress(progress)
             .WithWarnings(warning => Console.Error.WriteLine($"warning: {warning}")).Build(cancellationToken);
         int[] promptIds = input.Encode(generator.Tokenizer!, out string promptText);
+        constraint?.For(generator.Tokenizer!); // lifted to the vocabulary before the clock starts
         var request = new BudgetedRequest
         {
             PromptIds = promptIds, Budget = budget, Overrun = overrun, MaxNewTokens = maxTokens, Sampling = sampling, StopSequences = stops,

@@ -212,9 +212,8 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             ? new ConstrainedDecoding(c.For(Tokenizer!), request.StopTokenIds ?? Engine.DefaultStopTokenIds(Tokenizer), Math.Min(request.MaxNewTokens, Model.Config.MaxPositions - prompt.Length))
             : null;
         var job = new Job(this, request, prompt, start, observeEstimator, observePhases, constraint);
-        // Not even the prefill fits: under Kill the job is dropped before any work.
-        if (job.Kill && ElapsedMs(start) + job.PredictedPrefill > job.BudgetMs)
-            return job.Result with { TotalTime = _time.GetElapsedTime(start) };
+        // Not even the prefill (and, for a closed answer, its shortest completion) fits: under Kill the job is dropped before any work.
+        if (!job.MayStart()) return job.Result with { TotalTime = _time.GetElapsedTime(start) };
         job.Start();
         var options = new GenerationOptions
         {
@@ -301,7 +300,24 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         private double ElapsedMs(long since) => Time.GetElapsedTime(since).TotalMilliseconds;
 
         // Whether work expected to take `milliseconds`, then finishing a result of `tokens` tokens, ends by the deadline.
-        private bool Fits(double milliseconds, int tokens) => !Kill || ElapsedMs(_start) + milliseconds + _owner._finish.Upper(tokens) <= BudgetMs;
+        private bool Fits(double milliseconds, int tokens) => Fits(ElapsedMs(_start), milliseconds, tokens);
+        private bool Fits(double elapsedMs, double milliseconds, int tokens) => !Kill || elapsedMs + milliseconds + _owner._finish.Upper(tokens) <= BudgetMs;
+
+        /// <summary>Whether the job may begin: under Kill its prefill, and for a closed answer the shortest one's steps, fit.</summary>
+        public bool MayStart() => Fits(PredictedPrefill + ShortestAnswerMs(), ShortestAnswer);
+
+        // A closed answer's fewest tokens from the start, and the steps after the prefill's token that they take.
+        private int ShortestAnswer => Closes ? _constraint!.Automaton.MinTokensToAccept(_constraint.Automaton.Automaton.Start) : 1;
+        private double ShortestAnswerMs()
+        {
+            double sum = 0, longest = 0;
+            for (int i = 1; i < ShortestAnswer; i++)
+            {
+                double step = Estimator.DecodeStepMilliseconds(_prompt.Length + i);
+                (sum, longest) = (sum + step, Math.Max(longest, step));
+            }
+            return _owner._stepOverrun.Charge(sum, longest);
+        }
 
         public override IForwardObserver? PrefillObserver => ForwardObservers.Combine(_capture, _probe);
 
@@ -312,7 +328,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             double soFar = ElapsedMs(_prefillStart), predictedSoFar = Estimator.PrefillMilliseconds(done, Reused);
             double stretch = predictedSoFar > 0 ? Math.Max(1, soFar / predictedSoFar) : 1;
             double rest = Math.Max(0, PredictedPrefill - predictedSoFar) * stretch;
-            return Fits(rest + Estimator.DecodeStepMilliseconds(_prompt.Length), 1);
+            return Fits(rest + Math.Max(Estimator.DecodeStepMilliseconds(_prompt.Length), ShortestAnswerMs()), ShortestAnswer);
         }
 
         public override ExitPolicy? AfterPrefill(KvCache cache, ReadOnlySpan<float> logits)
@@ -387,7 +403,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             };
             _skipLayers = plan.LayersPerToken is not null && _owner.Exits is not null;
             // The first token comes from the prefill's logits: it may lead only where the steps that fit can complete the answer.
-            if (_constraint is not null && Kill) _constraint.TokensLeft = WithSpare(1 + StepsThatFit(0, cache.Length(_owner.Model.Config.LayerCount - 1)));
+            if (Closes) _constraint!.TokensLeft = WithSpare(1 + StepsThatFit(0, cache.Length(_owner.Model.Config.LayerCount - 1)));
             _decodeStart = _lastLoopEvent = Time.GetTimestamp();
             return _skipLayers ? planner.Exit : ExitPolicy.Off;
         }
@@ -396,22 +412,26 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         // than the last one foresaw (a step past its price, a sum that lands on the deadline) still leaves the closing room.
         private int WithSpare(int tokens) => tokens > _constraint!.MinTokensToAccept ? tokens - 1 : tokens;
 
+        // Whether the deadline closes the constrained answer.
+        private bool Closes => Kill && _constraint is not null && _request.CloseBeforeDeadline;
+
         // The longest closing the constraint can need: the planner's worst case makes room for it.
-        private int ClosingReserve => _constraint?.Automaton.MaxClosingTokens ?? 0;
+        private int ClosingReserve => Closes ? _constraint!.Automaton.MaxClosingTokens : 0;
 
         /// <summary>
         /// How many decode steps, from a cache of <paramref name="cachedEntries"/> entries after <paramref name="generated"/>
-        /// tokens, end by the deadline (each charged as the deadline check charges one); counted up to one more than the
+        /// tokens, end by the deadline (charged with recent steps' mean miss and one step's tail); counted up to one more than the
         /// longest closing, past which the count changes nothing.
         /// </summary>
         private int StepsThatFit(int generated, int cachedEntries)
         {
-            double total = 0;
+            double sum = 0, longest = 0, elapsed = ElapsedMs(_start);
             int steps = 0, enough = ClosingReserve + 1;
             while (steps < enough)
             {
-                total += _owner._stepOverrun.Charge(Estimator.DecodeStepMilliseconds(cachedEntries + steps, _plan!.LayersPerToken));
-                if (!Fits(total, generated + steps + 1)) break;
+                double step = Estimator.DecodeStepMilliseconds(cachedEntries + steps, _plan!.LayersPerToken);
+                (sum, longest) = (sum + step, Math.Max(longest, step));
+                if (!Fits(elapsed, _owner._stepOverrun.Charge(sum, longest), generated + steps + 1)) break;
                 steps++;
             }
             return steps;
@@ -431,9 +451,11 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             // callback) against its estimate: the misses the next checks charge for.
             if (_observePhases && _previousStepStart is { } previous) _owner._stepOverrun.Observe(_previousEstimate, ElapsedMs(previous));
             double predictedStep = Estimator.DecodeStepMilliseconds(cachedEntries, _plan!.LayersPerToken);
-            if (!Fits(_owner._stepOverrun.Charge(predictedStep), generated + 1)) return false; // the next step would end past the deadline
-            // A constrained answer keeps the steps it needs to complete; when only those fit, it closes on a shortest path.
-            if (_constraint is not null && Kill) _constraint.TokensLeft = WithSpare(StepsThatFit(generated, cachedEntries));
+            // A closed answer keeps the steps it needs to complete; when only those fit, it closes on a shortest path. An
+            // unfinished one is never cut: when a step ran long and fewer fit than it needs, it closes past the deadline.
+            bool closing = Closes && !_constraint!.IsComplete;
+            if (!closing && !Fits(_owner._stepOverrun.Charge(predictedStep), generated + 1)) return false; // the next step would end past the deadline
+            if (Closes) _constraint!.TokensLeft = WithSpare(StepsThatFit(generated, cachedEntries));
             (_previousStepStart, _previousEstimate) = (now, predictedStep);
             return true;
         }

@@ -39,9 +39,18 @@ public sealed record BudgetedRequest
     /// What the answer must be (a JSON Schema's value, one of given strings), applied last in the logits chain; null for
     /// free text. Under Kill the deadline check keeps the steps the answer needs to complete and closes it on a
     /// shortest path when only those fit (<see cref="BudgetedResult.ClosedEarly"/>), and the planner's worst case
-    /// counts the longest closing. Needs a generator with a tokenizer.
+    /// counts the longest closing. A job returns a complete answer or, when its prefill and shortest answer do not fit,
+    /// none; a closing that a slow step pushed past the deadline finishes late rather than leave the answer open.
+    /// Needs a generator with a tokenizer.
     /// </summary>
     public Constraints.OutputConstraint? Constraint { get; init; }
+
+    /// <summary>
+    /// Whether, under Kill, the deadline check keeps the steps a <see cref="Constraint"/>'s answer needs and closes it
+    /// (default true). False leaves only the token mask (and the closing for the token cap): the deadline may then cut
+    /// the answer short of complete, as a comparison for what closing buys.
+    /// </summary>
+    public bool CloseBeforeDeadline { get; init; } = true;
 
     /// <summary>k, α_max, the eviction policy and the exit policy.</summary>
     public PlannerOptions Planner { get; init; } = new();

@@ -1,9 +1,9 @@
+using SchemaCheck = TimeBill.Cli.Evaluation.SchemaCheck;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 using TimeBill.Core.Budget;
 using TimeBill.Predictors.Chat;
-using TimeBill.Tests.Constraints;
 using TimeBill.Tests.Support;
 
 namespace TimeBill.Tests.Chat;

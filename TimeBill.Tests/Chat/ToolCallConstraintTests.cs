@@ -1,3 +1,4 @@
+using SchemaCheck = TimeBill.Cli.Evaluation.SchemaCheck;
 using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
@@ -6,7 +7,6 @@ using TimeBill.Core.Budget;
 using TimeBill.Core.Planning;
 using TimeBill.Predictors.ExecutionTime;
 using TimeBill.Predictors.Chat;
-using TimeBill.Tests.Constraints;
 using TimeBill.Tests.Support;
 using TimeBill.Tests.Tokenization;
 

@@ -1,3 +1,4 @@
+using SchemaCheck = TimeBill.Cli.Evaluation.SchemaCheck;
 using System.Text;
 using System.Text.Json;
 using TimeBill.Core.Constraints;

@@ -1,3 +1,4 @@
+using SchemaCheck = TimeBill.Cli.Evaluation.SchemaCheck;
 using System.Text.Json;
 using TimeBill.Core.Budget;
 using TimeBill.Core.Constraints;
@@ -95,6 +96,37 @@ public sealed class ConstrainedGenerationTests(ModelFixture models)
             Assert.True(result.Plan!.WorstCaseLength >= OutputConstraint.JsonSchema(Schema).For(tokenizer).MaxClosingTokens);
         }
         Assert.True(closedEarly > 0, "no budget was tight enough to close an answer early");
+    }
+
+    [Fact]
+    public void StepsThatRunPastTheirPriceDoNotLeaveAClosedAnswerOpen()
+    {
+        // Every fourth step takes five times its price (a machine that stalls now and then), and the prefill 2.5 times.
+        var clock = new ManualClock();
+        var tokenizer = models.StoriesTokenizer;
+        var model = models.Get("stories260K");
+        using var generator = new BudgetedGenerator(model, tokenizer, Estimator, new ClockedPrefill(model.Identity, clock, 5), time: clock);
+        var constraint = OutputConstraint.JsonSchema(Schema);
+        int[] prompt = tokenizer.EncodePrompt("Once upon a time");
+        int answered = 0, dropped = 0;
+        for (double budget = 1; budget <= 90; budget += 1.5)
+        {
+            var request = new BudgetedRequest
+            {
+                PromptIds = prompt, Budget = TimeSpan.FromMilliseconds(budget), Overrun = OverrunStrategy.Kill, MaxNewTokens = 80,
+                Sampling = new() { Temperature = 1, Seed = (int)(budget * 2) }, Constraint = constraint,
+                Planner = new PlannerOptions { Eviction = new NoEvictionPolicy(), Pessimism = 1 },
+            };
+            var result = generator.Run(request, clock.GetTimestamp(), token =>
+            {
+                if (token.Id >= 0 && token.Index > 0)
+                    clock.Advance(Estimator.DecodeStepMilliseconds(prompt.Length + token.Index - 1) * (token.Index % 4 == 0 ? 5 : 1));
+            }, default);
+            if (result.Ids.Count == 0) { dropped++; Assert.Equal(TimeSpan.Zero, result.DecodeTime); continue; }
+            answered++;
+            AssertValid(result.Text);
+        }
+        Assert.True(answered > 0 && dropped > 0, $"{answered} answered, {dropped} dropped: the budgets should span both");
     }
 
     /// <summary>A length predictor that reads the prefill (answering the cap's bucket) and charges the test's clock for the prefill.</summary>

@@ -1,13 +1,14 @@
 using System.Text.Json;
 
-namespace TimeBill.Tests.Constraints;
+namespace TimeBill.Cli.Evaluation;
 
 /// <summary>
 /// An independent validator for the JSON Schema subset the constraints support (written from the JSON Schema
-/// semantics, not from the compiler): whether a parsed value satisfies a schema. Objects may have no properties beyond
+/// semantics, not from the compiler): whether a parsed value satisfies a schema. eval-structured and the tests judge
+/// answers with it. Objects may have no properties beyond
 /// <c>properties</c>, as the constraints write them.
 /// </summary>
-public static class SchemaCheck
+internal static class SchemaCheck
 {
     /// <summary>Null when <paramref name="value"/> satisfies <paramref name="schema"/>, else why not.</summary>
     public static string? Problem(JsonElement value, JsonElement schema, string path = "$")
