@@ -8,13 +8,44 @@ internal static class JsonFile
     public static JsonDocument Read(string path)
     {
         if (!File.Exists(path)) throw new ModelLoadException(path, "file not found.");
+        byte[] bytes = File.ReadAllBytes(path);
+        JsonDocument document;
+        try { document = JsonDocument.Parse(bytes); }
+        catch (JsonException e) { throw new ModelLoadException(path, $"invalid JSON ({e.Message}).", e); }
         try
         {
-            using var stream = File.OpenRead(path);
-            var document = JsonDocument.Parse(stream);
+            CheckStrings(bytes, path);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw new ModelLoadException(path, "expected a JSON object at the top level.");
             return document;
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Checks what <see cref="JsonDocument"/> leaves to the first read of a string: that the text is UTF-8 and that no
+    /// string or name escapes a lone surrogate (<c>"\ud800"</c>), either of which would make reading it throw.
+    /// </summary>
+    /// <exception cref="ModelLoadException">Invalid UTF-8, or an escape that is no UTF-16 text, with its byte offset.</exception>
+    public static void CheckStrings(ReadOnlySpan<byte> json, string path)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw new ModelLoadException(path, "the JSON text is not valid UTF-8.");
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped) continue;
+                try { _ = reader.GetString(); }
+                catch (InvalidOperationException)
+                {
+                    throw new ModelLoadException(path, $"the string at byte {reader.TokenStartIndex} escapes a lone surrogate, which is no text.");
+                }
+            }
         }
         catch (JsonException e) { throw new ModelLoadException(path, $"invalid JSON ({e.Message}).", e); }
     }

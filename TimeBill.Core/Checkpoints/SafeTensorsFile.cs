@@ -53,6 +53,12 @@ internal sealed class SafeTensorsFile
         JsonDocument document;
         try { document = JsonDocument.Parse(header); }
         catch (JsonException e) { throw new ModelLoadException(path, $"header is not valid JSON ({e.Message}).", e); }
+        try { JsonFile.CheckStrings(header, path); }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
 
         using (document)
         {

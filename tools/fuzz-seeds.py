@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""Writes the fuzz corpus's seed files (seed-*) from the real model files, shrunk to fuzzer size.
+
+usage: python3 tools/fuzz-seeds.py [SHARED] [CORPUS]
+  SHARED  the shared assets folder (default: ../shared beside the repository, else /work/shared)
+  CORPUS  where the corpus lives (default: TimeBill.Tests/Reliability/FuzzCorpus)
+"""
+import json
+import os
+import struct
+import sys
+
+repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+shared = sys.argv[1] if len(sys.argv) > 1 else next(
+    p for p in (os.path.join(repo, "..", "shared"), "/work/shared") if os.path.isdir(p))
+corpus = sys.argv[2] if len(sys.argv) > 2 else os.path.join(repo, "TimeBill.Tests", "Reliability", "FuzzCorpus")
+stories = os.path.join(repo, "models", "stories260K")
+
+
+def write(parser, name, data):
+    folder = os.path.join(corpus, parser)
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "seed-" + name), "wb") as f:
+        f.write(data if isinstance(data, bytes) else data.encode("utf-8"))
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def compact(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+# safetensors: a small valid file, and stories260K's real header with every tensor shrunk to one element.
+def safetensors(tensors, metadata=None):
+    header, data = {}, b""
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, payload in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(payload)]}
+        data += payload
+    raw = compact(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + data
+
+
+write("safetensors", "small", safetensors([
+    ("a", "F32", [2, 2], struct.pack("<4f", 1, 2, 3, 4)),
+    ("b", "BF16", [3], b"\x80\x3f\x00\x40\x40\x40"),
+    ("c", "F16", [1], b"\x00\x3c"),
+    ("empty", "F32", [0, 3], b""),
+], {"format": "pt"}))
+real = read(os.path.join(stories, "model.safetensors"))
+(length,) = struct.unpack("<Q", real[:8])
+real_header = json.loads(real[8:8 + length])
+sizes = {"F32": 4, "BF16": 2, "F16": 2}
+write("safetensors", "stories260K-shrunk", safetensors(
+    [(k, v["dtype"], [1] * len(v["shape"]), b"\x00" * sizes[v["dtype"]]) for k, v in real_header.items() if k != "__metadata__"],
+    real_header.get("__metadata__")))
+
+# config.json: every real config.
+for model in ("stories260K", "tiny-random-llama3-bf16", "tiny-random-llama31", "tiny-random-mistral-swa", "tiny-random-qwen2", "tiny-random-qwen3"):
+    folder = stories if model == "stories260K" else os.path.join(shared, "models", model)
+    write("config", model + ".json", read(os.path.join(folder, "config.json")))
+
+# tokenizer.model: stories260K's SentencePiece model (8 KB; llama2's is 500 KB, too big for the corpus).
+write("tokenizer-model", "stories260K.model", read(os.path.join(stories, "tokenizer.model")))
+
+
+# tokenizer.json: the real Qwen3 and Llama 3.1 files' structure (normalizer, pre-tokenizer, post-processor, decoder,
+# added tokens) with the vocabulary cut to the 256 byte-level symbols and a few merges.
+def byte_level_alphabet():
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAC + 1)) + list(range(0xAE, 0xFF + 1))
+    chars, n = {}, 0
+    for b in range(256):
+        if b in keep:
+            chars[b] = chr(b)
+        else:
+            chars[b] = chr(256 + n)
+            n += 1
+    return [chars[b] for b in range(256)]
+
+
+alphabet = byte_level_alphabet()
+for model in ("tiny-random-qwen3", "tiny-random-llama31"):
+    doc = json.load(open(os.path.join(shared, "models", model, "tokenizer.json"), encoding="utf-8"))
+    vocab = {c: i for i, c in enumerate(alphabet)}
+    merges = [["a", "b"], ["Ġ", "ab"], ["t", "h"], ["th", "e"]]
+    for a, b in merges:
+        vocab.setdefault(a + b, len(vocab))
+    doc["model"]["vocab"] = vocab
+    doc["model"]["merges"] = merges if isinstance(doc["model"]["merges"][0], list) else [a + " " + b for a, b in merges]
+    added, moved = doc["added_tokens"][:6], {}
+    for i, token in enumerate(added):
+        moved[token["id"]] = token["id"] = len(vocab) + i
+    doc["added_tokens"] = added
+
+    def renumber(node):  # the post-processor's special-token ids follow the added tokens
+        if isinstance(node, dict):
+            if isinstance(node.get("ids"), list):
+                node["ids"] = [moved.get(i, i) for i in node["ids"]]
+            for v in node.values():
+                renumber(v)
+        elif isinstance(node, list):
+            for v in node:
+                renumber(v)
+    renumber(doc.get("post_processor"))
+    write("tokenizer-json", model + "-shrunk.json", compact(doc))
+
+# Jinja chat templates: the real ones of the shared models and the test fixture.
+for model in ("tiny-random-qwen3", "tiny-random-llama31"):
+    config = json.load(open(os.path.join(shared, "models", model, "tokenizer_config.json"), encoding="utf-8"))
+    template = config["chat_template"]
+    write("template", model + ".jinja", template if isinstance(template, str) else template[0]["template"])
+write("template", "llama31-instruct.jinja", read(os.path.join(repo, "TimeBill.Tests", "Templates", "Fixtures", "llama31-instruct.jinja")))
+write("template", "constructs.jinja", "{%- set ns = namespace(n=0) -%}{% macro m(x, y=2) %}{{ x ~ y }}{% endmacro %}"
+      "{% for i in range(3) if i is odd %}{{ loop.index }}{{ m(i) | trim | upper }}{% else %}none{% endfor %}"
+      "{% if a is defined and not b %}{{ a[1:2] }}{% elif c %}{{ {'k': [1, 2.5, none, true]} | tojson }}{% endif %}"
+      "{# comment #}{% raw %}{{ raw }}{% endraw %}{{ 'x' if y else \"z\" }}{{ messages[0]['content'].split(' ')|join(',') }}")
+
+
+# GGUF: a one-layer llama shape (hidden 4) with stories260K's SentencePiece vocabulary, and a qwen2 one with a small
+# byte-level BPE (gpt2) vocabulary and a chat template; only token_embd.weight is stored.
+def gguf_string(s):
+    b = s.encode("utf-8")
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_value(v):
+    if isinstance(v, bool):
+        return struct.pack("<I?", 7, v)
+    if isinstance(v, int):
+        return struct.pack("<II", 4, v)
+    if isinstance(v, float):
+        return struct.pack("<If", 6, v)
+    if isinstance(v, str):
+        return struct.pack("<I", 8) + gguf_string(v)
+    kind, items = v
+    body = {"str": lambda x: gguf_string(x), "f32": lambda x: struct.pack("<f", x), "i32": lambda x: struct.pack("<i", x)}[kind]
+    tag = {"str": 8, "f32": 6, "i32": 5}[kind]
+    return struct.pack("<IIQ", 9, tag, len(items)) + b"".join(body(x) for x in items)
+
+
+def gguf(metadata, tensors):
+    out = struct.pack("<IIQQ", 0x46554747, 3, len(tensors), len(metadata))
+    for k, v in metadata.items():
+        out += gguf_string(k) + gguf_value(v)
+    offset, data = 0, b""
+    for name, dims, payload in tensors:
+        out += gguf_string(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        out += struct.pack("<IQ", 0, offset)  # F32
+        data += payload + b"\x00" * (-len(payload) % 32)
+        offset = len(data)
+    out += b"\x00" * (-len(out) % 32)
+    return out + data
+
+
+def sentencepiece_pieces(model):
+    pieces, i = [], 0
+
+    def varint(i):
+        shift = value = 0
+        while True:
+            b = model[i]
+            value |= (b & 0x7F) << shift
+            i += 1
+            shift += 7
+            if b < 0x80:
+                return value, i
+
+    while i < len(model):
+        tag, i = varint(i)
+        field, wire = tag >> 3, tag & 7
+        if wire == 2:
+            n, i = varint(i)
+            body, i = model[i:i + n], i + n
+            if field == 1:
+                text, score, kind, j = "", 0.0, 1, 0
+                while j < len(body):
+                    t = body[j]
+                    j += 1
+                    if t == 0x0A:
+                        n2 = body[j]
+                        j += 1
+                        text, j = body[j:j + n2].decode("utf-8"), j + n2
+                    elif t == 0x15:
+                        (score,), j = struct.unpack("<f", body[j:j + 4]), j + 4
+                    elif t == 0x18:
+                        kind, j = body[j], j + 1
+                    else:
+                        raise ValueError("unexpected piece field")
+                pieces.append((text, score, kind))
+        elif wire == 0:
+            _, i = varint(i)
+        elif wire == 5:
+            i += 4
+        else:
+            i += 8
+    return pieces
+
+
+def shape(arch, vocab):
+    return {"general.architecture": arch, "general.name": "fuzz-seed", f"{arch}.context_length": 64,
+            f"{arch}.embedding_length": 4, f"{arch}.block_count": 1, f"{arch}.feed_forward_length": 8,
+            f"{arch}.attention.head_count": 2, f"{arch}.attention.head_count_kv": 1, f"{arch}.attention.key_length": 2,
+            f"{arch}.attention.value_length": 2, f"{arch}.attention.layer_norm_rms_epsilon": 1e-5,
+            f"{arch}.rope.freq_base": 10000.0, f"{arch}.rope.dimension_count": 2, f"{arch}.vocab_size": vocab}
+
+
+pieces = sentencepiece_pieces(read(os.path.join(stories, "tokenizer.model")))
+meta = shape("llama", len(pieces))
+meta.update({"tokenizer.ggml.model": "llama", "tokenizer.ggml.tokens": ("str", [p[0] for p in pieces]),
+             "tokenizer.ggml.scores": ("f32", [p[1] for p in pieces]), "tokenizer.ggml.token_type": ("i32", [p[2] for p in pieces]),
+             "tokenizer.ggml.bos_token_id": 1, "tokenizer.ggml.eos_token_id": 2, "tokenizer.ggml.unknown_token_id": 0,
+             "tokenizer.ggml.add_bos_token": True})
+write("gguf", "llama-stories260K-vocab.gguf", gguf(meta, [("token_embd.weight", [4, len(pieces)], b"\x00" * 16 * len(pieces))]))
+
+tokens = alphabet + ["ab", "Ġab", "<|im_start|>", "<|im_end|>"]
+meta = shape("qwen2", len(tokens))
+meta.update({"tokenizer.ggml.model": "gpt2", "tokenizer.ggml.pre": "qwen2", "tokenizer.ggml.tokens": ("str", tokens),
+             "tokenizer.ggml.token_type": ("i32", [1] * 258 + [3, 3]), "tokenizer.ggml.merges": ("str", ["a b", "Ġ ab"]),
+             "tokenizer.ggml.eos_token_id": 259, "tokenizer.ggml.padding_token_id": 259, "tokenizer.ggml.add_bos_token": False,
+             "tokenizer.chat_template": "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"})
+write("gguf", "qwen2-byte-level-vocab.gguf", gguf(meta, [("token_embd.weight", [4, len(tokens)], b"\x00" * 16 * len(tokens)),
+                                                        ("output.weight", [4, len(tokens)], b"\x00" * 16 * len(tokens))]))
