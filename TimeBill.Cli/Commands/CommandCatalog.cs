@@ -25,5 +25,6 @@ internal static class CommandCatalog
         TrainRlpCommand.Create(),
         EvalRlpCommand.Create(),
         TuneCommand.Create(),
+        SoakCommand.Create(),
     ];
 }
