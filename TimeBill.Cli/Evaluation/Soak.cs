@@ -18,7 +18,7 @@ internal sealed record SoakSettings
     public int Concurrency { get; init; } = 4;
     /// <summary>Token cap of the ordinary requests (tight-budget ones get 64, to run into their deadline).</summary>
     public int MaxNewTokens { get; init; } = 16;
-    /// <summary>Memory samples over the run (plus the baseline and the final one).</summary>
+    /// <summary>Memory readings over the run, the final one included (plus the baseline before it).</summary>
     public int Samples { get; init; } = 10;
     /// <summary>Resident memory growth beyond the managed heap's own committed growth that fails the soak, MiB.</summary>
     public double MaxResidentGrowthMiB { get; init; } = 64;
