@@ -26,5 +26,6 @@ internal static class CommandCatalog
         TrainRlpCommand.Create(),
         EvalRlpCommand.Create(),
         TuneCommand.Create(),
+        SoakCommand.Create(),
     ];
 }

@@ -26,20 +26,20 @@ public static class FuzzTargets
         switch (parser)
         {
             case "safetensors":
-                var tensors = SafeTensorsFile.Open(Write(parser, "model.safetensors", data));
+                var tensors = SafeTensorsFile.Open(Write(parser, data));
                 foreach (var entry in tensors.Entries.Values.Where(e => e.Length <= 1 << 16)) _ = SafeTensorsFile.ReadFloat32(entry);
                 break;
             case "config":
-                _ = ModelConfig.Load(Write(parser, "config.json", data)).ShapeHash;
+                _ = ModelConfig.Load(Write(parser, data)).ShapeHash;
                 break;
             case "tokenizer-model":
-                Use(TextTokenizer.Load(Write(parser, "tokenizer.model", data)));
+                Use(TextTokenizer.Load(Write(parser, data)));
                 break;
             case "tokenizer-json":
-                Use(TextTokenizer.Load(Write(parser, "tokenizer.json", data)));
+                Use(TextTokenizer.Load(Write(parser, data)));
                 break;
             case "gguf":
-                using (var file = GgufFile.Open(Write(parser, "model.gguf", data)))
+                using (var file = GgufFile.Open(Write(parser, data)))
                 {
                     var config = GgufModel.ReadConfig(file);
                     _ = GgufModel.Tensors(file, config).Count;
@@ -71,8 +71,20 @@ public static class FuzzTargets
         return folder;
     }
 
-    private static string Write(string parser, string name, ReadOnlySpan<byte> data)
+    /// <summary>The file name <paramref name="parser"/>'s input is loaded as (null for templates, parsed from text).</summary>
+    public static string? FileName(string parser) => parser switch
     {
+        "safetensors" => "model.safetensors",
+        "config" => "config.json",
+        "tokenizer-model" => "tokenizer.model",
+        "tokenizer-json" => "tokenizer.json",
+        "gguf" => "model.gguf",
+        _ => null,
+    };
+
+    private static string Write(string parser, ReadOnlySpan<byte> data)
+    {
+        string name = FileName(parser)!;
         string folder = Path.Combine(Scratch, parser);
         Directory.CreateDirectory(folder);
         string path = Path.Combine(folder, name);
