@@ -27,5 +27,6 @@ internal static class CommandCatalog
         EvalRlpCommand.Create(),
         TuneCommand.Create(),
         SoakCommand.Create(),
+        BurnCommand.Create(),
     ];
 }

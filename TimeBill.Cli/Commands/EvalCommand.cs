@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Spectre.Console;
+using TimeBill.Cli.Contention;
 using TimeBill.Cli.Evaluation;
 using TimeBill.Cli.Output;
 using TimeBill.Core.Budget;
@@ -31,17 +32,26 @@ internal static class EvalCommand
         {
             Description = "Distillation dataset (timebill distill): k is calibrated on its validation split as the smallest k with at most 5 % of responses longer than k·N̂.",
         };
+        var percentiles = new Option<string>("--percentiles") { Description = "Budgets: these percentiles of the vanilla end-to-end latency, comma-separated.", DefaultValueFactory = _ => "90,75,50,25,10" };
+        var contention = new Option<int>("--contention")
+        {
+            Description = "CPU-bound processes to run beside the model for the whole evaluation (budgets included), stopped at its end: deadlines on a shared machine.",
+            DefaultValueFactory = _ => 0,
+        };
         var output = new Option<string>("--out") { Description = "Results folder.", DefaultValueFactory = _ => "results/eval" };
         var weights = ModelOptions.Weights();
         var threads = ModelOptions.Threads();
         var json = ModelOptions.Json();
         var command = new Command("eval", "Reproduce the TimeBill evaluation: completion rate and score vs budget for vanilla, fixed α, TimeBill and TimeBill + exit.")
         {
-            model, weights, profile, rlp, exit, prompts, maxTokens, seed, pessimism, dataset, output, threads, json,
+            model, weights, profile, rlp, exit, prompts, maxTokens, seed, pessimism, dataset, percentiles, contention, output, threads, json,
         };
         command.SetGuardedAction(async (parse, cancellationToken) =>
         {
             ModelOptions.SetThreads(parse.GetValue(threads));
+            var budgetPercentiles = ParsePercentiles(parse.GetValue(percentiles)!);
+            int burnerCount = parse.GetValue(contention);
+            if (burnerCount is < 0 or > 64) throw new ArgumentException($"--contention must be between 0 and 64 processes, not {burnerCount}.");
             bool asJson = parse.GetValue(json);
             var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(asJson ? Console.Error : Console.Out) });
             string folder = parse.GetValue(model)!;
@@ -74,16 +84,22 @@ internal static class EvalCommand
             var settings = new EvaluationSettings
             {
                 Prompts = parse.GetValue(prompts), MaxNewTokens = parse.GetValue(maxTokens), Seed = parse.GetValue(seed), Pessimism = k, PessimismSource = kSource,
+                Percentiles = budgetPercentiles,
             };
             TimeBillEvaluation.Report report = null!;
-            await console.Status().StartAsync("evaluating", async context =>
+            using (var burners = CpuBurners.Start(burnerCount))
             {
-                var progress = new Progress<string>(step => context.Status(Markup.Escape(step)));
-                report = await new TimeBillEvaluation(generator, settings, progress).RunAsync(cancellationToken);
-            });
+                if (burnerCount > 0) console.MarkupLine($"[grey]{burnerCount} CPU-bound processes beside the model: pids {string.Join(", ", burners.ProcessIds)}[/]");
+                await console.Status().StartAsync("evaluating", async context =>
+                {
+                    var progress = new Progress<string>(step => context.Status(Markup.Escape(step)));
+                    report = await new TimeBillEvaluation(generator, settings, progress).RunAsync(cancellationToken);
+                });
+                report = report with { Contention = ContentionReport.Of(burners) };
+            }
             var files = BudgetEvaluationWriter.Write(report, parse.GetValue(output)!);
             if (asJson)
-                JsonOutput.Write(new { report.Prompts, report.Budgets, report.VanillaMeanLength, report.Pessimism, report.PessimismSource, Rows = report.Rows, PessimismSweep = report.PessimismSweep, Files = files, Seconds = clock.Elapsed.TotalSeconds });
+                JsonOutput.Write(new { report.Prompts, report.Budgets, report.VanillaMeanLength, report.Pessimism, report.PessimismSource, report.Contention, Rows = report.Rows, PessimismSweep = report.PessimismSweep, Files = files, Seconds = clock.Elapsed.TotalSeconds });
             else
             {
                 console.WriteLine(BudgetEvaluationWriter.Markdown(report));
@@ -92,6 +108,16 @@ internal static class EvalCommand
             return 0;
         });
         return command;
+    }
+
+    private static double[] ParsePercentiles(string text)
+    {
+        var values = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(part =>
+            double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double p) && p is > 0 and <= 100
+                ? p : throw new ArgumentException($"--percentiles takes numbers in (0, 100] separated by commas; '{part}' is not one.")).ToArray();
+        if (values.Length == 0) throw new ArgumentException("--percentiles needs at least one percentile.");
+        if (values.Distinct().Count() != values.Length) throw new ArgumentException($"--percentiles lists a percentile twice: {text}.");
+        return values;
     }
 
     /// <summary>

@@ -33,6 +33,21 @@ internal sealed record BudgetEvaluationJob(
     /// <summary>Returned − budget (negative: that much early).</summary>
     public double OvershootMs => ReturnedMs - BudgetMs;
 
+    /// <summary>
+    /// Where a job that came back past the deadline crossed it: "prefill" (its first token came too late), "plan" (the
+    /// length prediction, planning or eviction), "decode" (the steps and finishing the result) or "handoff" (the result
+    /// was complete in time but reached the caller late); empty for a job back in time or skipped.
+    /// </summary>
+    public string LatePhase =>
+        Status == nameof(BudgetStatus.Skipped) || ReturnedMs <= BudgetMs ? ""
+        : TimeToFirstTokenMs > BudgetMs ? "prefill"
+        : TimeToFirstTokenMs + PredictorMs + PlannerMicroseconds / 1000 + EvictionMs > BudgetMs ? "plan"
+        : TotalMs > BudgetMs ? "decode"
+        : "handoff";
+
+    /// <summary>Mean time of the job's decode steps (NaN with none).</summary>
+    public double StepMs => Tokens > 1 ? DecodeMs / (Tokens - 1) : double.NaN;
+
     /// <summary>The prefill alone ended past the deadline: nothing was left for the deadline check to stop.</summary>
     public bool PrefillOverran => Status != nameof(BudgetStatus.Skipped) && TimeToFirstTokenMs > BudgetMs;
 

@@ -7,7 +7,9 @@ namespace TimeBill.Cli.Evaluation;
 /// back − the deadline, over the jobs that ran and whose prefill ended within the budget; jobs whose prefill alone
 /// ended past the deadline (nothing left to stop) are counted in <see cref="PrefillOverruns"/> instead, with their
 /// worst overshoot in <see cref="PrefillOverrunMaxMs"/>. Completion and score carry seeded bootstrap 95 % intervals
-/// over the cell's jobs (<see cref="BootstrapInterval"/>).
+/// over the cell's jobs (<see cref="BootstrapInterval"/>). <see cref="Late"/> counts every job whose result came back
+/// past the deadline, prefill overruns included, split by where it crossed it (<see cref="BudgetEvaluationJob.LatePhase"/>);
+/// <see cref="StepP50Ms"/> is the median of the jobs' mean decode-step times, the unit the overshoot is judged in.
 /// </summary>
 internal sealed record BudgetEvaluationRow(
     string Method,
@@ -29,7 +31,13 @@ internal sealed record BudgetEvaluationRow(
     int PrefillOverruns,
     double PrefillOverrunMaxMs,
     double MeanPlannerMicroseconds,
-    double MeanPredictorMs)
+    double MeanPredictorMs,
+    int Late,
+    int LatePrefill,
+    int LatePlan,
+    int LateDecode,
+    int LateHandoff,
+    double StepP50Ms)
 {
     public static BudgetEvaluationRow From(string method, string strategy, string label, double budgetMs,
         IReadOnlyList<BudgetedResult> results, IReadOnlyList<BudgetEvaluationJob> jobs, IReadOnlyList<double> scores, IReadOnlyList<double> partialScores, int seed)
@@ -61,7 +69,13 @@ internal sealed record BudgetEvaluationRow(
             overruns.Count,
             overruns.Select(j => j.OvershootMs).DefaultIfEmpty(double.NaN).Max(),
             results.Select(r => r.PlannerTime.TotalMicroseconds).Average(),
-            results.Select(r => r.PredictorTime.TotalMilliseconds).Average());
+            results.Select(r => r.PredictorTime.TotalMilliseconds).Average(),
+            timed.Count(j => j.LatePhase != ""),
+            timed.Count(j => j.LatePhase == "prefill"),
+            timed.Count(j => j.LatePhase == "plan"),
+            timed.Count(j => j.LatePhase == "decode"),
+            timed.Count(j => j.LatePhase == "handoff"),
+            Percentile(jobs.Select(j => j.StepMs).Where(double.IsFinite).Order().ToArray(), 0.50));
     }
 
     /// <summary>Linear-interpolated percentile of sorted values (NaN when empty).</summary>

@@ -21,7 +21,11 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
     /// <summary>All rows: every method × budget × strategy, then the k sweep at the median budget.</summary>
     public sealed record Report(IReadOnlyList<BudgetEvaluationRow> Rows, IReadOnlyList<BudgetEvaluationRow> PessimismSweep,
         IReadOnlyDictionary<string, double> Budgets, double VanillaMeanLength, int Prompts, IReadOnlyList<BudgetEvaluationJob> Jobs,
-        double Pessimism, string PessimismSource);
+        double Pessimism, string PessimismSource)
+    {
+        /// <summary>The CPU-bound processes that ran beside the evaluation, if any.</summary>
+        public Contention.ContentionReport? Contention { get; init; }
+    }
 
     private readonly List<BudgetEvaluationJob> _jobs = [];
     private int _cells;
@@ -42,7 +46,7 @@ internal sealed class TimeBillEvaluation(BudgetedGenerator generator, Evaluation
         }
 
         var latencies = references.Select(r => r.LatencyMs).Order().ToArray();
-        var budgets = settings.Percentiles.ToDictionary(p => $"p{p:0}", p => BudgetEvaluationRow.Percentile(latencies, p / 100));
+        var budgets = settings.Percentiles.ToDictionary(p => $"p{p:0.#}", p => BudgetEvaluationRow.Percentile(latencies, p / 100));
         var methods = new List<BudgetEvaluationMethod> { BudgetEvaluationMethod.Fixed(0) };
         methods.AddRange(settings.FixedAlphas.Select(BudgetEvaluationMethod.Fixed));
         methods.Add(BudgetEvaluationMethod.TimeBill(settings.Pessimism));
