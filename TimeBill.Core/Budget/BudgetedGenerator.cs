@@ -32,8 +32,13 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     private readonly IDisposable[] _owned;
     private readonly bool _ownsEngine;
     private readonly PhaseCost _probe = new(), _finish = new();
-    // How far steps (from one deadline check to the next) ran past their estimates, over the last ~100 steps.
-    private readonly StepOverrun _stepOverrun = new();
+    // How far steps (from one deadline check to the next) and prefills ran past their estimates, over the last 256 of each.
+    private readonly EstimateOverrun _stepOverrun = new(), _prefillOverrun = new();
+    // How long finished results took to reach their callers (the worker's completion to the awaiting thread), over the
+    // last 256 calls: on a loaded machine the thread that resumes the caller waits for a core too.
+    private readonly RecentValues _handoffs = new();
+    private readonly Lock _handoffGate = new();
+    private double _handoffReserveMs; // the 99th percentile of _handoffs, read by the worker without the lock
     private readonly Dictionary<string, PhaseCost> _evictions = []; // per eviction policy
     private Task? _pendingPrediction;
 
@@ -93,7 +98,29 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     {
         long start = _time.GetTimestamp();
         int[] prompt = PromptOf(request);
-        return Engine.Submit(() => Run(request, prompt, start, null, cancellationToken), cancellationToken);
+        return Handed(Engine.Submit(() => Run(request, prompt, start, null, cancellationToken), cancellationToken), start);
+    }
+
+    // The result once the caller's thread has it, with the hand-off's time learned for the deadline checks.
+    private async Task<BudgetedResult> Handed(Task<BudgetedResult> running, long start)
+    {
+        var result = await running.ConfigureAwait(false);
+        ObserveHandoff(start, result);
+        return result;
+    }
+
+    private void ObserveHandoff(long start, BudgetedResult result) =>
+        ObserveHandoff((_time.GetElapsedTime(start) - result.TotalTime).TotalMilliseconds);
+
+    /// <summary>Folds in one result that reached its caller <paramref name="milliseconds"/> after it was complete.</summary>
+    internal void ObserveHandoff(double milliseconds)
+    {
+        if (!(milliseconds >= 0) || double.IsInfinity(milliseconds)) return;
+        lock (_handoffGate)
+        {
+            _handoffs.Add(milliseconds);
+            Volatile.Write(ref _handoffReserveMs, _handoffs.P99);
+        }
     }
 
     /// <inheritdoc />
@@ -106,7 +133,11 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             var result = Run(request, prompt, start, token => writer.TryWrite(new BudgetedStreamItem(token, null)), stop);
             writer.TryWrite(new BudgetedStreamItem(default, result));
         }, cancellationToken);
-        await foreach (var item in items.ConfigureAwait(false)) yield return item;
+        await foreach (var item in items.ConfigureAwait(false))
+        {
+            if (item.Result is { } result) ObserveHandoff(start, result);
+            yield return item;
+        }
     }
 
     /// <summary>Runs a request and waits for it; <paramref name="start"/> is when the budget began.</summary>
@@ -198,10 +229,11 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
 
     /// <summary>
     /// One job. Under Kill every piece of work is checked against the deadline before it starts, with the time it is
-    /// expected to take plus what finishing the result costs: each prefill chunk with the estimator's prefill time (raised
-    /// by how far the chunks so far ran past it), the self-probe and eviction with their measured costs
+    /// expected to take plus what finishing the result and handing it to the caller cost (the 99th percentile of recent
+    /// hand-offs): the prefill at the estimator's time raised by the 99th percentile of recent prefills' misses, each
+    /// further chunk raised by that or by how far the chunks so far ran past it, the self-probe and eviction with their measured costs
     /// (<see cref="PhaseCost.Upper"/>), every decode step with the estimator's step time, raised by how far recent
-    /// steps ran past their estimates (<see cref="StepOverrun"/>). A piece that does not fit is not started: no more
+    /// steps ran past their estimates (<see cref="EstimateOverrun"/>). A piece that does not fit is not started: no more
     /// prefill (the job ends with nothing), no probe (N̂ = the cap), no eviction (the cache stays whole), no step (the
     /// job ends). The total is read when the result is complete, so it is the time the caller gets it.
     /// </summary>
@@ -301,10 +333,14 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
 
         // Whether work expected to take `milliseconds`, then finishing a result of `tokens` tokens, ends by the deadline.
         private bool Fits(double milliseconds, int tokens) => Fits(ElapsedMs(_start), milliseconds, tokens);
-        private bool Fits(double elapsedMs, double milliseconds, int tokens) => !Kill || elapsedMs + milliseconds + _owner._finish.Upper(tokens) <= BudgetMs;
+        private bool Fits(double elapsedMs, double milliseconds, int tokens) =>
+            !Kill || elapsedMs + milliseconds + _owner._finish.Upper(tokens) + Volatile.Read(ref _owner._handoffReserveMs) <= BudgetMs;
 
-        /// <summary>Whether the job may begin: under Kill its prefill, and for a closed answer the shortest one's steps, fit.</summary>
-        public bool MayStart() => Fits(PredictedPrefill + ShortestAnswerMs(), ShortestAnswer);
+        /// <summary>
+        /// Whether the job may begin: under Kill its prefill (charged the tail of recent prefills' misses), and for a closed
+        /// answer the shortest one's steps, fit.
+        /// </summary>
+        public bool MayStart() => Fits(_owner._prefillOverrun.Charge(PredictedPrefill) + ShortestAnswerMs(), ShortestAnswer);
 
         // A closed answer's fewest tokens from the start, and the steps after the prefill's token that they take.
         private int ShortestAnswer => Closes ? _constraint!.Automaton.MinTokensToAccept(_constraint.Automaton.Automaton.Start) : 1;
@@ -324,9 +360,10 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         public override bool BeforePrefillChunk(int done, int count)
         {
             if (!_prefillStarted) { _prefillStarted = true; _prefillStart = Time.GetTimestamp(); return true; }
-            // The rest of the prompt at the estimator's price, raised by how far the chunks so far ran past it, then one step.
+            // The rest of the prompt at the estimator's price, raised by how far the chunks so far ran past it (at least by
+            // the tail of recent prefills' misses), then one step.
             double soFar = ElapsedMs(_prefillStart), predictedSoFar = Estimator.PrefillMilliseconds(done, Reused);
-            double stretch = predictedSoFar > 0 ? Math.Max(1, soFar / predictedSoFar) : 1;
+            double stretch = Math.Max(1 + _owner._prefillOverrun.TailMiss, predictedSoFar > 0 ? soFar / predictedSoFar : 1);
             double rest = Math.Max(0, PredictedPrefill - predictedSoFar) * stretch;
             return Fits(rest + Math.Max(Estimator.DecodeStepMilliseconds(_prompt.Length), ShortestAnswerMs()), ShortestAnswer);
         }
@@ -337,6 +374,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             var prefillTime = Time.GetElapsedTime(_prefillStart);
             var firstToken = Time.GetElapsedTime(_start);
             _observer?.ObservePrefill(_prompt.Length, Reused, prefillTime.TotalMilliseconds);
+            if (_observePhases) _owner._prefillOverrun.Observe(PredictedPrefill, prefillTime.TotalMilliseconds);
 
             // The length prediction, unless waiting for it (or running the self-probe's head) would leave no step before the deadline.
             ResponseLengthPrediction? prediction = null;

@@ -133,9 +133,12 @@ public sealed record ModelConfig
 
     private static ModelArchitecture ParseArchitecture(JsonElement root, string path)
     {
-        var names = root.Optional("architectures") is { ValueKind: JsonValueKind.Array } a
-            ? a.EnumerateArray().Select(e => e.GetString() ?? "").ToArray()
-            : [];
+        var names = root.Optional("architectures") switch
+        {
+            null => [],
+            { ValueKind: JsonValueKind.Array } a when a.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String) => a.EnumerateArray().Select(e => e.GetString()!).ToArray(),
+            _ => throw new ModelLoadException(path, "field 'architectures' must be a list of strings."),
+        };
         string modelType = root.OptionalString("model_type", path) ?? "";
         if (names.Contains("LlamaForCausalLM") || (names.Length == 0 && modelType == "llama")) return ModelArchitecture.Llama;
         if (names.Contains("Qwen2ForCausalLM") || (names.Length == 0 && modelType == "qwen2")) return ModelArchitecture.Qwen2;

@@ -179,6 +179,46 @@ public sealed class KillDeadlineTests(ModelFixture models)
     }
 
     [Fact]
+    public void PrefillsSlowerThanTheirEstimateAreLearnedSoAJobWhosePrefillCannotEndInTimeDoesNotStart()
+    {
+        // Every prefill takes 20 ms against an estimate of 2 ms (a loaded machine). Once that is seen, a job whose
+        // budget its prefill would overrun is dropped before any work instead of coming back late.
+        var clock = new ManualClock();
+        var model = models.Get("stories260K");
+        using var generator = Create(clock, new ClockedProbe(model.Identity, clock, prefillMs: 20, probeMs: 0));
+        var first = generator.Run(Request(15) with { MaxNewTokens = 4 }, clock.GetTimestamp(), null, default);
+        Assert.Equal(20, first.TimeToFirstToken.TotalMilliseconds, 6); // not yet learned: it starts, and its prefill ends 5 ms late
+        for (int i = 0; i < 3; i++) generator.Run(Request(1000) with { MaxNewTokens = 2 }, clock.GetTimestamp(), null, default);
+
+        var dropped = generator.Run(Request(15), clock.GetTimestamp(), null, default);
+        Assert.Empty(dropped.Ids);
+        Assert.Equal(BudgetStatus.Infeasible, dropped.Status);
+        Assert.Equal(0, dropped.TotalTime.TotalMilliseconds, 6);
+
+        // With room for the prefill at its learned price and a step, the job runs and ends by T.
+        var ran = generator.Run(Request(40), clock.GetTimestamp(), Charge(clock, Prompt.Length, prefillMs: 0), default);
+        Assert.NotEmpty(ran.Ids);
+        Assert.InRange(ran.Overshoot.TotalMilliseconds, -40, 0);
+    }
+
+    [Theory]
+    [InlineData(40)]
+    [InlineData(77.7)]
+    public void KillKeepsTheTimeResultsRecentlyTookToReachTheirCallers(double budgetMs)
+    {
+        // Results have been reaching their callers 6 ms after they were complete: the job ends that much before T.
+        var clock = new ManualClock();
+        using var generator = Create(clock);
+        for (int i = 0; i < 10; i++) generator.ObserveHandoff(6);
+        var result = generator.Run(Request(budgetMs), clock.GetTimestamp(), Charge(clock, Prompt.Length), default);
+
+        int steps = StepsThatFit(budgetMs - 6, PrefillMs, Prompt.Length);
+        Assert.Equal(1 + steps, result.Ids.Count);
+        double next = Estimator.DecodeStepMilliseconds(Prompt.Length + steps);
+        Assert.InRange(result.Overshoot.TotalMilliseconds, -6 - next, -6);
+    }
+
+    [Fact]
     public void APrefillThatOverrunsTheDeadlineEndsTheJobWithItsTokenAndNothingElse()
     {
         var clock = new ManualClock();

@@ -134,6 +134,7 @@ internal static class ModelFolderMutations
         list.Add(ConfigRaw("config rope_scaling is a number", config, "rope_scaling", "2"));
         list.Add(ConfigEdit("config architectures unknown", config, c => c["architectures"] = new JsonArray("GPT2LMHeadModel")));
         list.Add(ConfigEdit("config architectures empty", config, c => { c["architectures"] = new JsonArray(); c.Remove("model_type"); }));
+        list.Add(ConfigEdit("config architectures not strings", config, c => c["architectures"] = new JsonArray(64, "LlamaForCausalLM")));
         list.Add(ConfigEdit("config tie_word_embeddings = \"yes\"", config, c => c["tie_word_embeddings"] = "yes"));
         list.Add(ConfigEdit("config tie_word_embeddings = false (no lm_head)", config, c => c["tie_word_embeddings"] = false));
         list.Add(ConfigEdit("config attention_bias = true (no biases)", config, c => c["attention_bias"] = true));
