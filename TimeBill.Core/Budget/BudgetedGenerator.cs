@@ -98,19 +98,19 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     {
         long start = _time.GetTimestamp();
         int[] prompt = PromptOf(request);
-        return Handed(Engine.Submit(() => Run(request, prompt, start, null, cancellationToken), cancellationToken), start);
+        return Handed(Engine.Submit(() => Run(request, prompt, start, null, cancellationToken), cancellationToken), start, observe: true);
     }
 
     // The result once the caller's thread has it, with the hand-off's time learned for the deadline checks.
-    private async Task<BudgetedResult> Handed(Task<BudgetedResult> running, long start)
+    private async Task<BudgetedResult> Handed(Task<BudgetedResult> running, long start, bool observe)
     {
         var result = await running.ConfigureAwait(false);
-        ObserveHandoff(start, result);
+        double handoffMs = HandoffMilliseconds(start, result); // read first: nothing after the await may add to it
+        if (observe) ObserveHandoff(handoffMs);
         return result;
     }
 
-    private void ObserveHandoff(long start, BudgetedResult result) =>
-        ObserveHandoff((_time.GetElapsedTime(start) - result.TotalTime).TotalMilliseconds);
+    private double HandoffMilliseconds(long start, BudgetedResult result) => (_time.GetElapsedTime(start) - result.TotalTime).TotalMilliseconds;
 
     /// <summary>Folds in one result that reached its caller <paramref name="milliseconds"/> after it was complete.</summary>
     internal void ObserveHandoff(double milliseconds)
@@ -135,7 +135,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
         }, cancellationToken);
         await foreach (var item in items.ConfigureAwait(false))
         {
-            if (item.Result is { } result) ObserveHandoff(start, result);
+            if (item.Result is { } result) ObserveHandoff(HandoffMilliseconds(start, result));
             yield return item;
         }
     }
@@ -192,7 +192,7 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
     /// length predictor, eviction, a few full-depth decode steps, detokenization) so that first-call costs (JIT
     /// compilation, allocator pools, the decode path's choice) do not land in a job with a deadline; then runs it once
     /// more to measure the phases the execution-time estimator does not model (eviction, the self-probe, finishing the
-    /// result), which the deadline checks and the planner use. Feeds nothing to the estimator and records no
+    /// result, handing it to the caller), which the deadline checks and the planner use. Feeds nothing to the estimator and records no
     /// telemetry. Call it once after building the generator, before the first budgeted job.
     /// </summary>
     /// <param name="planner">The planner options whose eviction policy to warm (default: <see cref="PlannerOptions"/>' defaults).</param>
@@ -212,11 +212,14 @@ public sealed class BudgetedGenerator : IBudgetedGenerator, IDisposable
             StopTokenIds = [],
             Planner = planner with { FixedEvictionRatio = planner.Eviction is NoEvictionPolicy ? 0 : 0.5 },
         };
-        Engine.Submit(() =>
-        {
-            Decode(request, prompt, _time.GetTimestamp(), null, cancellationToken, observeEstimator: false, observePhases: false);
-            return Decode(request, prompt, _time.GetTimestamp(), null, cancellationToken, observeEstimator: false, observePhases: true);
-        }, cancellationToken).GetAwaiter().GetResult();
+        // Each through the hand-off to the caller, so its first run (a thread-pool thread started, code compiled) is
+        // not what the first budgeted job's hand-off reserve learns from; the second, warm one is.
+        long first = _time.GetTimestamp();
+        Handed(Engine.Submit(() => Decode(request, prompt, first, null, cancellationToken, observeEstimator: false, observePhases: false), cancellationToken),
+            first, observe: false).GetAwaiter().GetResult();
+        long second = _time.GetTimestamp();
+        Handed(Engine.Submit(() => Decode(request, prompt, second, null, cancellationToken, observeEstimator: false, observePhases: true), cancellationToken),
+            second, observe: true).GetAwaiter().GetResult();
     }
 
     private PhaseCost EvictionCost(EvictionPolicy policy)
