@@ -153,7 +153,12 @@ internal static class ProfileCommand
         else
             Row("prefill a·Nx² + b·Nx + c", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4}", profile.Fit.Prefill);
         if (profile.Fit.CachedPrefill is { } warm)
-            Row("warm prefill t(Nn) + e·Nc·Nn + f·Nc", $"e={k.Prefill.E:G4} f={k.Prefill.F:G4}", warm);
+        {
+            if (k.Prefill.G is { } g && k.Prefill.H is { } h)
+                Row("warm prefill a·Nn² + g·Nn + h + e·Nc·Nn + f·Nc", $"g={g:G4} h={h:G4} e={k.Prefill.E:G4} f={k.Prefill.F:G4}", warm);
+            else
+                Row("warm prefill t(Nn) + e·Nc·Nn + f·Nc", $"e={k.Prefill.E:G4} f={k.Prefill.F:G4}", warm);
+        }
         Row("step p·Nkv + q", $"p={k.Step.P:G4} q={k.Step.Q:G4}", profile.Fit.Step);
         Row("step ℓ·(p1·Nkv + q1) + h", $"p1={k.LayeredStep.P1:G4} q1={k.LayeredStep.Q1:G4} h={k.LayeredStep.H:G4} (L={k.LayeredStep.LayerCount})", profile.Fit.LayeredStep);
         console.Write(table);

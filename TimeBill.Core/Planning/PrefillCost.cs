@@ -10,9 +10,11 @@ namespace TimeBill.Core.Planning;
 /// ±6 % saw-tooth. <c>QueryBlock = 0</c> leaves the term out (the plain quadratic).
 /// <para>
 /// A prompt whose first <c>Nc</c> tokens come from the prefix cache prefills only the other <c>Nn</c>:
-/// <c>t(Nc, Nn) = A·Nn² + E·Nc·Nn + B·Nn + C + D·⌈Nn / QueryBlock⌉ + F·Nc</c>. <c>E</c> is the new queries' attention
-/// over the cached keys, <c>F</c> the copy of the cached entries into the job's cache. Without profiled warm prefills
-/// <c>E</c> is <c>2A</c> (a cached key costs a new query what a new key does) and <c>F</c> is 0.
+/// <c>t(Nc, Nn) = A·Nn² + E·Nc·Nn + G·Nn + H + D·⌈Nn / QueryBlock⌉ + F·Nc</c>. <c>E</c> is the new queries' attention
+/// over the cached keys, <c>F</c> the copy of the cached entries into the job's cache, <c>G</c> and <c>H</c> the per-token
+/// and fixed cost of a prefill that continues a cache, which need not be a cold prefill's <c>B</c> and <c>C</c> (a cold
+/// prefill also sets the cache up). Without profiled warm prefills <c>E</c> is <c>2A</c> (a cached key costs a new query
+/// what a new key does), <c>F</c> is 0, <c>G</c> is <c>B</c> and <c>H</c> is <c>C</c>.
 /// </para>
 /// </summary>
 /// <param name="A">Milliseconds per squared prompt token (≥ 0).</param>
@@ -22,14 +24,20 @@ namespace TimeBill.Core.Planning;
 /// <param name="QueryBlock">Queries per prefill attention block; 0: no block term.</param>
 /// <param name="E">Milliseconds per new token and cached token (≥ 0); null: <c>2A</c>.</param>
 /// <param name="F">Milliseconds per cached token restored (≥ 0).</param>
-public sealed record PrefillCost(double A, double B, double C, double D = 0, int QueryBlock = 0, double? E = null, double F = 0)
+/// <param name="G">Milliseconds per new token after a cached prefix (≥ 0); null: <paramref name="B"/>.</param>
+/// <param name="H">Fixed milliseconds of a prefill after a cached prefix (≥ 0); null: <paramref name="C"/>.</param>
+public sealed record PrefillCost(double A, double B, double C, double D = 0, int QueryBlock = 0, double? E = null, double F = 0,
+    double? G = null, double? H = null)
 {
     /// <summary>Predicted prefill time in milliseconds of <paramref name="newLength"/> tokens after <paramref name="cachedLength"/> restored from the prefix cache.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative length.</exception>
     public double Milliseconds(double cachedLength, double newLength)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(cachedLength);
-        return Milliseconds(newLength) + ((E ?? 2 * A) * newLength + F) * cachedLength;
+        ArgumentOutOfRangeException.ThrowIfNegative(newLength);
+        if (cachedLength == 0) return Milliseconds(newLength);
+        return (A * newLength + (G ?? B)) * newLength + (H ?? C) + D * Blocks(newLength, QueryBlock)
+            + ((E ?? 2 * A) * newLength + F) * cachedLength;
     }
 
     /// <summary>Predicted prefill time in milliseconds for a prompt of <paramref name="promptLength"/> tokens.</summary>
@@ -41,7 +49,7 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
     }
 
     /// <summary>This cost with every coefficient multiplied by <paramref name="factor"/> (a uniformly slower or faster machine).</summary>
-    public PrefillCost Scaled(double factor) => this with { A = A * factor, B = B * factor, C = C * factor, D = D * factor, E = E * factor, F = F * factor };
+    public PrefillCost Scaled(double factor) => this with { A = A * factor, B = B * factor, C = C * factor, D = D * factor, E = E * factor, F = F * factor, G = G * factor, H = H * factor };
 
     /// <summary>
     /// <c>⌈promptLength / queryBlock⌉</c>, the attention blocks of a prefill (0 when <paramref name="queryBlock"/> is 0):

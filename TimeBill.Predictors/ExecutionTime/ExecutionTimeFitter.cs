@@ -62,12 +62,22 @@ internal static class ExecutionTimeFitter
     }
 
     /// <summary>
-    /// <c>E</c> and <c>F</c> of <c>t(Nc, Nn) = t_cold(Nn) + E·Nc·Nn + F·Nc</c> on the warm points, the cold curve held
-    /// fixed (relative residuals, non-negative); the cold cost unchanged when there are fewer than two fitting points.
+    /// The warm terms on the warm points, the cold curve's attention and block terms held fixed (relative residuals,
+    /// non-negative): <c>G</c>, <c>H</c>, <c>E</c> and <c>F</c> of <c>t(Nc, Nn) = A·Nn² + D·⌈Nn / block⌉ + G·Nn + H +
+    /// E·Nc·Nn + F·Nc</c> from six fitting points on, only <c>E</c> and <c>F</c> (the cold curve's <c>B</c> and <c>C</c>)
+    /// from two; the cold cost unchanged with fewer.
     /// </summary>
     private static (PrefillCost Cost, FitQuality? Quality) FitCachedPrefill(PrefillCost cold, List<PrefillMeasurement> warm)
     {
-        if (warm.Count(m => !m.HeldOut) < 2) return (cold, null);
+        int fitting = warm.Count(m => !m.HeldOut);
+        if (fitting < 2) return (cold, null);
+        if (fitting >= 6)
+        {
+            var own = warm.Select(m => new Point([m.PromptLength, 1, (double)m.CachedLength * m.PromptLength, m.CachedLength], m.Milliseconds,
+                m.HeldOut, Offset: (cold.A * m.PromptLength) * m.PromptLength + cold.D * PrefillCost.Blocks(m.PromptLength, cold.QueryBlock))).ToList();
+            var (w, q) = FitCurve(own, "cached-prefill", minFitPoints: 6);
+            return (cold with { G = w[0], H = w[1], E = w[2], F = w[3] }, q);
+        }
         var points = warm.Select(m => new Point([(double)m.CachedLength * m.PromptLength, m.CachedLength], m.Milliseconds, m.HeldOut,
             Offset: cold.Milliseconds(m.PromptLength))).ToList();
         var (x, quality) = FitCurve(points, "cached-prefill", minFitPoints: 2);

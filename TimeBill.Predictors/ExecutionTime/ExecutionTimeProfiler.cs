@@ -130,7 +130,7 @@ public sealed class ExecutionTimeProfiler
         var measurements = new ExecutionTimeMeasurements(
             target.LayerCount,
             points.Where(p => p.IsPrefill).Select(p => new PrefillMeasurement(p.Length, Reduce(p.Samples, options.Statistic), p.Samples,
-                IsHeldOut(p.Index, p.Cached > 0 ? warm.Length : prompts.Length, options.HeldOutEvery), p.Cached)).ToList(),
+                p.Cached > 0 ? IsWarmHeldOut(warm, p.Index, options.HeldOutEvery) : IsHeldOut(p.Index, prompts.Length, options.HeldOutEvery), p.Cached)).ToList(),
             points.Where(p => !p.IsPrefill).Select(p => new DecodeStepMeasurement(p.Length, p.Layers, Reduce(p.Samples, options.Statistic), p.Samples,
                 IsHeldOut(p.Index, kvs.Length, options.HeldOutEvery))).ToList(),
             options.Statistic,
@@ -319,6 +319,19 @@ public sealed class ExecutionTimeProfiler
     /// <summary>Whether the grid point at <paramref name="index"/> (of <paramref name="count"/>) is held out of the fit.</summary>
     internal static bool IsHeldOut(int index, int count, int every) =>
         index > 0 && index < count - 1 && index % every == every / 2;
+
+    /// <summary>
+    /// Whether the warm grid's point at <paramref name="index"/> is held out: every <paramref name="every"/>-th
+    /// anti-diagonal of the cached × new grid (by rank: cached rank + new rank ≡ 1), its corners excepted, so every cached
+    /// and every new length is both fitted and held out.
+    /// </summary>
+    internal static bool IsWarmHeldOut((int Cached, int New)[] grid, int index, int every)
+    {
+        int[] cached = [.. grid.Select(p => p.Cached).Distinct().Order()], fresh = [.. grid.Select(p => p.New).Distinct().Order()];
+        int c = Array.IndexOf(cached, grid[index].Cached), n = Array.IndexOf(fresh, grid[index].New);
+        bool corner = (c == 0 || c == cached.Length - 1) && (n == 0 || n == fresh.Length - 1);
+        return !corner && (c + n) % every == 1;
+    }
 
     /// <summary>Elapsed milliseconds from raw timestamps (a <see cref="TimeSpan"/> would round to 100 ns).</summary>
     private double MillisecondsSince(long start) => (_clock.GetTimestamp() - start) * 1000.0 / _clock.TimestampFrequency;

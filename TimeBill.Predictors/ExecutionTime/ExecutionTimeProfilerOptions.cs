@@ -20,10 +20,11 @@ public sealed record ExecutionTimeProfilerOptions
     public int PrefillGridPoints { get; init; } = 16;
 
     /// <summary>
-    /// Cached and new lengths on the warm-prefill grid, each (default 3: 3 × 3 prefills of new tokens after a prefix
-    /// restored from the prefix cache); 0 profiles cold prefills only. Used when the target supports it.
+    /// Cached and new lengths on the warm-prefill grid, each (default 4: 4 × 4 prefills of new tokens after a prefix
+    /// restored from the prefix cache, fewer where they exceed the context); 0 profiles cold prefills only. Used when the
+    /// target supports it.
     /// </summary>
-    public int CachedPrefillGridPoints { get; init; } = 3;
+    public int CachedPrefillGridPoints { get; init; } = 4;
 
     /// <summary>Number of KV lengths on the decode grid (default 16).</summary>
     public int KvGridPoints { get; init; } = 16;

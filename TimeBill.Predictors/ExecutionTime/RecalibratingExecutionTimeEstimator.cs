@@ -140,9 +140,11 @@ public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimato
         var lay = _layered.Coefficients();
         _current = new ExecutionTimeCoefficients(
             new PrefillCost(pre[0], pre[1], pre[2], pre[3], Baseline.Prefill.QueryBlock,
-                // The warm-prefill terms follow the corrections of the terms they are made of: attention and per-token work.
+                // The warm-prefill terms follow the corrections of the terms they are made of: attention, per-token and fixed work.
                 Baseline.Prefill.E is double e && Baseline.Prefill.A > 0 ? e * pre[0] / Baseline.Prefill.A : Baseline.Prefill.E,
-                Baseline.Prefill.B > 0 ? Baseline.Prefill.F * pre[1] / Baseline.Prefill.B : Baseline.Prefill.F),
+                Baseline.Prefill.B > 0 ? Baseline.Prefill.F * pre[1] / Baseline.Prefill.B : Baseline.Prefill.F,
+                Baseline.Prefill.G is double g && Baseline.Prefill.B > 0 ? g * pre[1] / Baseline.Prefill.B : Baseline.Prefill.G,
+                Baseline.Prefill.H is double h && Baseline.Prefill.C > 0 ? h * pre[2] / Baseline.Prefill.C : Baseline.Prefill.H),
             new DecodeStepCost(step[0], step[1]),
             new LayeredDecodeStepCost(lay[0], lay[1], lay[2], Baseline.LayeredStep.LayerCount));
         Interlocked.Increment(ref _observations);

@@ -6,8 +6,11 @@ namespace TimeBill.Tests.ExecutionTime;
 internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 1024, int layers = 6) : IProfilingTarget
 {
     public double A = 2e-5, B = 0.15, C = 1.2, P1 = 3e-4, Q1 = 0.05, H = 0.4;
-    /// <summary>Warm prefills: per new × cached token and per cached token; <see cref="CachedPrefill"/> turns them on.</summary>
-    public double E = 5e-5, F = 2e-3;
+    /// <summary>
+    /// Warm prefills: per new × cached token, per cached token, per new token and fixed (cheaper than a cold prefill's
+    /// <see cref="B"/> and <see cref="C"/>); <see cref="CachedPrefill"/> turns them on.
+    /// </summary>
+    public double E = 5e-5, F = 2e-3, WarmPerToken = 0.12, WarmFixed = 0.5;
     public bool CachedPrefill;
     public readonly HashSet<int> PreparedPrefixes = [];
     /// <summary>A fixed cost per block of <see cref="Block"/> prompt tokens (none while <see cref="Block"/> is 0).</summary>
@@ -42,7 +45,7 @@ internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 10
     {
         if (!PreparedPrefixes.Contains(cachedLength)) throw new InvalidOperationException($"the {cachedLength}-token prefix was not prepared");
         Calls.Add(("warm prefill", newLength, cachedLength));
-        clock.Advance(A * newLength * newLength + B * newLength + C + (Block > 0 ? D * Math.Ceiling(newLength / (double)Block) : 0)
+        clock.Advance(A * newLength * newLength + WarmPerToken * newLength + WarmFixed + (Block > 0 ? D * Math.Ceiling(newLength / (double)Block) : 0)
             + E * cachedLength * newLength + F * cachedLength);
         OnCall?.Invoke();
     }
