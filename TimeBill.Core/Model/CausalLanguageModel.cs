@@ -119,6 +119,7 @@ public sealed class CausalLanguageModel : IDisposable
         if (File.Exists(generationPath)) ModelConfig.CheckTokenIds(generationPath, config.VocabSize, generation.BosTokenId, generation.StopTokenIds);
         var checkpoint = SafeTensorsCheckpoint.Open(folder);
         TorchSharpNativeLoader.EnsureLoaded();
+        NativeHeap.Configure();
         using var noGrad = no_grad();
         var store = quantizeTo is null ? null : new NativeWeightStore();
         ModelWeights weights;
@@ -140,6 +141,7 @@ public sealed class CausalLanguageModel : IDisposable
             var config = GgufModel.ReadConfig(file);
             var generation = GgufModel.ReadGenerationConfig(file, config.VocabSize);
             TorchSharpNativeLoader.EnsureLoaded();
+            NativeHeap.Configure();
             using var noGrad = no_grad();
             var weights = ModelWeights.Load(GgufModel.Tensors(file, config), config, path, file, format);
             model = new CausalLanguageModel(config, generation, weights, Path.GetFileNameWithoutExtension(path));
@@ -168,6 +170,7 @@ public sealed class CausalLanguageModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         TorchSharpNativeLoader.EnsureLoaded();
+        NativeHeap.Configure();
         using var noGrad = no_grad();
         return new CausalLanguageModel(config, GenerationConfig.FromModelConfig(config), ModelWeights.Random(config, seed), "random");
     }
@@ -207,8 +210,12 @@ public sealed class CausalLanguageModel : IDisposable
         var hidden = Embed(tokens, cache);
         for (int layer = 0; layer < Config.LayerCount; layer++)
         {
-            hidden = ForwardLayer(layer, hidden, cache, observer);
-            observer?.OnHiddenState(layer, hidden);
+            // A layer's intermediates (tens of MB for a long chunk) are freed before the next layer runs.
+            using var layerScope = NewDisposeScope();
+            var next = ForwardLayer(layer, hidden, cache, observer);
+            observer?.OnHiddenState(layer, next);
+            hidden.Dispose();
+            hidden = next.MoveToOuterDisposeScope();
         }
         cache.Advance(tokens.Length);
         if (!allLogits) hidden = hidden.narrow(0, hidden.shape[0] - 1, 1);

@@ -11,7 +11,7 @@ namespace TimeBill.Core.Model;
 /// </summary>
 public sealed class WeightMatrix : IDisposable
 {
-    // Largest slice dequantized at once for a product on libtorch (16 MB slices left ~120 MB more resident: docs/gguf.md).
+    // Largest slice dequantized at once for a product on libtorch: scratch that a prefill holds beside its activations.
     private const long SliceBytes = 1L << 20;
     private readonly WeightSegment[] _segments;
 

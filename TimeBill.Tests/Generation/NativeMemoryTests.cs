@@ -49,4 +49,26 @@ public sealed class NativeMemoryTests
         Assert.Equal(tensorsBefore, tensorsAfter);
         Assert.True(rssGrowth < 32L << 20, $"resident memory grew by {rssGrowth >> 20} MiB over 300 generations");
     }
+
+    [Fact]
+    public void APrefillFreesEachLayersIntermediatesBeforeTheNextLayerRuns()
+    {
+        using var model = CausalLanguageModel.Load(SharedAssets.Model("stories260K"));
+        int[] prompt = [.. Enumerable.Range(0, 96).Select(i => 1 + i * 7 % (model.Config.VocabSize - 1))];
+        using var cache = model.CreateCache(prompt.Length);
+        var live = new LiveTensorsPerLayer();
+        using (model.Forward(prompt, cache, observer: live)) { }
+
+        Assert.Equal(model.Config.LayerCount, live.Counts.Count);
+        // The same tensors are alive at every layer's end: nothing a layer made outlives it but its output.
+        Assert.True(live.Counts.Max() - live.Counts.Min() <= 1, $"live tensors at each layer's end: {string.Join(", ", live.Counts)}");
+        if (OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") is null)
+            Assert.True(TimeBill.Core.Native.NativeHeap.ThresholdFixed, "loading a model fixes glibc's mmap threshold");
+    }
+
+    private sealed class LiveTensorsPerLayer : IForwardObserver
+    {
+        public List<long> Counts { get; } = [];
+        public void OnHiddenState(int layer, Tensor hidden) => Counts.Add(Tensor.TotalCount);
+    }
 }
