@@ -308,9 +308,11 @@ internal sealed class Lexer
                 case 'x': sb.Append((char)Hex(body, i + 1, 2, at)); i += 2; break;
                 case 'u': sb.Append((char)Hex(body, i + 1, 4, at)); i += 4; break;
                 case 'U':
-                    int cp = Hex(body, i + 1, 8, at);
+                    long cp = Hex(body, i + 1, 8, at);
                     if (cp > 0x10FFFF) throw Error(at, $"illegal Unicode character \\U{body.Substring(i + 1, 8)} in a string literal.");
-                    sb.Append(char.ConvertFromUtf32(cp));
+                    // A surrogate code point stays a lone UTF-16 unit, as in a Python str.
+                    if (cp is >= 0xD800 and <= 0xDFFF) sb.Append((char)cp);
+                    else sb.Append(char.ConvertFromUtf32((int)cp));
                     i += 8;
                     break;
                 case 'N': throw Error(at, "\\N{...} escapes in string literals are not supported.");
@@ -326,11 +328,11 @@ internal sealed class Lexer
         return sb.ToString();
     }
 
-    private int Hex(string body, int from, int count, int at)
+    private long Hex(string body, int from, int count, int at)
     {
         if (from + count > body.Length || body.AsSpan(from, count).ContainsAnyExcept(HexDigits))
             throw Error(at, $"truncated \\{body[from - 1]} escape in a string literal (expected {count} hex digits).");
-        return int.Parse(body.AsSpan(from, count), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        return long.Parse(body.AsSpan(from, count), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
     }
 
     private void LexOperator(Stack<char> open)

@@ -62,6 +62,8 @@ public sealed class JinjaErrorTests
     [InlineData("{% set 1 = 2 %}", 1, "cannot assign to '1'")]
     [InlineData("{% macro m(a=1, b) %}{% endmacro %}", 1, "without a default follows one with a default")]
     [InlineData("{{ x[0]() }}", 1, "only functions and methods can be called")]
+    [InlineData("{{ '\\Udddddddd' }}", 1, "illegal Unicode character \\Udddddddd")]
+    [InlineData("\n{{ '\\U00110000' }}", 2, "illegal Unicode character \\U00110000")]
     public void SyntaxErrorsNameTheLineAndTheProblem(string template, int line, string problem)
     {
         var error = ParseFails(template);

@@ -26,5 +26,6 @@ public sealed class JinjaExpressionTests
     [InlineData("{{ -x.n }} {{ -3|abs }} {{ - 3 | abs }} {{ 'a' 'b' }} {{ \"\\x41\\u00e9\\101\\q\" }}", "-5 3 3 ab AéA\\q")]
     [InlineData("{{ 'ab' * 3 }} {{ [1] * 2 }} {{ 3 * 'x' }} {{ [1] + [2] }} {{ (1,) + (2,) }} {{ 1_000 }} {{ 0x1F }} {{ 0o17 }} {{ 0b101 }} {{ 1.5e3 }}", "ababab [1, 1] xxx [1, 2] (1, 2) 1000 31 15 5 1500.0")]
     [InlineData("{{ 1, 2 }} {{ 'a', }}", "(1, 2) ('a',)")]
+    [InlineData("{{ '\\U0001F600' }} {{ '\\U0000d800' | length }} {{ '\\U00000041' }}", "\U0001F600 1 A")]
     public void ExpressionsEvaluateAndPrintAsInJinja(string template, string expected) => Assert.Equal(expected, Jinja.Render(template, Data));
 }
