@@ -26,12 +26,21 @@ public class GgufComparisonBenchmarks
     private LLamaContext? _context;
 
     /// <summary>The shape (a config in ../shared/model-shapes).</summary>
-    [Params("smollm2-135m", "llama-3.2-1b")]
+    [ParamsSource(nameof(Shapes))]
     public string Shape { get; set; } = "smollm2-135m";
 
     /// <summary>The weights' type in the file.</summary>
-    [Params("f32", "bf16", "q8_0", "q4_0", "q4_k", "q6_k")]
+    [ParamsSource(nameof(Types))]
     public string Type { get; set; } = "q8_0";
+
+    /// <summary>Every shape, or the comma-separated list in <c>$TIMEBILL_GGUF_SHAPES</c>.</summary>
+    public static IEnumerable<string> Shapes => FromEnvironment("TIMEBILL_GGUF_SHAPES") ?? ["smollm2-135m", "llama-3.2-1b"];
+
+    /// <summary>Every type, or the comma-separated list in <c>$TIMEBILL_GGUF_TYPES</c>.</summary>
+    public static IEnumerable<string> Types => FromEnvironment("TIMEBILL_GGUF_TYPES") ?? ["f32", "bf16", "q8_0", "q4_0", "q4_k", "q6_k"];
+
+    private static string[]? FromEnvironment(string name) =>
+        Environment.GetEnvironmentVariable(name)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary><c>timebill</c> or <c>llama.cpp</c>.</summary>
     [Params("llama.cpp", "timebill")]
