@@ -5,8 +5,8 @@
 #                                      (one after the other); MINUTES per parser, default 2 (FUZZ_SECONDS overrides)
 #
 # Needs afl++ (Debian: apt-get install afl++) and the SharpFuzz.CommandLine tool (installed under
-# ~/.cache/timebill/sharpfuzz on first use). Builds tools/TimeBill.Fuzz, instruments TimeBill.Core and TimeBill.Templates,
-# runs afl-fuzz on TimeBill.Tests/Reliability/FuzzCorpus/PARSER, and copies into that folder every crash and hang, and
+# ~/.cache/timebill/sharpfuzz on first use). Builds tools/TimeBill.Fuzz, instruments TimeBill.Core, TimeBill.Templates and
+# the tokenizer libraries, runs afl-fuzz on TimeBill.Tests/Reliability/FuzzCorpus/PARSER, and copies into that folder every crash and hang, and
 # up to FUZZ_KEEP (default 24) new-coverage queue entries no larger than FUZZ_MAX_BYTES (default 4096), named by content
 # hash. The fuzzer's own output stays under tools/TimeBill.Fuzz/bin/fuzz (ignored; removed by `git clean -X`).
 set -euo pipefail
@@ -31,7 +31,8 @@ fi
 # A fresh publish each time: sharpfuzz instruments in place and refuses an assembly it already instrumented.
 rm -rf "$work/app"
 dotnet publish "$repo/tools/TimeBill.Fuzz/TimeBill.Fuzz.csproj" -c Release -o "$work/app" --nologo -v quiet
-for assembly in TimeBill.Core TimeBill.Templates; do "$tools/sharpfuzz" "$work/app/$assembly.dll"; done
+# The tokenizer files are parsed inside Microsoft.ML.Tokenizers and Google.Protobuf: instrumented too, or AFL sees no edges there.
+for assembly in TimeBill.Core TimeBill.Templates Microsoft.ML.Tokenizers Google.Protobuf; do "$tools/sharpfuzz" "$work/app/$assembly.dll"; done
 
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1
 export AFL_FORKSRV_INIT_TMOUT=60000

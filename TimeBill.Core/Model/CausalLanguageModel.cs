@@ -119,7 +119,6 @@ public sealed class CausalLanguageModel : IDisposable
         if (File.Exists(generationPath)) ModelConfig.CheckTokenIds(generationPath, config.VocabSize, generation.BosTokenId, generation.StopTokenIds);
         var checkpoint = SafeTensorsCheckpoint.Open(folder);
         TorchSharpNativeLoader.EnsureLoaded();
-        NativeHeap.Configure();
         using var noGrad = no_grad();
         var store = quantizeTo is null ? null : new NativeWeightStore();
         ModelWeights weights;
@@ -141,7 +140,6 @@ public sealed class CausalLanguageModel : IDisposable
             var config = GgufModel.ReadConfig(file);
             var generation = GgufModel.ReadGenerationConfig(file, config.VocabSize);
             TorchSharpNativeLoader.EnsureLoaded();
-            NativeHeap.Configure();
             using var noGrad = no_grad();
             var weights = ModelWeights.Load(GgufModel.Tensors(file, config), config, path, file, format);
             model = new CausalLanguageModel(config, generation, weights, Path.GetFileNameWithoutExtension(path));
@@ -170,7 +168,6 @@ public sealed class CausalLanguageModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         TorchSharpNativeLoader.EnsureLoaded();
-        NativeHeap.Configure();
         using var noGrad = no_grad();
         return new CausalLanguageModel(config, GenerationConfig.FromModelConfig(config), ModelWeights.Random(config, seed), "random");
     }

@@ -49,6 +49,21 @@ public sealed class GgufFileTests : IDisposable
         Assert.Equal([2L, 4L], file.Tensor("b").Shape);
     }
 
+    [Fact]
+    public void AFileReachedThroughASymbolicLinkOpensAtItsTargetsLength()
+    {
+        // Model caches (the Hugging Face hub's snapshots among them) hand out symbolic links to the files.
+        var values = Enumerable.Range(0, 32).Select(i => (float)i).ToArray();
+        string target = PathOf("target.gguf"), link = PathOf("link.gguf");
+        GgufWriter.Write(target, [new("general.architecture", GgufValue.Of("llama"))],
+            [new("a", [32], GgmlType.F32, () => System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray())]);
+        File.CreateSymbolicLink(link, target);
+
+        using var file = GgufFile.Open(link);
+        Assert.Equal(new FileInfo(target).Length, file.FileLength);
+        Assert.Equal(values, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(file.Data(file.Tensor("a"))).ToArray());
+    }
+
     private static string Describe(GgufValue value) => value.Value switch
     {
         GgufArray a => $"{a.ElementType}[{string.Join(",", a.Items.Cast<object>().Select(i => i is GgufArray inner ? Describe(GgufValue.Of(inner)) : i.ToString()))}]",

@@ -55,7 +55,8 @@ internal sealed unsafe class GgufFile : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new ModelLoadException(path, "file not found.");
-        long length = new FileInfo(path).Length;
+        long length;
+        using (var stream = File.OpenRead(path)) length = stream.Length; // the target's length when path is a symbolic link
         if (length < 24) throw new ModelLoadException(path, $"truncated: {length} bytes, too short for a GGUF header (24 bytes).");
         var mapping = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         MemoryMappedViewAccessor? view = null;
