@@ -64,8 +64,67 @@ for model in ("stories260K", "tiny-random-llama3-bf16", "tiny-random-llama31", "
     folder = stories if model == "stories260K" else os.path.join(shared, "models", model)
     write("config", model + ".json", read(os.path.join(folder, "config.json")))
 
-# tokenizer.model: stories260K's SentencePiece model (8 KB; llama2's is 500 KB, too big for the corpus).
-write("tokenizer-model", "stories260K.model", read(os.path.join(stories, "tokenizer.model")))
+# tokenizer.model: stories260K's SentencePiece model (8 KB; llama2's is 500 KB, too big for the corpus), and a
+# 1 KB one that still loads: its control pieces and first 40 normal ones, byte pieces and byte fallback dropped, small
+# enough that the fuzzer's mutations stay under the corpus's 4 KB entry size.
+def wire_fields(buf):
+    i = 0
+    while i < len(buf):
+        start = i
+        tag, i = read_varint(buf, i)
+        if tag & 7 == 2:
+            n, i = read_varint(buf, i)
+            i += n
+        elif tag & 7 == 0:
+            _, i = read_varint(buf, i)
+        else:
+            i += 4 if tag & 7 == 5 else 8
+        yield tag >> 3, buf[start:i]
+
+
+def read_varint(buf, i):
+    value, shift = 0, 0
+    while True:
+        b = buf[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, i
+
+
+def write_varint(value):
+    out = bytearray()
+    while True:
+        b, value = value & 0x7F, value >> 7
+        out.append(b | 0x80 if value else b)
+        if not value:
+            return bytes(out)
+
+
+def small_sentencepiece(model, normal_pieces=40):
+    out, kept = bytearray(), 0
+    for field, raw in wire_fields(model):
+        if field == 1:  # a piece: kept if control (3) or unknown (2), or among the first normal (1) ones
+            _, j = read_varint(raw, 0)
+            _, j = read_varint(raw, j)
+            kind = next((read_varint(r, 1)[0] for f, r in wire_fields(raw[j:]) if f == 3), 1)
+            if kind in (2, 3) or (kind == 1 and kept < normal_pieces):
+                out += raw
+                kept += kind == 1
+        elif field == 2:  # the trainer spec without byte_fallback (field 35)
+            _, j = read_varint(raw, 0)
+            _, j = read_varint(raw, j)
+            spec = b"".join(r for f, r in wire_fields(raw[j:]) if f != 35)
+            out += write_varint(2 << 3 | 2) + write_varint(len(spec)) + spec
+        else:
+            out += raw
+    return bytes(out)
+
+
+sentencepiece_model = read(os.path.join(stories, "tokenizer.model"))
+write("tokenizer-model", "stories260K.model", sentencepiece_model)
+write("tokenizer-model", "stories260K-small.model", small_sentencepiece(sentencepiece_model))
 
 
 # tokenizer.json: the real Qwen3 and Llama 3.1 files' structure (normalizer, pre-tokenizer, post-processor, decoder,
