@@ -5,10 +5,11 @@
 #                                      (one after the other); MINUTES per parser, default 2 (FUZZ_SECONDS overrides)
 #
 # Needs afl++ (Debian: apt-get install afl++) and the SharpFuzz.CommandLine tool (installed under
-# ~/.cache/timebill/sharpfuzz on first use). Builds tools/TimeBill.Fuzz, instruments TimeBill.Core, TimeBill.Templates and
-# the tokenizer libraries, runs afl-fuzz on TimeBill.Tests/Reliability/FuzzCorpus/PARSER, and copies into that folder every crash and hang, and
-# up to FUZZ_KEEP (default 24) new-coverage queue entries no larger than FUZZ_MAX_BYTES (default 4096), named by content
-# hash. The fuzzer's own output stays under tools/TimeBill.Fuzz/bin/fuzz (ignored; removed by `git clean -X`).
+# ~/.cache/timebill/sharpfuzz on first use). Builds tools/TimeBill.Fuzz, instruments TimeBill.Core, TimeBill.Templates
+# and the tokenizer libraries, runs afl-fuzz on TimeBill.Tests/Reliability/FuzzCorpus/PARSER, and copies into that
+# folder every crash and hang, and up to FUZZ_KEEP (default 24) new-coverage queue entries no larger than
+# FUZZ_MAX_BYTES (default 4096), named by content hash. The fuzzer's own output stays under tools/TimeBill.Fuzz/bin/fuzz
+# (ignored; removed by `git clean -X`).
 set -euo pipefail
 parsers=${1:?usage: tools/fuzz.sh PARSER|all [MINUTES]}
 minutes=${2:-2}
