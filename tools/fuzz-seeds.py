@@ -68,18 +68,21 @@ for model in ("stories260K", "tiny-random-llama3-bf16", "tiny-random-llama31", "
 # 1 KB one that still loads: its control pieces and first 40 normal ones, byte pieces and byte fallback dropped, small
 # enough that the fuzzer's mutations stay under the corpus's 4 KB entry size.
 def wire_fields(buf):
+    """The protobuf fields of buf: (field number, the field's raw bytes, its payload: bytes, or the varint's value)."""
     i = 0
     while i < len(buf):
         start = i
         tag, i = read_varint(buf, i)
-        if tag & 7 == 2:
+        wire = tag & 7
+        if wire == 2:
             n, i = read_varint(buf, i)
-            i += n
-        elif tag & 7 == 0:
-            _, i = read_varint(buf, i)
+            payload, i = buf[i:i + n], i + n
+        elif wire == 0:
+            payload, i = read_varint(buf, i)
         else:
-            i += 4 if tag & 7 == 5 else 8
-        yield tag >> 3, buf[start:i]
+            size = 4 if wire == 5 else 8
+            payload, i = buf[i:i + size], i + size
+        yield tag >> 3, buf[start:i], payload
 
 
 def read_varint(buf, i):
@@ -104,18 +107,14 @@ def write_varint(value):
 
 def small_sentencepiece(model, normal_pieces=40):
     out, kept = bytearray(), 0
-    for field, raw in wire_fields(model):
+    for field, raw, body in wire_fields(model):
         if field == 1:  # a piece: kept if control (3) or unknown (2), or among the first normal (1) ones
-            _, j = read_varint(raw, 0)
-            _, j = read_varint(raw, j)
-            kind = next((read_varint(r, 1)[0] for f, r in wire_fields(raw[j:]) if f == 3), 1)
+            kind = next((v for f, _, v in wire_fields(body) if f == 3), 1)
             if kind in (2, 3) or (kind == 1 and kept < normal_pieces):
                 out += raw
                 kept += kind == 1
         elif field == 2:  # the trainer spec without byte_fallback (field 35)
-            _, j = read_varint(raw, 0)
-            _, j = read_varint(raw, j)
-            spec = b"".join(r for f, r in wire_fields(raw[j:]) if f != 35)
+            spec = b"".join(r for f, r, _ in wire_fields(body) if f != 35)
             out += write_varint(2 << 3 | 2) + write_varint(len(spec)) + spec
         else:
             out += raw
@@ -216,46 +215,14 @@ def gguf(metadata, tensors):
 
 
 def sentencepiece_pieces(model):
-    pieces, i = [], 0
-
-    def varint(i):
-        shift = value = 0
-        while True:
-            b = model[i]
-            value |= (b & 0x7F) << shift
-            i += 1
-            shift += 7
-            if b < 0x80:
-                return value, i
-
-    while i < len(model):
-        tag, i = varint(i)
-        field, wire = tag >> 3, tag & 7
-        if wire == 2:
-            n, i = varint(i)
-            body, i = model[i:i + n], i + n
-            if field == 1:
-                text, score, kind, j = "", 0.0, 1, 0
-                while j < len(body):
-                    t = body[j]
-                    j += 1
-                    if t == 0x0A:
-                        n2 = body[j]
-                        j += 1
-                        text, j = body[j:j + n2].decode("utf-8"), j + n2
-                    elif t == 0x15:
-                        (score,), j = struct.unpack("<f", body[j:j + 4]), j + 4
-                    elif t == 0x18:
-                        kind, j = body[j], j + 1
-                    else:
-                        raise ValueError("unexpected piece field")
-                pieces.append((text, score, kind))
-        elif wire == 0:
-            _, i = varint(i)
-        elif wire == 5:
-            i += 4
-        else:
-            i += 8
+    pieces = []
+    for field, _, body in wire_fields(model):
+        if field == 1:
+            values = {f: v for f, _, v in wire_fields(body)}
+            if not values.keys() <= {1, 2, 3}:
+                raise ValueError("unexpected piece field")
+            score = struct.unpack("<f", values[2])[0] if 2 in values else 0.0
+            pieces.append((values.get(1, b"").decode("utf-8"), score, values.get(3, 1)))
     return pieces
 
 
