@@ -36,8 +36,7 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
         ArgumentOutOfRangeException.ThrowIfNegative(cachedLength);
         ArgumentOutOfRangeException.ThrowIfNegative(newLength);
         if (cachedLength == 0) return Milliseconds(newLength);
-        return (A * newLength + (G ?? B)) * newLength + (H ?? C) + D * Blocks(newLength, QueryBlock)
-            + ((E ?? 2 * A) * newLength + F) * cachedLength;
+        return Curve(newLength, G ?? B, H ?? C) + ((E ?? 2 * A) * newLength + F) * cachedLength;
     }
 
     /// <summary>Predicted prefill time in milliseconds for a prompt of <paramref name="promptLength"/> tokens.</summary>
@@ -45,8 +44,15 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
     public double Milliseconds(double promptLength)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(promptLength);
-        return (A * promptLength + B) * promptLength + C + D * Blocks(promptLength, QueryBlock);
+        return Curve(promptLength, B, C);
     }
+
+    /// <summary>
+    /// The attention and block terms of <paramref name="tokens"/> prefilled tokens with the given per-token and fixed
+    /// cost: the cold curve with <c>B</c> and <c>C</c>, the new tokens after a cached prefix with <c>G</c> and <c>H</c>.
+    /// </summary>
+    private double Curve(double tokens, double perToken, double fixedMilliseconds) =>
+        (A * tokens + perToken) * tokens + fixedMilliseconds + D * Blocks(tokens, QueryBlock);
 
     /// <summary>This cost with every coefficient multiplied by <paramref name="factor"/> (a uniformly slower or faster machine).</summary>
     public PrefillCost Scaled(double factor) => this with { A = A * factor, B = B * factor, C = C * factor, D = D * factor, E = E * factor, F = F * factor, G = G * factor, H = H * factor };

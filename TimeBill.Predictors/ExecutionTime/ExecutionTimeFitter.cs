@@ -73,8 +73,9 @@ internal static class ExecutionTimeFitter
         if (fitting < 2) return (cold, null);
         if (fitting >= 6)
         {
+            var attentionAndBlocks = cold with { B = 0, C = 0 };
             var own = warm.Select(m => new Point([m.PromptLength, 1, (double)m.CachedLength * m.PromptLength, m.CachedLength], m.Milliseconds,
-                m.HeldOut, Offset: (cold.A * m.PromptLength) * m.PromptLength + cold.D * PrefillCost.Blocks(m.PromptLength, cold.QueryBlock))).ToList();
+                m.HeldOut, Offset: attentionAndBlocks.Milliseconds(m.PromptLength))).ToList();
             var (w, q) = FitCurve(own, "cached-prefill", minFitPoints: 6);
             return (cold with { G = w[0], H = w[1], E = w[2], F = w[3] }, q);
         }

@@ -138,17 +138,19 @@ public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimato
         var pre = _prefill.Coefficients();
         var step = _step.Coefficients();
         var lay = _layered.Coefficients();
+        var b = Baseline.Prefill;
         _current = new ExecutionTimeCoefficients(
-            new PrefillCost(pre[0], pre[1], pre[2], pre[3], Baseline.Prefill.QueryBlock,
+            new PrefillCost(pre[0], pre[1], pre[2], pre[3], b.QueryBlock,
                 // The warm-prefill terms follow the corrections of the terms they are made of: attention, per-token and fixed work.
-                Baseline.Prefill.E is double e && Baseline.Prefill.A > 0 ? e * pre[0] / Baseline.Prefill.A : Baseline.Prefill.E,
-                Baseline.Prefill.B > 0 ? Baseline.Prefill.F * pre[1] / Baseline.Prefill.B : Baseline.Prefill.F,
-                Baseline.Prefill.G is double g && Baseline.Prefill.B > 0 ? g * pre[1] / Baseline.Prefill.B : Baseline.Prefill.G,
-                Baseline.Prefill.H is double h && Baseline.Prefill.C > 0 ? h * pre[2] / Baseline.Prefill.C : Baseline.Prefill.H),
+                Follow(b.E, b.A, pre[0]), Follow(b.F, b.B, pre[1])!.Value, Follow(b.G, b.B, pre[1]), Follow(b.H, b.C, pre[2])),
             new DecodeStepCost(step[0], step[1]),
             new LayeredDecodeStepCost(lay[0], lay[1], lay[2], Baseline.LayeredStep.LayerCount));
         Interlocked.Increment(ref _observations);
     }
+
+    // A warm term scaled as the baseline term it is made of was corrected (unchanged while that term is 0).
+    private static double? Follow(double? term, double baseline, double corrected) =>
+        term is double t && baseline > 0 ? t * corrected / baseline : term;
 
     /// <summary>One curve <c>Σ θ_j·f_j(x)</c> with multiplicative corrections of its non-zero terms.</summary>
     private sealed class Curve
