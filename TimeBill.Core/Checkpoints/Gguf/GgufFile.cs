@@ -55,10 +55,20 @@ internal sealed unsafe class GgufFile : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         if (!File.Exists(path)) throw new ModelLoadException(path, "file not found.");
-        long length;
-        using (var stream = File.OpenRead(path)) length = stream.Length; // the target's length when path is a symbolic link
-        if (length < 24) throw new ModelLoadException(path, $"truncated: {length} bytes, too short for a GGUF header (24 bytes).");
-        var mapping = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        // The open file's length is its target's when path is a symbolic link; the mapping takes the stream over.
+        var stream = File.OpenRead(path);
+        long length = stream.Length;
+        MemoryMappedFile mapping;
+        try
+        {
+            if (length < 24) throw new ModelLoadException(path, $"truncated: {length} bytes, too short for a GGUF header (24 bytes).");
+            mapping = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
         MemoryMappedViewAccessor? view = null;
         GgufFile? file = null;
         try
