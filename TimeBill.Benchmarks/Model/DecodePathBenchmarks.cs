@@ -39,8 +39,7 @@ public class DecodePathBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        TimeBill.Core.Native.TorchSharpNativeLoader.EnsureLoaded(); // before the first torch call, on any libstdc++
-        TorchSharp.torch.set_num_threads(2);
+        ModelBenchmarkSubjects.UseTwoTorchThreads();
         _model = ModelBenchmarkSubjects.Open(Model);
         _engine = new GenerationEngine(_model, new EngineOptions { BFloat16Weights = Path == "kernels-bf16" });
         _logits = new float[_model.Config.VocabSize];

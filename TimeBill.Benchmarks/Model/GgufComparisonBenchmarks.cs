@@ -66,8 +66,7 @@ public class GgufComparisonBenchmarks
         var random = new Random(0);
         if (Runtime == "timebill")
         {
-            TimeBill.Core.Native.TorchSharpNativeLoader.EnsureLoaded(); // before the first torch call, on any libstdc++
-            TorchSharp.torch.set_num_threads(2);
+            ModelBenchmarkSubjects.UseTwoTorchThreads();
             _model = CausalLanguageModel.Load(file);
             _engine = new GenerationEngine(_model);
             _logits = new float[_model.Config.VocabSize];

@@ -8,6 +8,13 @@ public static class ModelBenchmarkSubjects
     /// <summary>Names accepted by <see cref="Open"/>.</summary>
     public static IEnumerable<string> Names => ["stories260K", "smollm2-135m"];
 
+    /// <summary>Sets libtorch to the benchmarks' 2 threads, its native library loaded first (on any libstdc++).</summary>
+    public static void UseTwoTorchThreads()
+    {
+        TimeBill.Core.Native.TorchSharpNativeLoader.EnsureLoaded();
+        TorchSharp.torch.set_num_threads(2);
+    }
+
     /// <summary>Loads or builds the named model (float32).</summary>
     public static CausalLanguageModel Open(string name)
     {

@@ -30,8 +30,7 @@ public class PrefillBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        TimeBill.Core.Native.TorchSharpNativeLoader.EnsureLoaded(); // before the first torch call, on any libstdc++
-        TorchSharp.torch.set_num_threads(2);
+        ModelBenchmarkSubjects.UseTwoTorchThreads();
         _model = ModelBenchmarkSubjects.Open(Model);
         var random = new Random(0);
         int tokens = Math.Min(PromptTokens, _model.Config.MaxPositions - 1);
