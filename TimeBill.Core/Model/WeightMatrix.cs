@@ -46,20 +46,40 @@ public sealed class WeightMatrix : IDisposable
     /// <summary>How it is held: "f32", or the stored types (e.g. "q4_K+q6_K").</summary>
     public string Format => Float32 is not null ? "f32" : string.Join('+', _segments.Select(s => GgmlTypeInfo.Of(s.Type).Name).Distinct());
 
-    /// <summary>y = x Wᵀ (+ bias) for x <c>[T, cols]</c>; stored rows are dequantized a slice at a time.</summary>
+    /// <summary>
+    /// y = x Wᵀ (+ bias) for x <c>[T, cols]</c>. Stored rows in a block format are multiplied as blocks where the machine
+    /// can (<see cref="QuantizedMatMul"/>); others are dequantized a slice at a time for libtorch.
+    /// </summary>
     public Tensor Linear(Tensor x, Tensor? bias = null)
     {
         if (Float32 is not null) return F.linear(x, Float32, bias);
         using var scope = NewDisposeScope();
-        var y = empty(x.shape[0], Rows);
-        int slice = (int)Math.Clamp(SliceBytes / (4L * Cols), 1, Rows);
-        var scratch = empty(slice, Cols);
-        for (int start = 0; start < Rows; start += slice)
+        int tokens = checked((int)x.shape[0]);
+        var y = empty(tokens, Rows);
+        Tensor? contiguous = null;
+        Tensor? scratch = null;
+        int offset = 0;
+        foreach (var segment in _segments)
         {
-            int count = Math.Min(slice, Rows - start);
-            var w = scratch.narrow(0, 0, count);
-            DequantizeInto(start, count, w);
-            y.narrow(1, start, count).copy_(F.linear(x, w));
+            if (QuantizedMatMul.IsSupported(segment.Type))
+            {
+                contiguous ??= x.contiguous();
+                QuantizedMatMul.Multiply(segment.Type, segment.Bytes, segment.Rows, Cols, MemoryMarshal.Cast<byte, float>(contiguous.bytes), tokens,
+                    MemoryMarshal.Cast<byte, float>(y.bytes)[offset..], Rows, get_num_threads(), segment.RowOrder());
+            }
+            else
+            {
+                int slice = (int)Math.Clamp(SliceBytes / (4L * Cols), 1, Rows);
+                scratch ??= empty(slice, Cols);
+                for (int start = 0; start < segment.Rows; start += slice)
+                {
+                    int count = Math.Min(slice, segment.Rows - start);
+                    var w = scratch.narrow(0, 0, count);
+                    DequantizeInto(offset + start, count, w);
+                    y.narrow(1, offset + start, count).copy_(F.linear(x, w));
+                }
+            }
+            offset += segment.Rows;
         }
         if (bias is not null) y.add_(bias);
         return y.MoveToOuterDisposeScope();

@@ -34,6 +34,9 @@ internal readonly unsafe struct WeightSegment(nint data, int rows, int cols, Ggm
         return head * d + 2 * (within % half) + within / half;
     }
 
+    /// <summary>The stored row of every logical row, or empty when they are in order.</summary>
+    public int[] RowOrder() => PermutedHeads == 0 ? [] : [.. Enumerable.Range(0, Rows).Select(StoredRow)];
+
     /// <summary>Logical row <paramref name="row"/> as float32.</summary>
     public void Dequantize(int row, Span<float> destination) =>
         GgmlQuantization.DequantizeRows(Type, Bytes, Cols, StoredRow(row), 1, destination);

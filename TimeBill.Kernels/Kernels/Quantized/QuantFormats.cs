@@ -15,6 +15,13 @@ internal unsafe interface IQuantFormat
     static abstract int BlockBytes { get; }
     static abstract void Decode(byte* block, float* values);
     static abstract float DotInt8<TE, TAcc>(byte* w, byte* x, int blocks) where TE : IInt8Dot<TAcc> where TAcc : struct;
+    /// <summary>
+    /// 32-element sub-block <paramref name="sub"/> of a block as unsigned levels u with value = s·u − o, where s and o hold
+    /// for elements 0–15 (<paramref name="scales"/>[0], <paramref name="offsets"/>[0]) and 16–31 ([1]).
+    /// </summary>
+    static abstract Vector256<byte> Levels(byte* block, int sub, float* scales, float* offsets);
+    /// <summary>Whether elements 0–15 and 16–31 of a sub-block may have different scales (Q6_K).</summary>
+    static abstract bool SixteenElementScales { get; }
 }
 
 internal static unsafe class QuantLoads
@@ -99,8 +106,18 @@ internal static unsafe class QuantLoads
 /// <summary>Q8_0: fp16 d, 32 int8 q; x = d·q.</summary>
 internal readonly unsafe struct Q8_0Format : IQuantFormat
 {
+    public static bool SixteenElementScales => false;
     public static int BlockSize => 32;
     public static int BlockBytes => 34;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Levels(byte* block, int sub, float* scales, float* offsets)
+    {
+        float d = QuantLoads.Half(block);
+        scales[0] = scales[1] = d;
+        offsets[0] = offsets[1] = 128 * d;
+        return QuantLoads.Bytes(block + 2) ^ Vector256.Create((byte)0x80);
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Decode(byte* block, float* values)
     {
@@ -135,8 +152,18 @@ internal readonly unsafe struct Q8_0Format : IQuantFormat
 /// <summary>Q4_0: fp16 d, 16 bytes; element j is the low nibble of byte j, element j+16 its high nibble; x = d·(q − 8).</summary>
 internal readonly unsafe struct Q4_0Format : IQuantFormat
 {
+    public static bool SixteenElementScales => false;
     public static int BlockSize => 32;
     public static int BlockBytes => 18;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Levels(byte* block, int sub, float* scales, float* offsets)
+    {
+        float d = QuantLoads.Half(block);
+        scales[0] = scales[1] = d;
+        offsets[0] = offsets[1] = 8 * d;
+        return (Values(block) + Vector256.Create((sbyte)8)).AsByte();
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Decode(byte* block, float* values)
     {
@@ -183,8 +210,19 @@ internal readonly unsafe struct Q4_0Format : IQuantFormat
 /// </summary>
 internal readonly unsafe struct Q4_KFormat : IQuantFormat
 {
+    public static bool SixteenElementScales => false;
     public static int BlockSize => 256;
     public static int BlockBytes => 144;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Levels(byte* block, int sub, float* scales, float* offsets)
+    {
+        QuantLoads.ScalesMins(block + 4, out ulong sc, out ulong mins);
+        scales[0] = scales[1] = QuantLoads.Half(block) * QuantLoads.Byte(sc, sub);
+        offsets[0] = offsets[1] = QuantLoads.Half(block + 2) * QuantLoads.Byte(mins, sub);
+        var q = QuantLoads.Bytes(block + 16 + 32 * (sub / 2));
+        return (sub & 1) == 0 ? q & Vector256.Create((byte)0x0F) : Vector256.ShiftRightLogical(q, 4);
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Decode(byte* block, float* values)
     {
@@ -226,8 +264,19 @@ internal readonly unsafe struct Q4_KFormat : IQuantFormat
 /// <summary>Q5_K: as Q4_K (qh[32] before qs[128]) plus a fifth bit: bit 2k of qh[l] for element 64k+l, bit 2k+1 for 64k+32+l.</summary>
 internal readonly unsafe struct Q5_KFormat : IQuantFormat
 {
+    public static bool SixteenElementScales => false;
     public static int BlockSize => 256;
     public static int BlockBytes => 176;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Levels(byte* block, int sub, float* scales, float* offsets)
+    {
+        QuantLoads.ScalesMins(block + 4, out ulong sc, out ulong mins);
+        scales[0] = scales[1] = QuantLoads.Half(block) * QuantLoads.Byte(sc, sub);
+        offsets[0] = offsets[1] = QuantLoads.Half(block + 2) * QuantLoads.Byte(mins, sub);
+        Levels(block, QuantLoads.Bytes(block + 16), sub / 2, out var u0, out var u1);
+        return (sub & 1) == 0 ? u0 : u1;
+    }
     /// <summary>Sub-blocks 2k and 2k+1 as 5-bit levels: nibbles of qs group k plus qh bits 2k and 2k+1.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Levels(byte* block, Vector256<byte> qh, int k, out Vector256<byte> u0, out Vector256<byte> u1)
@@ -283,8 +332,22 @@ internal readonly unsafe struct Q5_KFormat : IQuantFormat
 /// </summary>
 internal readonly unsafe struct Q6_KFormat : IQuantFormat
 {
+    public static bool SixteenElementScales => true;
     public static int BlockSize => 256;
     public static int BlockBytes => 210;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<byte> Levels(byte* block, int sub, float* scales, float* offsets)
+    {
+        float d = QuantLoads.Half(block + 208);
+        sbyte* sc = (sbyte*)(block + 192) + 2 * sub;
+        scales[0] = d * sc[0];
+        scales[1] = d * sc[1];
+        offsets[0] = 32 * scales[0];
+        offsets[1] = 32 * scales[1];
+        Levels(block, sub / 4, out var u1, out var u2, out var u3, out var u4);
+        return (sub % 4) switch { 0 => u1, 1 => u2, 2 => u3, _ => u4 };
+    }
     /// <summary>The four 32-element quarters of a 128-element half as unsigned 6-bit levels (q + 32).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Levels(byte* block, int half, out Vector256<byte> u1, out Vector256<byte> u2, out Vector256<byte> u3, out Vector256<byte> u4)
