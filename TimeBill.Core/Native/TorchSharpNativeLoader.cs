@@ -13,6 +13,9 @@ namespace TimeBill.Core.Native;
 /// to a private cache folder, marks that one requirement weak, and hands TorchSharp the patched copy through
 /// the native-library resolver. System files are never touched, no root is needed, and on systems whose
 /// libstdc++ already satisfies the requirement nothing is changed at all.
+/// Before libtorch loads it also sets <c>OMP_WAIT_POLICY=PASSIVE</c> unless the environment names a policy: libtorch's
+/// OpenMP workers otherwise spin after every operation and take the cores from the kernels' threads that run between
+/// libtorch's operations in a prefill over quantized weights.
 /// </summary>
 public static partial class TorchSharpNativeLoader
 {
@@ -39,10 +42,23 @@ public static partial class TorchSharpNativeLoader
         lock (Gate)
         {
             if (_initialized) return;
+            PreferPassiveOpenMpWait();
             if (OperatingSystem.IsLinux()) PrepareLinux();
             _initialized = true;
         }
     }
+
+    private static void PreferPassiveOpenMpWait()
+    {
+        const string name = "OMP_WAIT_POLICY";
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name))) return;
+        // .NET keeps its own copy of the environment on Unix; OpenMP reads the C library's.
+        if (OperatingSystem.IsWindows()) Environment.SetEnvironmentVariable(name, "PASSIVE");
+        else SetEnvironment(name, "PASSIVE", 0);
+    }
+
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SetEnvironment(string name, string value, int overwrite);
 
     private static void PrepareLinux()
     {
