@@ -13,9 +13,10 @@ namespace TimeBill.Core.Native;
 /// to a private cache folder, marks that one requirement weak, and hands TorchSharp the patched copy through
 /// the native-library resolver. System files are never touched, no root is needed, and on systems whose
 /// libstdc++ already satisfies the requirement nothing is changed at all.
-/// Before libtorch loads it also sets <c>OMP_WAIT_POLICY=PASSIVE</c> unless the environment names a policy: libtorch's
-/// OpenMP workers otherwise spin after every operation and take the cores from the kernels' threads that run between
-/// libtorch's operations in a prefill over quantized weights.
+/// Before libtorch loads it also sets <c>GOMP_SPINCOUNT</c> to 3,000 unless the environment sets it or
+/// <c>OMP_WAIT_POLICY</c>: libtorch's OpenMP workers otherwise poll for milliseconds after every operation and take the
+/// cores from the kernels that run between libtorch's operations (a prefill over quantized weights), while a shorter
+/// poll still bridges the gaps between consecutive operations.
 /// </summary>
 public static partial class TorchSharpNativeLoader
 {
@@ -42,19 +43,21 @@ public static partial class TorchSharpNativeLoader
         lock (Gate)
         {
             if (_initialized) return;
-            PreferPassiveOpenMpWait();
-            if (OperatingSystem.IsLinux()) PrepareLinux();
+            if (OperatingSystem.IsLinux())
+            {
+                ShortenOpenMpPolling();
+                PrepareLinux();
+            }
             _initialized = true;
         }
     }
 
-    private static void PreferPassiveOpenMpWait()
+    private static void ShortenOpenMpPolling()
     {
-        const string name = "OMP_WAIT_POLICY";
-        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name))) return;
-        // .NET keeps its own copy of the environment on Unix; OpenMP reads the C library's.
-        if (OperatingSystem.IsWindows()) Environment.SetEnvironmentVariable(name, "PASSIVE");
-        else SetEnvironment(name, "PASSIVE", 0);
+        const string name = "GOMP_SPINCOUNT";
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable(name)) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("OMP_WAIT_POLICY"))) return;
+        // .NET keeps its own copy of the environment on Unix; GNU OpenMP (libtorch's on Linux) reads the C library's.
+        SetEnvironment(name, "3000", 0);
     }
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]

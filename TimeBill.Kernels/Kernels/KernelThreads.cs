@@ -14,8 +14,12 @@ internal static unsafe class KernelThreads
     /// <summary>Threads usable by one call: the caller plus the helpers.</summary>
     public static int MaxThreads => Helpers.Length + 1;
 
-    /// <summary>Runs <paramref name="body"/>(state, start, end) over [0, count) split into up to <paramref name="threads"/> parts.</summary>
-    public static void For(int count, int threads, delegate*<void*, int, int, void> body, void* state)
+    /// <summary>
+    /// Runs <paramref name="body"/>(state, start, end) over [0, count) split into up to <paramref name="threads"/> parts.
+    /// Without <paramref name="spinAfter"/> the helpers sleep as soon as they finish instead of polling for the next
+    /// product: for work between libtorch operations, whose threads need the cores.
+    /// </summary>
+    public static void For(int count, int threads, delegate*<void*, int, int, void> body, void* state, bool spinAfter = true)
     {
         threads = Math.Min(Math.Min(threads, MaxThreads), count);
         if (threads <= 1 || !Gate.TryEnter())
@@ -26,7 +30,7 @@ internal static unsafe class KernelThreads
         try
         {
             for (int t = 1; t < threads; t++)
-                Helpers[t - 1].Start(body, state, (int)((long)count * t / threads), (int)((long)count * (t + 1) / threads));
+                Helpers[t - 1].Start(body, state, (int)((long)count * t / threads), (int)((long)count * (t + 1) / threads), spinAfter);
             body(state, 0, count / threads);
             for (int t = 1; t < threads; t++)
                 Helpers[t - 1].Wait();
@@ -50,13 +54,15 @@ internal static unsafe class KernelThreads
         private void* _state;
         private int _start, _end;
         private volatile bool _done = true;
+        private bool _spinAfter = true;
 
         public Helper(int index) =>
             new Thread(Loop) { IsBackground = true, Name = $"TimeBill kernel helper {index}" }.Start();
 
-        public void Start(delegate*<void*, int, int, void> body, void* state, int start, int end)
+        public void Start(delegate*<void*, int, int, void> body, void* state, int start, int end, bool spinAfter)
         {
             _body = body;
+            _spinAfter = spinAfter;
             _state = state;
             (_start, _end, _done) = (start, end, false);
             _go.Set();
@@ -72,7 +78,7 @@ internal static unsafe class KernelThreads
         {
             while (true)
             {
-                long until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+                long until = System.Diagnostics.Stopwatch.GetTimestamp() + (_spinAfter ? SpinTicks : 0);
                 while (!_go.IsSet && System.Diagnostics.Stopwatch.GetTimestamp() < until)
                     Thread.SpinWait(16);
                 _go.Wait();

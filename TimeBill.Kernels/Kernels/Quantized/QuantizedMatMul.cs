@@ -77,7 +77,7 @@ public static unsafe class QuantizedMatMul
                     GgmlType.Q5_K => &Groups<Q5_KFormat>,
                     _ => &Groups<Q6_KFormat>,
                 };
-                KernelThreads.For((rows + 7) / 8, threads, body, &args);
+                KernelThreads.For((rows + 7) / 8, threads, body, &args, spinAfter: false);
             }
         }
         finally
