@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TimeBill.Core.Cache;
 using TimeBill.Core.Checkpoints;
 using TimeBill.Core.Checkpoints.Gguf;
@@ -258,14 +259,23 @@ public sealed class CausalLanguageModel : IDisposable
         int before = cache.Length(layer) - t;
         if (t > 1 && before == cache.NextPosition && !cache.HoldsInPlace(layer) && (before == 0 || EntriesAtOwnPositions(cache, layer, before)))
         {
-            // Every entry at its own position (a fresh prefill, or a later chunk of one): causal attention in blocks.
+            // Every entry at its own position (a fresh prefill, or a later chunk of one): causal attention on the kernels,
+            // or in blocks on libtorch where an observer wants the prefill's attention weights.
             int wanted = before == 0 ? observer?.PrefillAttentionQueries ?? 0 : 0;
+            if (wanted == 0 && Kernels.PrefillAttention.Supports(Config.HeadDim))
+                return FinishLayer(w, hidden, KernelAttention(q, cache, layer, before));
             var retained = wanted > 0 ? new PrefillAttention(t, wanted) : null;
             attention = BlockCausalAttention(q, cache.Keys(layer), cache.Values(layer), retained, before, Config.WindowOf(layer));
             if (retained is not null) observer!.OnPrefillAttention(layer, retained);
         }
         else attention = Attend(q, cache, layer, Config.WindowOf(layer));
-        hidden = hidden + w.Output.Linear(attention.transpose(0, 1).reshape(t, -1));
+        return FinishLayer(w, hidden, attention.transpose(0, 1).reshape(t, -1));
+    }
+
+    /// <summary>The rest of a layer after attention (<c>[T, heads·headDim]</c>): output projection, MLP, both residuals.</summary>
+    private Tensor FinishLayer(DecoderLayerWeights w, Tensor hidden, Tensor attention)
+    {
+        hidden = hidden + w.Output.Linear(attention);
         var gateUp = w.GateUp.Linear(RmsNorm(hidden, w.MlpNorm)).chunk(2, dim: -1);
         return hidden + w.Down.Linear(F.silu(gateUp[0]) * gateUp[1]);
     }
@@ -406,6 +416,18 @@ public sealed class CausalLanguageModel : IDisposable
             blocks[i] = probabilities.matmul(values.narrow(1, first, span)).view(kvh, g, size, hd);
         }
         return cat(blocks, 2).view(h, t, hd);
+    }
+
+    /// <summary>Causal attention of a prefill chunk on the kernels: <c>[T, heads·headDim]</c>.</summary>
+    private Tensor KernelAttention(Tensor q, KvCache cache, int layer, int offset)
+    {
+        int t = (int)q.shape[1];
+        using var queries = q.contiguous();
+        var output = empty(t, Config.HeadCount * Config.HeadDim);
+        Kernels.PrefillAttention.Apply(MemoryMarshal.Cast<byte, float>(queries.bytes), cache.KeyStorage(layer), cache.ValueStorage(layer),
+            Config.HeadCount, Config.KvHeadCount, Config.HeadDim, cache.Capacity, t, offset, Config.WindowOf(layer) ?? 0,
+            MemoryMarshal.Cast<byte, float>(output.bytes), get_num_threads());
+        return output;
     }
 
     /// <summary>
