@@ -40,7 +40,8 @@ internal static unsafe class QuantLoads
     public static void SignTrick(Vector256<sbyte> w, Vector256<sbyte> x, out Vector256<byte> u, out Vector256<sbyte> s)
     {
         u = Vector256.Abs(w).AsByte();
-        s = Vector256.ConditionalSelect(Vector256.LessThan(w, Vector256<sbyte>.Zero), -x, x);
+        s = System.Runtime.Intrinsics.X86.Avx2.IsSupported ? System.Runtime.Intrinsics.X86.Avx2.Sign(x, w)
+            : Vector256.ConditionalSelect(Vector256.LessThan(w, Vector256<sbyte>.Zero), -x, x);
     }
 
     /// <summary>

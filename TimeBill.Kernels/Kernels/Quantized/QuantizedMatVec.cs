@@ -12,8 +12,11 @@ namespace TimeBill.Kernels.Quantized;
 /// </summary>
 public static unsafe class QuantizedMatVec
 {
-    /// <summary>The variant used when no tuning table says otherwise: integer dot products at the widest width.</summary>
-    public static KernelVariant DefaultVariant => new(KernelVariant.Int8Dot, KernelVariant.WidestAcceleratedWidth);
+    /// <summary>
+    /// The variant used when no tuning table says otherwise: integer dot products on AVX-VNNI where the processor has it
+    /// (one vpdpbusd per 32 columns beats AVX-512BW's vpmaddubsw + vpmaddwd pair), else at the widest width.
+    /// </summary>
+    public static KernelVariant DefaultVariant => new(KernelVariant.Int8Dot, AvxVnniDot.IsSupported ? 256 : KernelVariant.WidestAcceleratedWidth);
 
     /// <summary>Whether <paramref name="type"/> has a quantized product here.</summary>
     public static bool IsSupported(GgmlType type) =>
