@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace TimeBill.Kernels.Quantized;
 
@@ -108,6 +109,7 @@ public static unsafe class QuantizedMatVec
         if (!IsSupported(isa)) throw new ArgumentException($"This machine cannot run {isa}.", nameof(isa));
         var body = type switch
         {
+            GgmlType.Q4_0 when isa == Int8Isa.AvxVnni => &Q4_0FourRows,
             GgmlType.Q8_0 => SelectInt8<Q8_0Format>(isa),
             GgmlType.Q4_0 => SelectInt8<Q4_0Format>(isa),
             GgmlType.Q4_K => SelectInt8<Q4_KFormat>(isa),
@@ -207,5 +209,62 @@ public static unsafe class QuantizedMatVec
             }
             args.Y[r] = TL.Sum(TL.Add(a, b));
         }
+    }
+
+    /// <summary>
+    /// Q4_0 against Q8_0 on AVX-VNNI, four rows at a time so that each activation block, its scale and its sum are read
+    /// once for four rows. The nibbles go in unsigned (0–15) and each row's integer sum starts at −8·Σx, which
+    /// subtracts the format's offset of 8 without the sign trick.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Q4_0FourRows(void* state, int start, int end)
+    {
+        ref Args args = ref Unsafe.AsRef<Args>(state);
+        var low = Vector128.Create((byte)0x0F);
+        var eights = Vector256.Create((byte)8);
+        int r = start;
+        for (; r + 4 <= end; r += 4)
+        {
+            byte* w0 = args.W + (nint)r * args.RowBytes, w1 = w0 + args.RowBytes, w2 = w1 + args.RowBytes, w3 = w2 + args.RowBytes;
+            byte* x = (byte*)args.X;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (int b = 0; b < args.Blocks; b++, w0 += 18, w1 += 18, w2 += 18, w3 += 18, x += 34)
+            {
+                Prefetch(w0, w1, w2, w3, 8 * args.RowBytes);
+                var xs = Vector256.Load((sbyte*)(x + 2));
+                var offset = Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, eights, xs);
+                float dx = QuantLoads.Half(x);
+                a0 = Q4_0Row(a0, w0, xs, offset, dx, low);
+                a1 = Q4_0Row(a1, w1, xs, offset, dx, low);
+                a2 = Q4_0Row(a2, w2, xs, offset, dx, low);
+                a3 = Q4_0Row(a3, w3, xs, offset, dx, low);
+            }
+            args.Y[r] = Vector256.Sum(a0);
+            args.Y[r + 1] = Vector256.Sum(a1);
+            args.Y[r + 2] = Vector256.Sum(a2);
+            args.Y[r + 3] = Vector256.Sum(a3);
+        }
+        for (; r < end; r++)
+            args.Y[r] = Q4_0Format.DotInt8<AvxVnniDot, FloatPair256>(args.W + (nint)r * args.RowBytes, (byte*)args.X, args.Blocks);
+    }
+
+    /// <summary>Four rows read side by side defeat the hardware prefetcher: each row asks for its place eight rows on.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prefetch(byte* w0, byte* w1, byte* w2, byte* w3, int ahead)
+    {
+        if (!Sse.IsSupported) return;
+        Sse.Prefetch0(w0 + ahead);
+        Sse.Prefetch0(w1 + ahead);
+        Sse.Prefetch0(w2 + ahead);
+        Sse.Prefetch0(w3 + ahead);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q4_0Row(Vector256<float> acc, byte* w, Vector256<sbyte> xs, Vector256<int> offset, float dx, Vector128<byte> low)
+    {
+        var q = Vector128.Load(w + 2);
+        var u = Vector256.Create(q & low, Vector128.ShiftRightLogical(q, 4) & low);
+        var sum = AvxVnni.MultiplyWideningAndAdd(offset, u, xs);
+        return Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum), Vector256.Create(QuantLoads.Half(w) * dx), acc);
     }
 }
