@@ -155,51 +155,30 @@ public static unsafe class PrefillAttention
         for (; r + 4 <= rows; r += 4)
             for (int jc = 0; jc < KeyBlock; jc += 32)
             {
-                Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
-                Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+                Lanes32 a0 = default, a1 = default, a2 = default, a3 = default;
                 float* q0 = q + (long)r * d, q1 = q0 + d, q2 = q1 + d, q3 = q2 + d;
                 for (int c = 0; c < d; c++)
                 {
-                    float* k = kt + c * KeyBlock + jc;
-                    var (k0, k1, k2, k3) = (Vector256.Load(k), Vector256.Load(k + 8), Vector256.Load(k + 16), Vector256.Load(k + 24));
-                    var b = Vector256.Create(q0[c]);
-                    (a00, a01, a02, a03) = (Vector256.FusedMultiplyAdd(b, k0, a00), Vector256.FusedMultiplyAdd(b, k1, a01), Vector256.FusedMultiplyAdd(b, k2, a02), Vector256.FusedMultiplyAdd(b, k3, a03));
-                    b = Vector256.Create(q1[c]);
-                    (a10, a11, a12, a13) = (Vector256.FusedMultiplyAdd(b, k0, a10), Vector256.FusedMultiplyAdd(b, k1, a11), Vector256.FusedMultiplyAdd(b, k2, a12), Vector256.FusedMultiplyAdd(b, k3, a13));
-                    b = Vector256.Create(q2[c]);
-                    (a20, a21, a22, a23) = (Vector256.FusedMultiplyAdd(b, k0, a20), Vector256.FusedMultiplyAdd(b, k1, a21), Vector256.FusedMultiplyAdd(b, k2, a22), Vector256.FusedMultiplyAdd(b, k3, a23));
-                    b = Vector256.Create(q3[c]);
-                    (a30, a31, a32, a33) = (Vector256.FusedMultiplyAdd(b, k0, a30), Vector256.FusedMultiplyAdd(b, k1, a31), Vector256.FusedMultiplyAdd(b, k2, a32), Vector256.FusedMultiplyAdd(b, k3, a33));
+                    var k = Lanes32.Load(kt + c * KeyBlock + jc);
+                    a0 = Lanes32.MultiplyAdd(q0[c], k, a0);
+                    a1 = Lanes32.MultiplyAdd(q1[c], k, a1);
+                    a2 = Lanes32.MultiplyAdd(q2[c], k, a2);
+                    a3 = Lanes32.MultiplyAdd(q3[c], k, a3);
                 }
                 float* o = s + (long)r * KeyBlock + jc;
-                Store4(o, a00, a01, a02, a03);
-                Store4(o + KeyBlock, a10, a11, a12, a13);
-                Store4(o + 2 * KeyBlock, a20, a21, a22, a23);
-                Store4(o + 3 * KeyBlock, a30, a31, a32, a33);
+                a0.Store(o);
+                a1.Store(o + KeyBlock);
+                a2.Store(o + 2 * KeyBlock);
+                a3.Store(o + 3 * KeyBlock);
             }
         for (; r < rows; r++)
             for (int jc = 0; jc < KeyBlock; jc += 32)
             {
-                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                Lanes32 a0 = default;
                 float* q0 = q + (long)r * d;
-                for (int c = 0; c < d; c++)
-                {
-                    float* k = kt + c * KeyBlock + jc;
-                    var b = Vector256.Create(q0[c]);
-                    (a0, a1, a2, a3) = (Vector256.FusedMultiplyAdd(b, Vector256.Load(k), a0), Vector256.FusedMultiplyAdd(b, Vector256.Load(k + 8), a1),
-                        Vector256.FusedMultiplyAdd(b, Vector256.Load(k + 16), a2), Vector256.FusedMultiplyAdd(b, Vector256.Load(k + 24), a3));
-                }
-                Store4(s + (long)r * KeyBlock + jc, a0, a1, a2, a3);
+                for (int c = 0; c < d; c++) a0 = Lanes32.MultiplyAdd(q0[c], Lanes32.Load(kt + c * KeyBlock + jc), a0);
+                a0.Store(s + (long)r * KeyBlock + jc);
             }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store4(float* o, Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> e)
-    {
-        a.Store(o);
-        b.Store(o + 8);
-        c.Store(o + 16);
-        e.Store(o + 24);
     }
 
     /// <summary>Online softmax of one row of 64 scores: they become weights e^(s − max), and the row's output and denominator are rescaled to the new maximum.</summary>
@@ -243,42 +222,58 @@ public static unsafe class PrefillAttention
             for (int dc = 0; dc < d; dc += 32)
             {
                 float* o0 = o + (long)r * d + dc, o1 = o0 + d, o2 = o1 + d, o3 = o2 + d;
-                var (a00, a01, a02, a03) = (Vector256.Load(o0), Vector256.Load(o0 + 8), Vector256.Load(o0 + 16), Vector256.Load(o0 + 24));
-                var (a10, a11, a12, a13) = (Vector256.Load(o1), Vector256.Load(o1 + 8), Vector256.Load(o1 + 16), Vector256.Load(o1 + 24));
-                var (a20, a21, a22, a23) = (Vector256.Load(o2), Vector256.Load(o2 + 8), Vector256.Load(o2 + 16), Vector256.Load(o2 + 24));
-                var (a30, a31, a32, a33) = (Vector256.Load(o3), Vector256.Load(o3 + 8), Vector256.Load(o3 + 16), Vector256.Load(o3 + 24));
+                var (a0, a1, a2, a3) = (Lanes32.Load(o0), Lanes32.Load(o1), Lanes32.Load(o2), Lanes32.Load(o3));
                 float* p0 = p + (long)r * KeyBlock, p1 = p0 + KeyBlock, p2 = p1 + KeyBlock, p3 = p2 + KeyBlock;
                 for (int j = 0; j < keys; j++)
                 {
-                    float* vj = v + (long)j * d + dc;
-                    var (v0, v1, v2, v3) = (Vector256.Load(vj), Vector256.Load(vj + 8), Vector256.Load(vj + 16), Vector256.Load(vj + 24));
-                    var b = Vector256.Create(p0[j]);
-                    (a00, a01, a02, a03) = (Vector256.FusedMultiplyAdd(b, v0, a00), Vector256.FusedMultiplyAdd(b, v1, a01), Vector256.FusedMultiplyAdd(b, v2, a02), Vector256.FusedMultiplyAdd(b, v3, a03));
-                    b = Vector256.Create(p1[j]);
-                    (a10, a11, a12, a13) = (Vector256.FusedMultiplyAdd(b, v0, a10), Vector256.FusedMultiplyAdd(b, v1, a11), Vector256.FusedMultiplyAdd(b, v2, a12), Vector256.FusedMultiplyAdd(b, v3, a13));
-                    b = Vector256.Create(p2[j]);
-                    (a20, a21, a22, a23) = (Vector256.FusedMultiplyAdd(b, v0, a20), Vector256.FusedMultiplyAdd(b, v1, a21), Vector256.FusedMultiplyAdd(b, v2, a22), Vector256.FusedMultiplyAdd(b, v3, a23));
-                    b = Vector256.Create(p3[j]);
-                    (a30, a31, a32, a33) = (Vector256.FusedMultiplyAdd(b, v0, a30), Vector256.FusedMultiplyAdd(b, v1, a31), Vector256.FusedMultiplyAdd(b, v2, a32), Vector256.FusedMultiplyAdd(b, v3, a33));
+                    var value = Lanes32.Load(v + (long)j * d + dc);
+                    a0 = Lanes32.MultiplyAdd(p0[j], value, a0);
+                    a1 = Lanes32.MultiplyAdd(p1[j], value, a1);
+                    a2 = Lanes32.MultiplyAdd(p2[j], value, a2);
+                    a3 = Lanes32.MultiplyAdd(p3[j], value, a3);
                 }
-                Store4(o0, a00, a01, a02, a03);
-                Store4(o1, a10, a11, a12, a13);
-                Store4(o2, a20, a21, a22, a23);
-                Store4(o3, a30, a31, a32, a33);
+                a0.Store(o0);
+                a1.Store(o1);
+                a2.Store(o2);
+                a3.Store(o3);
             }
         for (; r < rows; r++)
             for (int dc = 0; dc < d; dc += 32)
             {
                 float* o0 = o + (long)r * d + dc, p0 = p + (long)r * KeyBlock;
-                var (a0, a1, a2, a3) = (Vector256.Load(o0), Vector256.Load(o0 + 8), Vector256.Load(o0 + 16), Vector256.Load(o0 + 24));
-                for (int j = 0; j < keys; j++)
-                {
-                    float* vj = v + (long)j * d + dc;
-                    var b = Vector256.Create(p0[j]);
-                    (a0, a1, a2, a3) = (Vector256.FusedMultiplyAdd(b, Vector256.Load(vj), a0), Vector256.FusedMultiplyAdd(b, Vector256.Load(vj + 8), a1),
-                        Vector256.FusedMultiplyAdd(b, Vector256.Load(vj + 16), a2), Vector256.FusedMultiplyAdd(b, Vector256.Load(vj + 24), a3));
-                }
-                Store4(o0, a0, a1, a2, a3);
+                var a0 = Lanes32.Load(o0);
+                for (int j = 0; j < keys; j++) a0 = Lanes32.MultiplyAdd(p0[j], Lanes32.Load(v + (long)j * d + dc), a0);
+                a0.Store(o0);
             }
+    }
+
+    /// <summary>32 consecutive floats in four registers: one row of a register block.</summary>
+    private struct Lanes32
+    {
+        private Vector256<float> _a, _b, _c, _d;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Lanes32 Load(float* p) => new() { _a = Vector256.Load(p), _b = Vector256.Load(p + 8), _c = Vector256.Load(p + 16), _d = Vector256.Load(p + 24) };
+
+        /// <summary>scale·x + acc, lane by lane.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Lanes32 MultiplyAdd(float scale, Lanes32 x, Lanes32 acc)
+        {
+            var s = Vector256.Create(scale);
+            return new()
+            {
+                _a = Vector256.FusedMultiplyAdd(s, x._a, acc._a), _b = Vector256.FusedMultiplyAdd(s, x._b, acc._b),
+                _c = Vector256.FusedMultiplyAdd(s, x._c, acc._c), _d = Vector256.FusedMultiplyAdd(s, x._d, acc._d),
+            };
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public readonly void Store(float* p)
+        {
+            _a.Store(p);
+            _b.Store(p + 8);
+            _c.Store(p + 16);
+            _d.Store(p + 24);
+        }
     }
 }

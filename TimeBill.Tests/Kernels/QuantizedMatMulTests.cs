@@ -21,7 +21,7 @@ public class QuantizedMatMulTests
         int block = GgmlTypeInfo.Of(type).BlockSize;
         foreach (var (rows, cols, tokens) in new[] { (8, block, 4), (13, 2 * block, 7), (21, block == 32 ? 9 * block : block, 1), (3, block, 5), (19, 2 * block, 3), (40, block, 9) })
         {
-            var (weights, w) = RandomMatrix(type, rows, cols, random);
+            var (weights, w) = QuantizedMatVecTests.RandomMatrix(type, rows, cols, random);
             var x = Enumerable.Range(0, tokens * cols).Select(_ => random.NextSingle() * 4 - 2).ToArray();
             var xq = new float[x.Length];
             // Fewer than MinTokens go through the matrix-vector product, which quantizes x its own way (Q8_K for K-quants).
@@ -73,16 +73,5 @@ public class QuantizedMatMulTests
         Assert.Contains("y holds", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights, 2, 32, x, 3, y.AsSpan(1), 2, 1)).Message);
         Assert.Contains("row 2", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights, 2, 32, x, 3, y, 2, 1, new[] { 0, 2 })).Message);
         Assert.Contains("f32", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.F32, new byte[256], 2, 32, x, 3, y, 2, 1)).Message);
-    }
-
-    private static (byte[] Weights, float[] Dequantized) RandomMatrix(GgmlType type, int rows, int cols, Random random)
-    {
-        var values = Enumerable.Range(0, rows * cols).Select(_ => random.NextSingle() * 2 - 1).ToArray();
-        int rowBytes = GgmlTypeInfo.Of(type).RowBytes(cols);
-        var weights = new byte[rows * rowBytes];
-        for (int r = 0; r < rows; r++) GgmlQuantization.Quantize(type, values.AsSpan(r * cols, cols), weights.AsSpan(r * rowBytes, rowBytes));
-        var dequantized = new float[rows * cols];
-        GgmlQuantization.Dequantize(type, weights, dequantized);
-        return (weights, dequantized);
     }
 }

@@ -11,7 +11,8 @@ public class QuantizedMatVecTests
 {
     public static TheoryData<GgmlType> Formats() => [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
 
-    private static (byte[] Weights, float[] Dequantized) RandomMatrix(GgmlType type, int rows, int cols, Random random)
+    /// <summary>Weights drawn from [-1, 1) in the given type, and their dequantized values.</summary>
+    internal static (byte[] Weights, float[] Dequantized) RandomMatrix(GgmlType type, int rows, int cols, Random random)
     {
         var values = Enumerable.Range(0, rows * cols).Select(_ => random.NextSingle() * 2 - 1).ToArray();
         int rowBytes = GgmlTypeInfo.Of(type).RowBytes(cols);
