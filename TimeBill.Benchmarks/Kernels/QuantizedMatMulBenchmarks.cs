@@ -71,7 +71,7 @@ public class QuantizedMatMulBenchmarks
     [Benchmark]
     public void Blocks()
     {
-        if (Runs) QuantizedMatMul.Multiply(_type, _weights, _rows, _cols, _x, Tokens, _y, _rows, Threads);
+        if (Runs) QuantizedMatMul.Multiply(_type, _weights, _rows, _cols, _x, Tokens, _y, _rows, QuantizedMatMul.DefaultVariant with { Threads = Threads });
     }
 
     [Benchmark]

@@ -65,7 +65,7 @@ public sealed class WeightMatrix : IDisposable
             {
                 contiguous ??= x.contiguous();
                 QuantizedMatMul.Multiply(segment.Type, segment.Bytes, segment.Rows, Cols, MemoryMarshal.Cast<byte, float>(contiguous.bytes), tokens,
-                    MemoryMarshal.Cast<byte, float>(y.bytes)[offset..], Rows, get_num_threads(), segment.RowOrder());
+                    MemoryMarshal.Cast<byte, float>(y.bytes)[offset..], Rows, QuantizedMatMul.DefaultVariant with { Threads = get_num_threads() }, segment.RowOrder());
             }
             else
             {

@@ -8,7 +8,7 @@ public static class KernelSpecs
     [
         new MatVecFloat32Spec(), new MatVecBFloat16Spec(), new MatVecFloat16Spec(), new RmsNormSpec(), new RotarySpec(),
         new SwiGluSpec(), new DecodeAttentionSpec(), new TopKSpec(),
-        .. QuantizedMatVecSpec.All,
+        .. QuantizedMatVecSpec.All, .. QuantizedMatMulSpec.All,
     ];
 
     /// <summary>The spec named <paramref name="name"/>.</summary>

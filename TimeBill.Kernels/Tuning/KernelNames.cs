@@ -35,6 +35,16 @@ public static class KernelNames
            select QuantizedMatVec(type, floatPath),
     ];
 
+    /// <summary><see cref="Quantized.QuantizedMatMul"/> (the prefill product) over <paramref name="type"/> weights: <c>matmul_q4_k</c>.</summary>
+    public static string QuantizedMatMul(Quantized.GgmlType type) => $"matmul_{Quantized.GgmlTypeInfo.Of(type).Name.ToLowerInvariant()}";
+
+    /// <summary>Every quantized matrix-product kernel name, one per format.</summary>
+    public static IReadOnlyList<string> QuantizedMatMulNames { get; } =
+    [
+        .. from type in new[] { Quantized.GgmlType.Q8_0, Quantized.GgmlType.Q4_0, Quantized.GgmlType.Q4_K, Quantized.GgmlType.Q5_K, Quantized.GgmlType.Q6_K }
+           select QuantizedMatMul(type),
+    ];
+
     /// <summary>The variant <paramref name="kernel"/> runs when no tuning table has an entry for it.</summary>
     /// <exception cref="ArgumentException">The kernel is unknown.</exception>
     public static KernelVariant DefaultVariant(string kernel) => kernel switch
@@ -48,6 +58,7 @@ public static class KernelNames
         _ when QuantizedMatVecNames.Contains(kernel) => kernel.EndsWith("_f32", StringComparison.Ordinal)
             ? new KernelVariant(KernelVariant.DequantizedFloat, KernelVariant.WidestAcceleratedWidth)
             : Quantized.QuantizedMatVec.DefaultVariant,
-        _ => throw new ArgumentException($"Unknown kernel '{kernel}'. Known: {MatVecFloat32}, {MatVecBFloat16}, {MatVecFloat16}, {RmsNorm}, {Rotary}, {SwiGlu}, {DecodeAttention}, {TopK}, {string.Join(", ", QuantizedMatVecNames)}.", nameof(kernel)),
+        _ when QuantizedMatMulNames.Contains(kernel) => Quantized.QuantizedMatMul.DefaultVariant,
+        _ => throw new ArgumentException($"Unknown kernel '{kernel}'. Known: {MatVecFloat32}, {MatVecBFloat16}, {MatVecFloat16}, {RmsNorm}, {Rotary}, {SwiGlu}, {DecodeAttention}, {TopK}, {string.Join(", ", QuantizedMatVecNames)}, {string.Join(", ", QuantizedMatMulNames)}.", nameof(kernel)),
     };
 }

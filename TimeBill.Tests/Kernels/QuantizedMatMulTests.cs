@@ -14,7 +14,7 @@ public class QuantizedMatMulTests
         if (!QuantizedMatMul.IsSupported(type))
         {
             // Without AVX-VNNI the prefill takes the dequantizing path; the kernel says so instead of running.
-            Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(type, new byte[GgmlTypeInfo.Of(type).RowBytes(256)], 1, 256, new float[256], 1, new float[1], 1, 1));
+            Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(type, new byte[GgmlTypeInfo.Of(type).RowBytes(256)], 1, 256, new float[256], 1, new float[1], 1));
             return;
         }
         var random = new Random(Random.Shared.Next());
@@ -38,7 +38,7 @@ public class QuantizedMatMulTests
                 {
                     int ldy = rows + 3;
                     var y = Enumerable.Repeat(float.NaN, tokens * ldy).ToArray();
-                    QuantizedMatMul.Multiply(type, weights, rows, cols, x, tokens, y, ldy, threads, permuted ? order : default);
+                    QuantizedMatMul.Multiply(type, weights, rows, cols, x, tokens, y, ldy, QuantizedMatMul.DefaultVariant with { Threads = threads }, permuted ? order : default);
                     for (int t = 0; t < tokens; t++)
                     {
                         for (int r = 0; r < rows; r++)
@@ -68,10 +68,10 @@ public class QuantizedMatMulTests
         var weights = new byte[2 * 34];
         var x = new float[3 * 32];
         var y = new float[3 * 2];
-        Assert.Contains("Weights hold", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights.AsSpan(1), 2, 32, x, 3, y, 2, 1)).Message);
-        Assert.Contains("x holds", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights, 2, 32, x.AsSpan(1), 3, y, 2, 1)).Message);
-        Assert.Contains("y holds", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights, 2, 32, x, 3, y.AsSpan(1), 2, 1)).Message);
-        Assert.Contains("row 2", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights, 2, 32, x, 3, y, 2, 1, new[] { 0, 2 })).Message);
-        Assert.Contains("f32", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.F32, new byte[256], 2, 32, x, 3, y, 2, 1)).Message);
+        Assert.Contains("Weights hold", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights.AsSpan(1), 2, 32, x, 3, y, 2)).Message);
+        Assert.Contains("x holds", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights, 2, 32, x.AsSpan(1), 3, y, 2)).Message);
+        Assert.Contains("y holds", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights, 2, 32, x, 3, y.AsSpan(1), 2)).Message);
+        Assert.Contains("row 2", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.Q8_0, weights, 2, 32, x, 3, y, 2, rowOrder: new[] { 0, 2 })).Message);
+        Assert.Contains("f32", Assert.Throws<ArgumentException>(() => QuantizedMatMul.Multiply(GgmlType.F32, new byte[256], 2, 32, x, 3, y, 2)).Message);
     }
 }

@@ -18,6 +18,13 @@ public static unsafe class QuantizedMatMul
     private const int GroupBlockBytes = 256 + 4 * 32;
     private const int TokenTile = 4;
 
+    /// <summary>
+    /// The variant used when no tuning table says otherwise: one thread (callers set theirs), and
+    /// <see cref="KernelVariant.BlockSize"/> 1, which packs about 128 KiB of rows (within L2) per pass; larger block sizes
+    /// pack that many groups of 8 rows.
+    /// </summary>
+    public static KernelVariant DefaultVariant => new(KernelVariant.Int8Dot, 256);
+
     /// <summary>Fewest tokens multiplied as a matrix product; fewer go token by token through <see cref="QuantizedMatVec"/> (and its activation format).</summary>
     public const int MinTokens = TokenTile;
 
@@ -30,8 +37,10 @@ public static unsafe class QuantizedMatMul
     /// </summary>
     /// <exception cref="ArgumentException">An unsupported type or machine, cols not whole blocks, or a span's length does not match.</exception>
     public static void Multiply(GgmlType type, ReadOnlySpan<byte> weights, int rows, int cols, ReadOnlySpan<float> x, int tokens,
-        Span<float> y, int ldy, int threads, ReadOnlySpan<int> rowOrder = default)
+        Span<float> y, int ldy, KernelVariant? variant = null, ReadOnlySpan<int> rowOrder = default)
     {
+        var v = variant ?? DefaultVariant;
+        int threads = v.Threads;
         if (!IsSupported(type))
             throw new ArgumentException($"No quantized matrix product for {GgmlTypeInfo.Of(type).Name} on this machine (it needs AVX-VNNI and one of q8_0, q4_0, q4_K, q5_K, q6_K).", nameof(type));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rows);
@@ -58,7 +67,7 @@ public static unsafe class QuantizedMatMul
         {
             var args = new Args
             {
-                Rows = rows, Cols = cols, Subs = subs, RowBytes = info.RowBytes(cols), Tokens = tokens, Padded = padded, Ldy = ldy,
+                Rows = rows, Cols = cols, Subs = subs, RowBytes = info.RowBytes(cols), Tokens = tokens, Padded = padded, Ldy = ldy, GroupsPerPass = v.BlockSize,
                 Xq = (sbyte*)scratch, Xf = (float*)(scratch + (long)padded * cols),
             };
             QuantizeTokens(x, tokens, padded, cols, args.Xq, args.Xf);
@@ -110,7 +119,7 @@ public static unsafe class QuantizedMatMul
         // Per token and 32 columns: d, d·Σq over elements 0–15, over 16–31, over all 32.
         public float* Xf;
         public float* Y;
-        public int Rows, Cols, Subs, RowBytes, Tokens, Padded, Ldy;
+        public int Rows, Cols, Subs, RowBytes, Tokens, Padded, Ldy, GroupsPerPass;
     }
 
     /// <summary>
@@ -159,9 +168,9 @@ public static unsafe class QuantizedMatMul
     private static void Groups<TF>(void* state, int start, int end) where TF : IQuantFormat
     {
         ref Args a = ref Unsafe.AsRef<Args>(state);
-        // Several groups are packed at once (about 128 KiB, within L2) so that each token tile, read once, meets them all.
+        // Several groups are packed at once (by default about 128 KiB, within L2) so that each token tile, read once, meets them all.
         long groupBytes = (long)a.Subs * GroupBlockBytes;
-        int perPass = (int)Math.Clamp((128 << 10) / groupBytes, 1, 16);
+        int perPass = a.GroupsPerPass > 1 ? Math.Min(a.GroupsPerPass, end - start) : (int)Math.Clamp((128 << 10) / groupBytes, 1, 16);
         byte* packed = (byte*)NativeMemory.AlignedAlloc((nuint)(perPass * groupBytes), 64);
         try
         {
