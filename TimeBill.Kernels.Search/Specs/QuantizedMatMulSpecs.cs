@@ -30,13 +30,7 @@ public sealed class QuantizedMatMulCase : KernelCase
     {
         Type = type;
         var random = new Random(seed);
-        var values = RandomFloats(random, (long)Rows * Cols);
-        int rowBytes = GgmlTypeInfo.Of(type).RowBytes(Cols);
-        Weights = new byte[(long)Rows * rowBytes];
-        for (int r = 0; r < Rows; r++)
-            GgmlQuantization.Quantize(type, values.AsSpan(r * Cols, Cols), Weights.AsSpan(r * rowBytes, rowBytes));
-        _dequantized = new float[values.Length];
-        GgmlQuantization.Dequantize(type, Weights, _dequantized);
+        (Weights, _dequantized) = QuantizedWeights.Random(type, Rows, Cols, random, RandomFloats);
         X = RandomFloats(random, (long)Tokens * Cols);
         Y = new float[Tokens * Rows];
     }
