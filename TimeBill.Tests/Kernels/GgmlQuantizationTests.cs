@@ -147,6 +147,30 @@ public class GgmlQuantizationTests
     }
 
     [Fact]
+    public void Q8_0_levels_are_ggml_reference_roundf_of_x_over_d_including_ties_and_non_finite_blocks()
+    {
+        var random = new Random(Random.Shared.Next());
+        var blocks = new List<float[]>();
+        for (int b = 0; b < 200; b++) blocks.Add(RandomRow(random, 32, 4f));
+        // Exact halves of a step: x = (k + ½)·d with d = amax/127 (amax = 127 so d = 1), where roundf goes away from zero.
+        blocks.Add([127f, .. Enumerable.Range(0, 31).Select(k => (k - 15) + (k % 2 == 0 ? 0.5f : -0.5f))]);
+        blocks.Add([.. Enumerable.Repeat(0f, 32)]);
+        blocks.Add([float.NaN, .. RandomRow(random, 31, 1f)]);
+        blocks.Add([float.PositiveInfinity, .. RandomRow(random, 31, 1f)]);
+        var block = new byte[34];
+        foreach (var x in blocks)
+        {
+            GgmlQuantization.Quantize(GgmlType.Q8_0, x, block);
+            float amax = 0;
+            foreach (float v in x) amax = MathF.Max(amax, MathF.Abs(v));
+            float d = amax / 127, id = d != 0 ? 1f / d : 0f;
+            Assert.Equal(BitConverter.HalfToUInt16Bits((Half)d), BinaryPrimitives.ReadUInt16LittleEndian(block));
+            for (int j = 0; j < 32; j++)
+                Assert.Equal((sbyte)MathF.Round(x[j] * id, MidpointRounding.AwayFromZero), (sbyte)block[2 + j]);
+        }
+    }
+
+    [Fact]
     public void Q8_0_round_trip_error_is_within_half_a_step_plus_the_fp16_scale_rounding()
     {
         var random = new Random(Random.Shared.Next());

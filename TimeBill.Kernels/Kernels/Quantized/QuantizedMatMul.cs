@@ -123,45 +123,33 @@ public static unsafe class QuantizedMatMul
     }
 
     /// <summary>
-    /// Each token row to Q8_0 blocks exactly as ggml's reference quantizer (q = roundf(x / d), d = max|x| / 127 stored as
-    /// fp16), as levels and (d, d·Σq over elements 0–15, over 16–31, over all); padding tokens are zero.
+    /// Each token row to Q8_0 blocks (ggml's reference quantizer), split into levels and (d, d·Σq over elements 0–15,
+    /// over 16–31, over all); padding tokens are zero.
     /// </summary>
     private static void QuantizeTokens(ReadOnlySpan<float> x, int tokens, int padded, int cols, sbyte* xq, float* xf)
     {
         int subs = cols / 32;
         new Span<byte>(xq + (long)tokens * cols, (padded - tokens) * cols).Clear();
         new Span<float>(xf + (long)tokens * subs * 4, (padded - tokens) * subs * 4).Clear();
-        fixed (float* source = x)
-            for (long b = 0; b < (long)tokens * subs; b++)
+        var blocks = new byte[GgmlTypeInfo.Of(GgmlType.Q8_0).RowBytes(cols)];
+        for (int t = 0; t < tokens; t++)
+        {
+            GgmlQuantization.Quantize(GgmlType.Q8_0, x.Slice(t * cols, cols), blocks);
+            for (int j = 0; j < subs; j++)
             {
-                float* v = source + 32 * b;
-                var (v0, v1, v2, v3) = (Vector256.Load(v), Vector256.Load(v + 8), Vector256.Load(v + 16), Vector256.Load(v + 24));
-                float amax = Vector256.MaxNative(Vector256.Max(Vector256.Abs(v0), Vector256.Abs(v1)), Vector256.Max(Vector256.Abs(v2), Vector256.Abs(v3))) is var m
-                    ? MathF.Max(MathF.Max(MathF.Max(m[0], m[1]), MathF.Max(m[2], m[3])), MathF.Max(MathF.Max(m[4], m[5]), MathF.Max(m[6], m[7]))) : 0;
-                float d = amax / 127, id = d != 0 ? 1 / d : 0;
-                var scale = Vector256.Create(id);
-                var i0 = RoundAway(v0 * scale);
-                var i1 = RoundAway(v1 * scale);
-                var i2 = RoundAway(v2 * scale);
-                var i3 = RoundAway(v3 * scale);
-                Vector256.Narrow(Vector256.Narrow(i0, i1), Vector256.Narrow(i2, i3)).Store(xq + 32 * b);
-                float stored = HalfBits.ToSingle(HalfBits.FromSingle(d));
-                float* f = xf + 4 * b;
-                int lo = Vector256.Sum(i0 + i1), hi = Vector256.Sum(i2 + i3);
-                f[0] = stored;
-                f[1] = stored * lo;
-                f[2] = stored * hi;
-                f[3] = stored * (lo + hi);
+                var block = blocks.AsSpan(34 * j, 34);
+                var q = MemoryMarshal.Cast<byte, sbyte>(block[2..]);
+                q.CopyTo(new Span<sbyte>(xq + (long)t * cols + 32 * j, 32));
+                int lo = 0, hi = 0;
+                for (int i = 0; i < 16; i++) (lo, hi) = (lo + q[i], hi + q[16 + i]);
+                float d = HalfBits.Read(block);
+                float* f = xf + ((long)t * subs + j) * 4;
+                f[0] = d;
+                f[1] = d * lo;
+                f[2] = d * hi;
+                f[3] = d * (lo + hi);
             }
-    }
-
-    /// <summary>roundf: to nearest, halves away from zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<int> RoundAway(Vector256<float> v)
-    {
-        var t = Vector256.Truncate(v);
-        var up = Vector256.GreaterThanOrEqual(Vector256.Abs(v - t), Vector256.Create(0.5f));
-        return Vector256.ConvertToInt32(t + (up & Vector256.CopySign(Vector256<float>.One, v)));
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -226,16 +214,10 @@ public static unsafe class QuantizedMatMul
         }
     }
 
-    /// <summary>Writes the 8×8 dword matrix <paramref name="rows"/> transposed: dword k of row r to destination[8k + r].</summary>
+    /// <summary>Writes the 8×8 dword matrix <paramref name="rows"/> transposed: dword k of row r to destination[8k + r] (AVX2, which AVX-VNNI implies).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose(ReadOnlySpan<Vector256<int>> rows, int* destination)
     {
-        if (!Avx2.IsSupported)
-        {
-            for (int r = 0; r < 8; r++)
-                for (int k = 0; k < 8; k++) destination[8 * k + r] = rows[r].GetElement(k);
-            return;
-        }
         var t0 = Avx2.UnpackLow(rows[0], rows[1]).AsInt64();
         var t1 = Avx2.UnpackHigh(rows[0], rows[1]).AsInt64();
         var t2 = Avx2.UnpackLow(rows[2], rows[3]).AsInt64();
