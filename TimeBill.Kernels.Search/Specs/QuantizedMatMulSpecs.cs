@@ -77,8 +77,7 @@ public sealed class QuantizedMatMulSpec : KernelSpec<QuantizedMatMulCase>
     /// <summary>One spec per format, where this machine runs the product (AVX-VNNI); none elsewhere.</summary>
     public static IReadOnlyList<QuantizedMatMulSpec> All { get; } =
     [
-        .. new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K }
-            .Where(QuantizedMatMul.IsSupported).Select(t => new QuantizedMatMulSpec(t)),
+        .. QuantizedMatVec.Formats.Where(QuantizedMatMul.IsSupported).Select(t => new QuantizedMatMulSpec(t)),
     ];
 
     /// <inheritdoc />

@@ -68,7 +68,7 @@ public sealed class QuantizedMatVecSpec : KernelSpec<QuantizedMatVecCase>
     /// <summary>One spec per supported format and path.</summary>
     public static IReadOnlyList<QuantizedMatVecSpec> All { get; } =
     [
-        .. from type in new[] { GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K }
+        .. from type in QuantizedMatVec.Formats
            from floatPath in new[] { false, true }
            select new QuantizedMatVecSpec(type, floatPath),
     ];

@@ -30,7 +30,7 @@ public static class KernelNames
     /// <summary>Every quantized matrix-vector kernel name, int8 path then float path per format.</summary>
     public static IReadOnlyList<string> QuantizedMatVecNames { get; } =
     [
-        .. from type in new[] { Quantized.GgmlType.Q8_0, Quantized.GgmlType.Q4_0, Quantized.GgmlType.Q4_K, Quantized.GgmlType.Q5_K, Quantized.GgmlType.Q6_K }
+        .. from type in Quantized.QuantizedMatVec.Formats
            from floatPath in new[] { false, true }
            select QuantizedMatVec(type, floatPath),
     ];
@@ -41,7 +41,7 @@ public static class KernelNames
     /// <summary>Every quantized matrix-product kernel name, one per format.</summary>
     public static IReadOnlyList<string> QuantizedMatMulNames { get; } =
     [
-        .. from type in new[] { Quantized.GgmlType.Q8_0, Quantized.GgmlType.Q4_0, Quantized.GgmlType.Q4_K, Quantized.GgmlType.Q5_K, Quantized.GgmlType.Q6_K }
+        .. from type in Quantized.QuantizedMatVec.Formats
            select QuantizedMatMul(type),
     ];
 

@@ -59,6 +59,15 @@ internal static unsafe class QuantLoads
         mins = lowMins | ((ulong)highMins << 32);
     }
 
+    /// <summary>Sub-block <paramref name="sub"/>'s scale d·sc and offset dmin·m of a Q4_K/Q5_K super-block, for both of its halves.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ScaleMin(byte* block, int sub, float* scales, float* offsets)
+    {
+        ScalesMins(block + 4, out ulong sc, out ulong mins);
+        scales[0] = scales[1] = Half(block) * Byte(sc, sub);
+        offsets[0] = offsets[1] = Half(block + 2) * Byte(mins, sub);
+    }
+
     /// <summary>Byte <paramref name="j"/> of <paramref name="packed"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Byte(ulong packed, int j) => (int)(packed >> (8 * j)) & 0xFF;
@@ -163,7 +172,7 @@ internal readonly unsafe struct Q4_0Format : IQuantFormat
         float d = QuantLoads.Half(block);
         scales[0] = scales[1] = d;
         offsets[0] = offsets[1] = 8 * d;
-        return (Values(block) + Vector256.Create((sbyte)8)).AsByte();
+        return Nibbles(block);
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Decode(byte* block, float* values)
@@ -172,14 +181,17 @@ internal readonly unsafe struct Q4_0Format : IQuantFormat
         QuantLoads.StoreSigned(Values(block), d, d, values);
     }
 
-    /// <summary>The block's 32 values q − 8 in element order: low nibbles then high nibbles.</summary>
+    /// <summary>The block's 32 levels q (0–15) in element order: low nibbles then high nibbles.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<sbyte> Values(byte* block)
+    public static Vector256<byte> Nibbles(byte* block)
     {
         var q = Vector128.Load(block + 2);
-        var nibbles = Vector256.Create(q & Vector128.Create((byte)0x0F), Vector128.ShiftRightLogical(q, 4));
-        return nibbles.AsSByte() - Vector256.Create((sbyte)8);
+        return Vector256.Create(q & Vector128.Create((byte)0x0F), Vector128.ShiftRightLogical(q, 4));
     }
+
+    /// <summary>The block's 32 values q − 8 in element order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> Values(byte* block) => Nibbles(block).AsSByte() - Vector256.Create((sbyte)8);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float DotInt8<TE, TAcc>(byte* w, byte* x, int blocks) where TE : IInt8Dot<TAcc> where TAcc : struct
@@ -218,9 +230,7 @@ internal readonly unsafe struct Q4_KFormat : IQuantFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<byte> Levels(byte* block, int sub, float* scales, float* offsets)
     {
-        QuantLoads.ScalesMins(block + 4, out ulong sc, out ulong mins);
-        scales[0] = scales[1] = QuantLoads.Half(block) * QuantLoads.Byte(sc, sub);
-        offsets[0] = offsets[1] = QuantLoads.Half(block + 2) * QuantLoads.Byte(mins, sub);
+        QuantLoads.ScaleMin(block, sub, scales, offsets);
         var q = QuantLoads.Bytes(block + 16 + 32 * (sub / 2));
         return (sub & 1) == 0 ? q & Vector256.Create((byte)0x0F) : Vector256.ShiftRightLogical(q, 4);
     }
@@ -272,9 +282,7 @@ internal readonly unsafe struct Q5_KFormat : IQuantFormat
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<byte> Levels(byte* block, int sub, float* scales, float* offsets)
     {
-        QuantLoads.ScalesMins(block + 4, out ulong sc, out ulong mins);
-        scales[0] = scales[1] = QuantLoads.Half(block) * QuantLoads.Byte(sc, sub);
-        offsets[0] = offsets[1] = QuantLoads.Half(block + 2) * QuantLoads.Byte(mins, sub);
+        QuantLoads.ScaleMin(block, sub, scales, offsets);
         Levels(block, QuantLoads.Bytes(block + 16), sub / 2, out var u0, out var u1);
         return (sub & 1) == 0 ? u0 : u1;
     }

@@ -19,9 +19,11 @@ public static unsafe class QuantizedMatVec
     /// </summary>
     public static KernelVariant DefaultVariant => new(KernelVariant.Int8Dot, AvxVnniDot.IsSupported ? 256 : KernelVariant.WidestAcceleratedWidth);
 
-    /// <summary>Whether <paramref name="type"/> has a quantized product here.</summary>
-    public static bool IsSupported(GgmlType type) =>
-        type is GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q5_K or GgmlType.Q6_K;
+    /// <summary>The block formats with a quantized product here (and in <see cref="QuantizedMatMul"/>).</summary>
+    public static IReadOnlyList<GgmlType> Formats { get; } = [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
+
+    /// <summary>Whether <paramref name="type"/> has a quantized product here (one of <see cref="Formats"/>).</summary>
+    public static bool IsSupported(GgmlType type) => Formats.Contains(type);
 
     /// <summary>The block format x is quantized to for weights of <paramref name="type"/>: Q8_0 or Q8_K.</summary>
     /// <exception cref="ArgumentException">The type has no quantized product.</exception>
@@ -220,7 +222,6 @@ public static unsafe class QuantizedMatVec
     private static void Q4_0FourRows(void* state, int start, int end)
     {
         ref Args args = ref Unsafe.AsRef<Args>(state);
-        var low = Vector128.Create((byte)0x0F);
         var eights = Vector256.Create((byte)8);
         int r = start;
         for (; r + 4 <= end; r += 4)
@@ -234,10 +235,10 @@ public static unsafe class QuantizedMatVec
                 var xs = Vector256.Load((sbyte*)(x + 2));
                 var offset = Vector256<int>.Zero - AvxVnni.MultiplyWideningAndAdd(Vector256<int>.Zero, eights, xs);
                 float dx = QuantLoads.Half(x);
-                a0 = Q4_0Row(a0, w0, xs, offset, dx, low);
-                a1 = Q4_0Row(a1, w1, xs, offset, dx, low);
-                a2 = Q4_0Row(a2, w2, xs, offset, dx, low);
-                a3 = Q4_0Row(a3, w3, xs, offset, dx, low);
+                a0 = Q4_0Row(a0, w0, xs, offset, dx);
+                a1 = Q4_0Row(a1, w1, xs, offset, dx);
+                a2 = Q4_0Row(a2, w2, xs, offset, dx);
+                a3 = Q4_0Row(a3, w3, xs, offset, dx);
             }
             args.Y[r] = Vector256.Sum(a0);
             args.Y[r + 1] = Vector256.Sum(a1);
@@ -260,11 +261,9 @@ public static unsafe class QuantizedMatVec
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q4_0Row(Vector256<float> acc, byte* w, Vector256<sbyte> xs, Vector256<int> offset, float dx, Vector128<byte> low)
+    private static Vector256<float> Q4_0Row(Vector256<float> acc, byte* w, Vector256<sbyte> xs, Vector256<int> offset, float dx)
     {
-        var q = Vector128.Load(w + 2);
-        var u = Vector256.Create(q & low, Vector128.ShiftRightLogical(q, 4) & low);
-        var sum = AvxVnni.MultiplyWideningAndAdd(offset, u, xs);
+        var sum = AvxVnni.MultiplyWideningAndAdd(offset, Q4_0Format.Nibbles(w), xs);
         return Fma.MultiplyAdd(Avx.ConvertToVector256Single(sum), Vector256.Create(QuantLoads.Half(w) * dx), acc);
     }
 }
