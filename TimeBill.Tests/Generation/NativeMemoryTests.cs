@@ -39,14 +39,17 @@ public sealed class NativeMemoryTests
         GC.WaitForPendingFinalizers();
         long tensorsBefore = Tensor.TotalCount;
         long rssBefore = Process.GetCurrentProcess().WorkingSet64;
+        long? nativeBefore = NativeHeap.InUseBytes();
 
         Run(300);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         long tensorsAfter = Tensor.TotalCount;
         long rssGrowth = Process.GetCurrentProcess().WorkingSet64 - rssBefore;
+        long? nativeGrowth = NativeHeap.InUseBytes() - nativeBefore;
 
         Assert.Equal(tensorsBefore, tensorsAfter);
+        if (nativeGrowth is long native) Assert.True(native < 16L << 20, $"the C heap grew by {native >> 10} KiB over 300 generations");
         Assert.True(rssGrowth < 32L << 20, $"resident memory grew by {rssGrowth >> 20} MiB over 300 generations");
     }
 
