@@ -3,7 +3,7 @@ using System.Globalization;
 namespace TimeBill.Core.Budget;
 
 /// <summary>Time budgets and overrun strategies as people write them (<c>300ms</c>, <c>1.5s</c>, <c>kill</c>, <c>skip-next</c>), and the range a budget may take.</summary>
-public static class BudgetText
+internal static class BudgetText
 {
     /// <summary>The largest budget accepted: one day.</summary>
     public static TimeSpan MaxBudget { get; } = TimeSpan.FromDays(1);

@@ -6,7 +6,7 @@ namespace TimeBill.Core.Budget;
 /// <see cref="OverrunStrategy.SkipNext"/>, a job that finishes past its deadline causes every job released while it
 /// ran to be skipped (status <see cref="BudgetStatus.Skipped"/>); under Kill a job never runs past its deadline.
 /// </summary>
-public sealed class JobStreamRunner
+internal sealed class JobStreamRunner
 {
     private readonly IBudgetedGenerator _generator;
     private readonly TimeProvider _time;

@@ -3,7 +3,7 @@ namespace TimeBill.Core.Budget;
 /// <summary>A job of a stream: a request released at <paramref name="Release"/> after the stream starts.</summary>
 /// <param name="Release">When the job becomes available, relative to the stream's start.</param>
 /// <param name="Request">The request; its budget runs from the release.</param>
-public sealed record StreamJob(TimeSpan Release, BudgetedRequest Request)
+internal sealed record StreamJob(TimeSpan Release, BudgetedRequest Request)
 {
     /// <summary>A periodic stream: job i is released at i·period with budget = period (the paper's setting).</summary>
     public static IEnumerable<StreamJob> Periodic(IEnumerable<BudgetedRequest> requests, TimeSpan period)

@@ -5,7 +5,7 @@ namespace TimeBill.Core.Constraints;
 /// are 0..<see cref="StateCount"/>−1, <see cref="Start"/> is 0, and every state can still reach acceptance (dead
 /// states are removed, so a missing transition is the only way to fail).
 /// </summary>
-public sealed class ByteAutomaton
+internal sealed class ByteAutomaton
 {
     private readonly int[] _next; // [state * 256 + byte] → state, −1 for none
     private readonly bool[] _accepting;

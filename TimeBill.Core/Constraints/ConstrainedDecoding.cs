@@ -11,7 +11,7 @@ namespace TimeBill.Core.Constraints;
 /// answer (closing). Put it last in the chain. One instance serves one job at a time; after-step work allocates
 /// nothing.
 /// </summary>
-public sealed class ConstrainedDecoding : ILogitsProcessor
+internal sealed class ConstrainedDecoding : ILogitsProcessor
 {
     private readonly int[] _endTokens;
     private float[] _scratch = [];

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using TimeBill.Core.Generation;
 using TimeBill.Core.Tokenization;
 
 namespace TimeBill.Core.Constraints;
@@ -7,8 +8,8 @@ namespace TimeBill.Core.Constraints;
 /// <summary>
 /// What a response must be: a value of a JSON Schema, any JSON object, or one of given strings, as a
 /// <see cref="ByteAutomaton"/> over its UTF-8 bytes. JSON is compact: no whitespace outside strings, object
-/// properties in the schema's order (see <see cref="JsonSchema(string)"/>). <see cref="For(TokenVocabulary)"/> lifts it
-/// to a vocabulary once and keeps the result as long as both live; <see cref="ConstrainedDecoding"/> applies it.
+/// properties in the schema's order (see <see cref="JsonSchema(string)"/>). It is lifted to a vocabulary once and the
+/// result kept as long as both live; <see cref="CreateProcessor"/> gives the logits processor that applies it.
 /// </summary>
 public sealed class OutputConstraint
 {
@@ -21,7 +22,7 @@ public sealed class OutputConstraint
     }
 
     /// <summary>The character-level automaton.</summary>
-    public ByteAutomaton Automaton { get; }
+    internal ByteAutomaton Automaton { get; }
 
     /// <summary>What it constrains to, in words.</summary>
     public string Description { get; }
@@ -79,14 +80,28 @@ public sealed class OutputConstraint
             $"{(mode == ToolCallMode.Required ? "" : "text or ")}{(multiple ? "calls" : "a call")} of {string.Join(", ", list.Select(t => t?.Name))}");
     }
 
+    /// <summary>
+    /// The logits processor that keeps one generation's response inside this constraint, over <paramref name="tokenizer"/>'s
+    /// tokens: put it last in <see cref="GenerationOptions.LogitsProcessors"/>. It follows one job at a time.
+    /// </summary>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="endTokenIds">The ids that end a response (e.g. <see cref="GenerationEngine.DefaultStopTokenIds"/>); they are allowed only once the answer is complete.</param>
+    /// <param name="maxTokens">The response's token cap, so that the answer is closed in time for it; null for none.</param>
+    /// <exception cref="ArgumentException">No end tokens, a cap below 1, or no token sequence of the vocabulary is a complete answer.</exception>
+    public ILogitsProcessor CreateProcessor(TextTokenizer tokenizer, IEnumerable<int> endTokenIds, int? maxTokens = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        return new ConstrainedDecoding(For(tokenizer), endTokenIds, maxTokens);
+    }
+
     /// <summary>This constraint over <paramref name="vocabulary"/>'s tokens, built on the first call and reused.</summary>
     /// <exception cref="ArgumentException">No token sequence of the vocabulary is a complete answer.</exception>
-    public TokenLevelAutomaton For(TokenVocabulary vocabulary)
+    internal TokenLevelAutomaton For(TokenVocabulary vocabulary)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
         return _lifted.GetValue(vocabulary, v => new TokenLevelAutomaton(Automaton, v));
     }
 
     /// <summary>This constraint over <paramref name="tokenizer"/>'s tokens (<see cref="TokenVocabulary.For"/>).</summary>
-    public TokenLevelAutomaton For(TextTokenizer tokenizer) => For(TokenVocabulary.For(tokenizer));
+    internal TokenLevelAutomaton For(TextTokenizer tokenizer) => For(TokenVocabulary.For(tokenizer));
 }

@@ -8,7 +8,7 @@ namespace TimeBill.Core.Constraints;
 /// any number of jobs and threads. Tokens that lead to a state from which no token sequence reaches acceptance are
 /// not allowed.
 /// </summary>
-public sealed class TokenLevelAutomaton
+internal sealed class TokenLevelAutomaton
 {
     /// <summary>The distance of a state that no tokens lead to acceptance from (or that tokens never reach).</summary>
     public const int Unreachable = int.MaxValue;

@@ -10,7 +10,7 @@ namespace TimeBill.Core.Constraints;
 /// without a byte form have no bytes: a constraint never allows them (a response's end tokens are allowed apart).
 /// <see cref="For"/> builds it once per tokenizer and keeps it as long as the tokenizer lives.
 /// </summary>
-public sealed class TokenVocabulary
+internal sealed class TokenVocabulary
 {
     private static readonly ConditionalWeakTable<TextTokenizer, TokenVocabulary> Cache = [];
     private readonly byte[]?[] _bytes;

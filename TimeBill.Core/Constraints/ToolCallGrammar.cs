@@ -9,7 +9,7 @@ namespace TimeBill.Core.Constraints;
 /// one newline. In <see cref="ToolCallMode.Auto"/> the answer starts as free text (well-formed UTF-8, no control
 /// characters but tab and newlines) in which the opening tag can only begin a call; the calls end the answer.
 /// </summary>
-public static class ToolCallGrammar
+internal static class ToolCallGrammar
 {
     /// <summary>The tag that opens a call.</summary>
     public const string Open = "<tool_call>";

@@ -21,7 +21,7 @@ namespace TimeBill.Core.Decoding;
 /// <see cref="CausalLanguageModel.AppendKeyValuesFrom"/> does on libtorch.
 /// </para>
 /// </summary>
-public sealed class KernelDecoder : IDisposable
+internal sealed class KernelDecoder : IDisposable
 {
     private readonly WeightArena _arena;
     private readonly ModelConfig _config;

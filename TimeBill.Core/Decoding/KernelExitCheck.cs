@@ -9,4 +9,4 @@ namespace TimeBill.Core.Decoding;
 /// <param name="layer">The 0-based layer that just ran.</param>
 /// <param name="hidden">The residual stream after <paramref name="layer"/> <c>[hidden]</c>, valid during the call only.</param>
 /// <param name="logits">The step's logits buffer <c>[vocab]</c>, to be filled when exiting.</param>
-public delegate bool KernelExitCheck(int layer, ReadOnlySpan<float> hidden, Span<float> logits);
+internal delegate bool KernelExitCheck(int layer, ReadOnlySpan<float> hidden, Span<float> logits);

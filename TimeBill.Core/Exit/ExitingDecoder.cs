@@ -9,7 +9,7 @@ namespace TimeBill.Core.Exit;
 /// <param name="LayersRun">Decoder layers that ran in full for this token (1..LayerCount).</param>
 /// <param name="HeadsEvaluated">Exit heads evaluated for this token.</param>
 /// <param name="Confidence">Top-1 probability of the logits (NaN when no exit heads are in use: nothing reads it).</param>
-public readonly record struct ExitStep(int LayersRun, int HeadsEvaluated, float Confidence);
+internal readonly record struct ExitStep(int LayersRun, int HeadsEvaluated, float Confidence);
 
 /// <summary>
 /// Decodes one sequence token by token with early exit. A token that exits after layer ℓ skips layers ℓ+1.. but

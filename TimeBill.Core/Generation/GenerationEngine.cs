@@ -47,7 +47,7 @@ public sealed class GenerationEngine : IDisposable
     /// <summary>How it runs.</summary>
     public EngineOptions Options { get; }
     /// <summary>The decode kernels (single-token steps).</summary>
-    public KernelDecoder Decoder { get; }
+    internal KernelDecoder Decoder { get; }
     /// <summary>Keys and values of earlier prompts, reused by prompts that start alike; null when <see cref="EngineOptions.PrefixCacheBytes"/> is 0.</summary>
     public PrefixCache? Prefixes { get; }
     /// <summary>The decode weights' format: <c>float32</c> or <c>bfloat16</c>.</summary>
@@ -55,15 +55,25 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>Generates from prompt token ids (ids only: no text). Queued behind earlier jobs.</summary>
     /// <exception cref="ArgumentException">Empty prompt, a prompt that fills the context, or bad options.</exception>
-    public Task<GenerationResult> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions? options = null, GenerationHooks? hooks = null,
+    public Task<GenerationResult> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions? options = null, IExitModel? exits = null,
+        CancellationToken cancellationToken = default) =>
+        GenerateAsync(promptIds, options, GenerationHooks.None, exits, cancellationToken);
+
+    /// <summary>As <see cref="GenerateAsync(IReadOnlyList{int}, GenerationOptions?, IExitModel?, CancellationToken)"/>, waiting for the result.</summary>
+    public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationOptions? options = null, IExitModel? exits = null,
+        CancellationToken cancellationToken = default) =>
+        GenerateAsync(promptIds, options, exits, cancellationToken).GetAwaiter().GetResult();
+
+    /// <summary>As the public overload, with <paramref name="hooks"/> in the loop.</summary>
+    internal Task<GenerationResult> GenerateAsync(IReadOnlyList<int> promptIds, GenerationOptions? options, GenerationHooks hooks,
         IExitModel? exits = null, CancellationToken cancellationToken = default)
     {
         var (prompt, checkedOptions) = Check(promptIds, options);
         return Submit(() => Run(prompt, checkedOptions, exits, null, hooks, null, cancellationToken), cancellationToken);
     }
 
-    /// <summary>As <see cref="GenerateAsync"/>, waiting for the result.</summary>
-    public GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationOptions? options = null, GenerationHooks? hooks = null,
+    /// <summary>As the public overload, with <paramref name="hooks"/> in the loop.</summary>
+    internal GenerationResult Generate(IReadOnlyList<int> promptIds, GenerationOptions? options, GenerationHooks hooks,
         IExitModel? exits = null, CancellationToken cancellationToken = default) =>
         GenerateAsync(promptIds, options, hooks, exits, cancellationToken).GetAwaiter().GetResult();
 
@@ -184,7 +194,7 @@ public sealed class GenerationEngine : IDisposable
     /// Runs on the calling thread: use it only where no job of this engine uses <paramref name="cache"/>.
     /// </summary>
     /// <exception cref="OperationCanceledException">Cancelled between chunks.</exception>
-    public bool Prefill(ReadOnlySpan<int> tokens, KvCache cache, Span<float> lastLogits, IForwardObserver? observer = null,
+    internal bool Prefill(ReadOnlySpan<int> tokens, KvCache cache, Span<float> lastLogits, IForwardObserver? observer = null,
         GenerationHooks? hooks = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(cache);

@@ -10,7 +10,7 @@ namespace TimeBill.Core.Generation;
 /// <see cref="AfterPrefill"/>, then per token <see cref="OnToken"/>, and before and after each decode step
 /// <see cref="BeforeStep"/> and <see cref="AfterStep"/>. The defaults change nothing.
 /// </summary>
-public abstract class GenerationHooks
+internal abstract class GenerationHooks
 {
     /// <summary>Observes the prefill (an eviction capture, a probe); null for none.</summary>
     public virtual IForwardObserver? PrefillObserver => null;

@@ -39,7 +39,7 @@ public sealed class CausalLanguageModel : IDisposable
     /// <summary>Stop tokens and BOS.</summary>
     public GenerationConfig GenerationConfig { get; }
     /// <summary>The weights.</summary>
-    public ModelWeights Weights { get; }
+    internal ModelWeights Weights { get; }
     /// <summary>The folder name, or "random" for random weights.</summary>
     public string Name { get; }
     /// <summary>

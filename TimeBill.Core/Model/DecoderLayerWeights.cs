@@ -7,7 +7,7 @@ namespace TimeBill.Core.Model;
 /// then k, then v) and gate/up fused into another, so a decode step runs two matrix products where the
 /// checkpoint has five.
 /// </summary>
-public sealed class DecoderLayerWeights : IDisposable
+internal sealed class DecoderLayerWeights : IDisposable
 {
     internal DecoderLayerWeights(Tensor attentionNorm, WeightMatrix qkv, Tensor? qkvBias, WeightMatrix output, Tensor mlpNorm, WeightMatrix gateUp, WeightMatrix down,
         Tensor? queryNorm = null, Tensor? keyNorm = null)

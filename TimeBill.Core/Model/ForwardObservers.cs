@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace TimeBill.Core.Model;
 
 /// <summary>Combines forward observers so one prefill can feed several (an eviction capture and a length probe).</summary>
-public static class ForwardObservers
+internal static class ForwardObservers
 {
     /// <summary>An observer calling each non-null one in turn; null when none is left, the one itself when alone.</summary>
     public static IForwardObserver? Combine(params IForwardObserver?[] observers)

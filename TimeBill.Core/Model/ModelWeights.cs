@@ -8,7 +8,7 @@ namespace TimeBill.Core.Model;
 /// All weights of a decoder in the layout the forward pass uses: norms and biases float32, matrices float32 or kept as
 /// stored (GGUF blocks, in the mapped file <see cref="ModelWeights"/> then owns).
 /// </summary>
-public sealed class ModelWeights : IDisposable
+internal sealed class ModelWeights : IDisposable
 {
     private readonly IDisposable? _storage;
 

@@ -9,7 +9,7 @@ namespace TimeBill.Core.Model;
 /// A weight matrix <c>[rows, cols]</c>: a float32 TorchSharp tensor, or rows kept as stored (GGUF blocks) that are
 /// dequantized a slice at a time when libtorch needs them (prefill) and multiplied in place by the decode kernels.
 /// </summary>
-public sealed class WeightMatrix : IDisposable
+internal sealed class WeightMatrix : IDisposable
 {
     // Largest slice dequantized at once for a product on libtorch: scratch that a prefill holds beside its activations.
     private const long SliceBytes = 1L << 20;

@@ -18,7 +18,7 @@ namespace TimeBill.Core.Native;
 /// cores from the kernels that run between libtorch's operations (a prefill over quantized weights), while a shorter
 /// poll still bridges the gaps between consecutive operations.
 /// </summary>
-public static partial class TorchSharpNativeLoader
+internal static partial class TorchSharpNativeLoader
 {
     /// <summary>Version requirements known to be referenced only by unused symbols, safe to mark weak.</summary>
     private static readonly HashSet<string> WeakenableVersions = ["GLIBCXX_3.4.32"];

@@ -8,7 +8,7 @@ namespace TimeBill.Core.Planning;
 /// <c>α* = 1 − (R − n·q − p·n·(n−1)/2) / (p·Nx·n)</c>, clamped to [0, α_max]. When even α_max misses,
 /// the plan says so (<see cref="BudgetPlan.Feasible"/> false) and keeps α_max as the best effort.
 /// </summary>
-public static class BudgetPlanner
+internal static class BudgetPlanner
 {
     /// <summary>Plans α for a prompt after prefill, with <paramref name="remainingMilliseconds"/> of budget left.</summary>
     /// <param name="step">The decode-step cost model (for the depth that will run).</param>

@@ -7,7 +7,7 @@ namespace TimeBill.Core.Planning;
 /// <see cref="CreateProbe"/>'s observer to the prefill it runs anyway, then asks <see cref="PredictFromProbe"/>,
 /// so the prediction costs a small head after prefill instead of a second forward pass.
 /// </summary>
-public interface IPrefillProbingLengthPredictor : IResponseLengthPredictor
+internal interface IPrefillProbingLengthPredictor : IResponseLengthPredictor
 {
     /// <summary>An observer to pass to the prompt's prefill.</summary>
     IForwardObserver CreateProbe();

@@ -7,7 +7,7 @@ namespace TimeBill.Core.Planning;
 /// ran longer than planned (those still decode under the deadline check; they are the ones Kill may cut). Use prompts
 /// the predictor was not fitted on, and not the prompts the budget is then evaluated on.
 /// </summary>
-public static class PessimismCalibration
+internal static class PessimismCalibration
 {
     /// <summary>The default ε: one job in twenty may run past its planned worst case.</summary>
     public const double DefaultExceedance = 0.05;

@@ -1,7 +1,7 @@
 namespace TimeBill.Core.Planning;
 
 /// <summary>The pessimistic response length the planner budgets for: <c>N_W = min(k·N̂, N_max)</c>.</summary>
-public static class WorstCaseResponseLength
+internal static class WorstCaseResponseLength
 {
     /// <summary>
     /// The library's default pessimism factor <c>k</c> = 3. Rule: k is the smallest factor that leaves at most 5 % of

@@ -10,7 +10,7 @@ namespace TimeBill.Core.Sampling;
 /// bucket of its log-probability (1/16 nat wide), the bucket counts and masses locate each cut, and only the one bucket
 /// a cut falls in is sorted. The draw runs over the kept buckets in vocabulary order, then the cut bucket in rank order.
 /// </summary>
-public sealed class TokenSampler
+internal sealed class TokenSampler
 {
     private const int Buckets = 256;
     private const float BucketsPerNat = 16f; // keys from 16 nats on (p < 1.2e-7 of the likeliest) share the last bucket

@@ -19,6 +19,9 @@ public static class RoslynKernelCompiler
     /// <summary>Origin of compiled candidates.</summary>
     public const string SourceOrigin = "source";
 
+    /// <summary>Every candidate's assembly name: the kernels and specs name it a friend, so candidates may use their internals.</summary>
+    public const string CandidateAssemblyName = "TimeBill.Kernels.Candidate";
+
     private static readonly Lazy<MetadataReference[]> References = new(() =>
     [
         .. ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
@@ -32,7 +35,7 @@ public static class RoslynKernelCompiler
     public static KernelCandidate Compile(KernelSpec spec, string source, string name, string origin = SourceOrigin)
     {
         var compilation = CSharpCompilation.Create(
-            $"TimeBill.Candidate.{spec.Name}.{Guid.NewGuid():N}",
+            CandidateAssemblyName,
             [new OptimizeMethods().Visit(CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest)).GetRoot()).SyntaxTree],
             References.Value,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, allowUnsafe: true));
@@ -45,7 +48,7 @@ public static class RoslynKernelCompiler
         }
 
         image.Position = 0;
-        var context = new AssemblyLoadContext(compilation.AssemblyName, isCollectible: true);
+        var context = new AssemblyLoadContext($"{CandidateAssemblyName}.{spec.Name}.{Guid.NewGuid():N}", isCollectible: true);
         try
         {
             var entry = context.LoadFromStream(image).GetTypes()

@@ -1,7 +1,7 @@
 namespace TimeBill.Kernels;
 
 /// <summary>Conversions between float32 and bfloat16 stored as its raw 16 bits (the upper half of a float32).</summary>
-public static class BFloat16Bits
+internal static class BFloat16Bits
 {
     /// <summary>Widens bfloat16 bits to float32 (exact).</summary>
     public static float ToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);

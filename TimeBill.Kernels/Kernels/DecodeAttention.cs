@@ -18,7 +18,7 @@ namespace TimeBill.Kernels;
 /// split evenly across the threads, each KV head's keys are also split into one part per thread
 /// (flash-decoding); the parts' running maxima, denominators and unnormalised outputs are merged at the end.
 /// </remarks>
-public static unsafe class DecodeAttention
+internal static unsafe class DecodeAttention
 {
     /// <summary>Largest <see cref="KernelVariant.BlockSize"/> honoured (scores of one block live on the stack).</summary>
     public const int MaxBlockSize = 256;

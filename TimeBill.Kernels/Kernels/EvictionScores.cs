@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace TimeBill.Kernels;
 
 /// <summary>Score helpers the KV eviction policies (SnapKV-style) run before <see cref="TopK"/>.</summary>
-public static class EvictionScores
+internal static class EvictionScores
 {
     /// <summary>
     /// Averages per-query-head scores [heads, length] over each grouped-query group into [kvHeads, length]: query

@@ -11,7 +11,7 @@ namespace TimeBill.Kernels;
 /// takes, and <see cref="KernelVariant.PrefetchDistance"/> adds one software prefetch per weight row and cache line.
 /// None allocates.
 /// </summary>
-public static unsafe class MatVec
+internal static unsafe class MatVec
 {
     /// <summary>The variant used when no tuning table says otherwise.</summary>
     public static KernelVariant DefaultVariant => new(KernelVariant.Lanes, KernelVariant.WidestAcceleratedWidth, RowsPerIteration: 4, SpreadRows: true);

@@ -11,7 +11,7 @@ namespace TimeBill.Kernels;
 /// softmax, so no score matrix is ever larger than [group·16, 64]. Work items (KV head, query block) are split across
 /// threads, early and late query blocks paired so that each thread's share of the causal triangle is even.
 /// </summary>
-public static unsafe class PrefillAttention
+internal static unsafe class PrefillAttention
 {
     private const int QueryBlock = 16, KeyBlock = 64;
 

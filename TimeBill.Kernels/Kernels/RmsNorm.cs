@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace TimeBill.Kernels;
 
 /// <summary>RMSNorm: y = x / sqrt(mean(x²) + eps) · weight. <c>y</c> may be <c>x</c> (in place).</summary>
-public static class RmsNorm
+internal static class RmsNorm
 {
     /// <summary>The variant used when no tuning table says otherwise.</summary>
     public static KernelVariant DefaultVariant => new(KernelVariant.Lanes, KernelVariant.WidestAcceleratedWidth);

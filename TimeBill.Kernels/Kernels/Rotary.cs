@@ -7,7 +7,7 @@ namespace TimeBill.Kernels;
 /// Rotary position embedding in the Hugging Face "rotate half" layout: within each head of dimension d, element
 /// i pairs with element i + d/2. The cos/sin tables are [positions, d/2]. <c>y</c> may be <c>x</c> (in place).
 /// </summary>
-public static class Rotary
+internal static class Rotary
 {
     /// <summary>The variant used when no tuning table says otherwise.</summary>
     public static KernelVariant DefaultVariant => new(KernelVariant.Lanes, KernelVariant.WidestAcceleratedWidth);

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace TimeBill.Kernels;
 
 /// <summary>SwiGLU: output = silu(gate) · up, with silu(g) = g / (1 + e^(−g)). <c>output</c> may be <c>gate</c> or <c>up</c>.</summary>
-public static class SwiGlu
+internal static class SwiGlu
 {
     /// <summary>The variant used when no tuning table says otherwise.</summary>
     public static KernelVariant DefaultVariant => new(KernelVariant.Lanes, KernelVariant.WidestAcceleratedWidth);

@@ -7,7 +7,7 @@ namespace TimeBill.Kernels;
 /// Top-k selection for KV eviction: per KV head, the indices of the k largest scores (ties: the lower index
 /// wins), always including the protected positions, returned sorted ascending by index.
 /// </summary>
-public static class TopK
+internal static class TopK
 {
     /// <summary>The variant used when no tuning table says otherwise.</summary>
     public static KernelVariant DefaultVariant => new(KernelVariant.QuickSelect);

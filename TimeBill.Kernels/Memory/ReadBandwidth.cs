@@ -8,7 +8,7 @@ namespace TimeBill.Kernels.Memory;
 /// decode step that reads every weight once (tokens/s ≤ bandwidth ÷ weight bytes). The buffer is a
 /// <see cref="WeightArena"/> far larger than the caches, summed with wide loads, best of several passes.
 /// </summary>
-public static unsafe class ReadBandwidth
+internal static unsafe class ReadBandwidth
 {
     /// <summary>Bytes per second of the fastest of <paramref name="passes"/> reads of a <paramref name="bytes"/>-byte buffer split over <paramref name="threads"/> threads.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A non-positive size, thread count or pass count.</exception>

@@ -9,7 +9,7 @@ namespace TimeBill.Kernels.Memory;
 /// are not stopped at every 4 KiB page boundary. Where the advice is refused the memory works the same, on small
 /// pages. Freed by <see cref="Dispose"/> or, if that is forgotten, by the finalizer.
 /// </summary>
-public sealed unsafe class WeightArena : IDisposable
+internal sealed unsafe class WeightArena : IDisposable
 {
     /// <summary>Alignment of the block: one transparent huge page.</summary>
     public const int HugePageBytes = 2 << 20;

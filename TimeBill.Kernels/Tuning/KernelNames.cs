@@ -1,7 +1,7 @@
 namespace TimeBill.Kernels.Tuning;
 
 /// <summary>The kernel names the tuning table is keyed by.</summary>
-public static class KernelNames
+internal static class KernelNames
 {
     /// <summary><see cref="MatVec.Float32"/>.</summary>
     public const string MatVecFloat32 = "matvec_f32";

@@ -1,7 +1,7 @@
 namespace TimeBill.Kernels.Tuning;
 
 /// <summary>How shapes are grouped in the tuning table: one winning variant per kernel and class.</summary>
-public static class ShapeClasses
+internal static class ShapeClasses
 {
     /// <summary>The class of kernels whose best variant does not depend on the shape.</summary>
     public const string Any = "any";

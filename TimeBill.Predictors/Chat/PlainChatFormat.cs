@@ -9,7 +9,7 @@ namespace TimeBill.Predictors.Chat;
 /// role's own name), instructions first as a System message, then a last <c>"Assistant:"</c> line for the model to
 /// continue. Only text content is accepted.
 /// </summary>
-public static class PlainChatFormat
+internal static class PlainChatFormat
 {
     /// <summary>The line the model continues.</summary>
     public const string AssistantCue = "Assistant:";

@@ -6,4 +6,4 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="Milliseconds">The point's time: the <see cref="ExecutionTimeMeasurements.Statistic"/> (median by default) of <paramref name="SamplesMilliseconds"/>.</param>
 /// <param name="SamplesMilliseconds">Every repetition's time: the median of a batch of back-to-back steps at <paramref name="KvLength"/>.</param>
 /// <param name="HeldOut">True when the point is kept out of the fit and used only to measure its quality.</param>
-public sealed record DecodeStepMeasurement(int KvLength, int Layers, double Milliseconds, IReadOnlyList<double> SamplesMilliseconds, bool HeldOut);
+internal sealed record DecodeStepMeasurement(int KvLength, int Layers, double Milliseconds, IReadOnlyList<double> SamplesMilliseconds, bool HeldOut);

@@ -7,7 +7,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <see cref="ExecutionTimeProfile"/>. Immutable, hence thread-safe. For one that follows the machine while the
 /// library runs, use <see cref="RecalibratingExecutionTimeEstimator"/>.
 /// </summary>
-public sealed class ExecutionTimeEstimator : IExecutionTimeEstimator
+internal sealed class ExecutionTimeEstimator : IExecutionTimeEstimator
 {
     /// <summary>An estimator that predicts with <paramref name="coefficients"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="coefficients"/> is null.</exception>

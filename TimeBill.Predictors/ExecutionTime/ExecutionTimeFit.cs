@@ -8,4 +8,4 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="Step">Quality of the full-depth <c>t_step(Nkv)</c>.</param>
 /// <param name="LayeredStep">Quality of the layer-aware <c>t_step(Nkv, ℓ)</c> over all depths.</param>
 /// <param name="CachedPrefill">Quality of <c>t_prefill(Nc, Nn)</c> on the warm prefills; null when none was profiled.</param>
-public sealed record ExecutionTimeFit(ExecutionTimeCoefficients Coefficients, FitQuality Prefill, FitQuality Step, FitQuality LayeredStep, FitQuality? CachedPrefill = null);
+internal sealed record ExecutionTimeFit(ExecutionTimeCoefficients Coefficients, FitQuality Prefill, FitQuality Step, FitQuality LayeredStep, FitQuality? CachedPrefill = null);

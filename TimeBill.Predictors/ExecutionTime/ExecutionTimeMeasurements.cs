@@ -7,5 +7,5 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="Statistic">How each point's repetitions were reduced to its time.</param>
 /// <param name="StepsPerSample">Back-to-back decode steps per repetition (a decode sample is their median step).</param>
 /// <param name="PrefillQueryBlock">Queries per prefill attention block (<see cref="IProfilingTarget.PrefillQueryBlock"/>); 0: the prefill is not blocked.</param>
-public sealed record ExecutionTimeMeasurements(int LayerCount, IReadOnlyList<PrefillMeasurement> Prefill, IReadOnlyList<DecodeStepMeasurement> DecodeSteps,
+internal sealed record ExecutionTimeMeasurements(int LayerCount, IReadOnlyList<PrefillMeasurement> Prefill, IReadOnlyList<DecodeStepMeasurement> DecodeSteps,
     SampleStatistic Statistic = SampleStatistic.Median, int StepsPerSample = 1, int PrefillQueryBlock = 0);

@@ -14,7 +14,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="Measurements">The measured points.</param>
 /// <param name="CreatedUtc">When the profile was measured.</param>
 /// <param name="ProfilingSeconds">How long the profiling run took.</param>
-public sealed record ExecutionTimeProfile(int FormatVersion, ProfileKey Key, ExecutionTimeFit Fit, ExecutionTimeMeasurements Measurements,
+internal sealed record ExecutionTimeProfile(int FormatVersion, ProfileKey Key, ExecutionTimeFit Fit, ExecutionTimeMeasurements Measurements,
     DateTimeOffset CreatedUtc, double ProfilingSeconds)
 {
     /// <summary>The format version this library writes and reads.</summary>

@@ -27,7 +27,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <c>HeldOutEvery/2</c> modulo <c>HeldOutEvery</c> is held out of the fit and measures its quality.
 /// </para>
 /// </summary>
-public sealed class ExecutionTimeProfiler
+internal sealed class ExecutionTimeProfiler
 {
     /// <summary>The time a decode sample aims at when the batch size is automatic.</summary>
     private const double AutoSampleMilliseconds = 4;

@@ -5,7 +5,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// curve) and, with a <see cref="TimeBudget"/> of eight minutes, keep a 135M-parameter model profiled to 2,048-token
 /// prompts under ten minutes on two cores.
 /// </summary>
-public sealed record ExecutionTimeProfilerOptions
+internal sealed record ExecutionTimeProfilerOptions
 {
     /// <summary>Longest prompt to prefill; <c>null</c>: the model's context, capped at 2,048.</summary>
     public int? MaxPromptLength { get; init; }

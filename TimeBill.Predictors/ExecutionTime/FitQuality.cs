@@ -9,4 +9,4 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="RSquared">Coefficient of determination <c>1 − SS_res / SS_tot</c> over the points used for fitting.</param>
 /// <param name="FitPoints">Number of points used for fitting.</param>
 /// <param name="HeldOutPoints">Number of held-out points.</param>
-public sealed record FitQuality(double HeldOutMapePercent, double FitMapePercent, double RSquared, int FitPoints, int HeldOutPoints);
+internal sealed record FitQuality(double HeldOutMapePercent, double FitMapePercent, double RSquared, int FitPoints, int HeldOutPoints);

@@ -6,7 +6,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// exactly the work of the operation inside the call; preparation (filling a cache to a length) goes into
 /// <see cref="PrepareDecodeStep"/>, which is not timed. Calls come from one thread.
 /// </summary>
-public interface IProfilingTarget
+internal interface IProfilingTarget
 {
     /// <summary>What the timings depend on in the model: architecture and shape (for example a hash of the shape config).</summary>
     string ModelIdentity { get; }

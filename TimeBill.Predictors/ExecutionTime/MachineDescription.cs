@@ -7,7 +7,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="LogicalCores">Logical cores available to the process.</param>
 /// <param name="OperatingSystem">The operating system's description.</param>
 /// <param name="DotNetVersion">The .NET runtime's description.</param>
-public sealed record MachineDescription(string CpuModel, int LogicalCores, string OperatingSystem, string DotNetVersion)
+internal sealed record MachineDescription(string CpuModel, int LogicalCores, string OperatingSystem, string DotNetVersion)
 {
     /// <summary>This machine, now.</summary>
     public static MachineDescription Current() =>

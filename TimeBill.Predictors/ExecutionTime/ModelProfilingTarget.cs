@@ -27,7 +27,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// Times depend on the shape, not on the weights, so <see cref="ModelIdentity"/> is the architecture and a shape hash
 /// (<see cref="IdentityOf"/>).
 /// </summary>
-public sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
+internal sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
 {
     private readonly CausalLanguageModel _model;
     private readonly GenerationEngine _engine;

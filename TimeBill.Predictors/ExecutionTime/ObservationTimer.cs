@@ -4,7 +4,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// Times one prefill or decode step with the estimator's clock and reports it when disposed:
 /// <c>using (estimator.TimePrefill(nx)) model.Prefill(...);</c>. A default instance does nothing.
 /// </summary>
-public readonly struct ObservationTimer : IDisposable
+internal readonly struct ObservationTimer : IDisposable
 {
     private readonly Action<double>? _observe;
     private readonly TimeProvider? _clock;

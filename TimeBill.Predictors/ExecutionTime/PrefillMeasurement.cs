@@ -6,4 +6,4 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="SamplesMilliseconds">Every repetition's time.</param>
 /// <param name="HeldOut">True when the point is kept out of the fit and used only to measure its quality.</param>
 /// <param name="CachedLength">Tokens before them restored from the prefix cache (Nc); 0 for a cold prefill.</param>
-public sealed record PrefillMeasurement(int PromptLength, double Milliseconds, IReadOnlyList<double> SamplesMilliseconds, bool HeldOut, int CachedLength = 0);
+internal sealed record PrefillMeasurement(int PromptLength, double Milliseconds, IReadOnlyList<double> SamplesMilliseconds, bool HeldOut, int CachedLength = 0);

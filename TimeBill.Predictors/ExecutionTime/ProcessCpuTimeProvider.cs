@@ -9,7 +9,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// measures the work. Profile with it and one thread (with k threads it adds up the work of all k), then let a
 /// <see cref="RecalibratingExecutionTimeEstimator"/> map the profile to wall-clock time under the load of the moment.
 /// </summary>
-public sealed partial class ProcessCpuTimeProvider : TimeProvider
+internal sealed partial class ProcessCpuTimeProvider : TimeProvider
 {
     private const int ClockProcessCpuTimeId = 2;
 

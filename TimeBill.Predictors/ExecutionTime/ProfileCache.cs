@@ -7,7 +7,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <see cref="ProfileKey.FileStem"/>. A folder that cannot be written is not an error: the profile is then only kept
 /// in memory and <see cref="TrySave"/> says why.
 /// </summary>
-public sealed class ProfileCache
+internal sealed class ProfileCache
 {
     /// <summary>A cache in <paramref name="folder"/> (null: the default folder).</summary>
     public ProfileCache(string? folder = null) => Folder = Path.Combine(folder ?? DefaultRoot(), "profiles");

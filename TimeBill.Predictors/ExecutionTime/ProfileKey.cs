@@ -5,7 +5,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <param name="DataType">Compute data type, for example <c>float32</c>.</param>
 /// <param name="Threads">Intra-op thread count.</param>
 /// <param name="Machine">The machine.</param>
-public sealed record ProfileKey(string ModelIdentity, string DataType, int Threads, MachineDescription Machine)
+internal sealed record ProfileKey(string ModelIdentity, string DataType, int Threads, MachineDescription Machine)
 {
     /// <summary>
     /// The fields in which <paramref name="other"/> differs from this key and that invalidate the timings (model,

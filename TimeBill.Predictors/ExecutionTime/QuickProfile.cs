@@ -7,7 +7,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// full depth and one shallow depth), few repetitions and a time budget, about 15 s on a 135M-parameter model on two
 /// cores. Its fit extrapolates to longer prompts; the recalibrating estimator then follows the real jobs.
 /// </summary>
-public static class QuickProfile
+internal static class QuickProfile
 {
     /// <summary>The profiler options for a model with a context of <paramref name="context"/> positions.</summary>
     public static ExecutionTimeProfilerOptions Options(int context) => new()

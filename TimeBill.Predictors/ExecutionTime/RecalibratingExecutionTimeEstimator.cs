@@ -20,7 +20,7 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// </para>
 /// Thread-safe: observations are serialised and every reader sees a consistent <see cref="Coefficients"/> snapshot.
 /// </summary>
-public sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimator, IExecutionTimeObserver
+internal sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstimator, IExecutionTimeObserver
 {
     private const double MaxInnovation = 0.5;
     private readonly Lock _gate = new();

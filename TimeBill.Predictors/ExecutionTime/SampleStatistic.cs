@@ -1,7 +1,7 @@
 namespace TimeBill.Predictors.ExecutionTime;
 
 /// <summary>How the repetitions of one grid point are reduced to the time that is fitted.</summary>
-public enum SampleStatistic
+internal enum SampleStatistic
 {
     /// <summary>The median: robust to occasional stalls, and the time a request typically sees (default).</summary>
     Median,

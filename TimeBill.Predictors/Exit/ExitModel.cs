@@ -13,7 +13,7 @@ namespace TimeBill.Predictors.Exit;
 /// adapter (<c>D: rank×hidden</c>, <c>U: hidden×rank</c>) learned by distillation. Saved as one JSON file that
 /// names the model identity; loading it for another model is an error. Holds (does not own) the model.
 /// </summary>
-public sealed class ExitModel : IExitModel, IDisposable
+internal sealed class ExitModel : IExitModel, IDisposable
 {
     /// <summary>The file format tag.</summary>
     public const string Format = "timebill-exit-heads/1";

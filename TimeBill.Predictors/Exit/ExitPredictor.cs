@@ -7,7 +7,7 @@ namespace TimeBill.Predictors.Exit;
 /// layer for a threshold τ is the first head whose predicted confidence reaches τ (none: full depth). Runs in
 /// managed code: one call costs about (hidden + 1)·width + width·heads multiply-adds and no tensor operation.
 /// </summary>
-public sealed class ExitPredictor
+internal sealed class ExitPredictor
 {
     /// <summary>Creates a predictor from its weights (row-major).</summary>
     /// <exception cref="ArgumentException">Weights whose sizes do not fit the shape.</exception>

@@ -14,11 +14,11 @@ public sealed class ConstantLengthPredictor : IResponseLengthPredictor
     }
 
     /// <summary>The training set's mean response length.</summary>
-    public static ConstantLengthPredictor Mean(string modelIdentity, LengthBuckets buckets, IEnumerable<LengthRecord> train) =>
+    internal static ConstantLengthPredictor Mean(string modelIdentity, LengthBuckets buckets, IEnumerable<LengthRecord> train) =>
         new(modelIdentity, buckets, train.Average(r => r.ResponseLength));
 
     /// <summary>The training set's median response length.</summary>
-    public static ConstantLengthPredictor Median(string modelIdentity, LengthBuckets buckets, IEnumerable<LengthRecord> train) =>
+    internal static ConstantLengthPredictor Median(string modelIdentity, LengthBuckets buckets, IEnumerable<LengthRecord> train) =>
         new(modelIdentity, buckets, MathNet.Numerics.Statistics.Statistics.Median(train.Select(r => (double)r.ResponseLength)));
 
     /// <inheritdoc/>

@@ -8,7 +8,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// token's state and the mean over the prompt's tokens (copied to managed memory at once). A prefill in chunks gives
 /// the same features as one pass.
 /// </summary>
-public sealed class HiddenStateProbe : IForwardObserver
+internal sealed class HiddenStateProbe : IForwardObserver
 {
     private float[]? _sum;
     private long _count;

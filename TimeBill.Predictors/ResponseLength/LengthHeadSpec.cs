@@ -8,7 +8,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// </summary>
 /// <param name="BucketWidth">B in tokens; 0 for regression.</param>
 /// <param name="MaxLength">Longest response (the model's context).</param>
-public sealed record LengthHeadSpec(int BucketWidth, int MaxLength)
+internal sealed record LengthHeadSpec(int BucketWidth, int MaxLength)
 {
     /// <summary>A regression head.</summary>
     public static LengthHeadSpec Regression(int maxLength) => new(0, maxLength);

@@ -9,7 +9,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// Saves and loads trained predictors: a magic string, the JSON <see cref="LengthPredictorHeader"/> (with the target
 /// model's identity), then the network's weights in TorchSharp's format.
 /// </summary>
-public static class LengthPredictorFile
+internal static class LengthPredictorFile
 {
     private const string Magic = "TimeBill.RLP/1";
 

@@ -1,7 +1,7 @@
 namespace TimeBill.Predictors.ResponseLength;
 
 /// <summary>The JSON header of a predictor file: what the weights are and which model they belong to.</summary>
-public sealed record LengthPredictorHeader
+internal sealed record LengthPredictorHeader
 {
     /// <summary>"small-transformer" or "self-probe".</summary>
     public string Kind { get; init; } = "";

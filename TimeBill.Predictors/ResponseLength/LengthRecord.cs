@@ -5,4 +5,4 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <param name="PromptIds">Prompt token ids, BOS included.</param>
 /// <param name="ResponseLength">Generated tokens, stop token excluded.</param>
 /// <param name="HitLengthCap">True when the response was cut by the context instead of a stop token.</param>
-public sealed record LengthRecord(long Story, int[] PromptIds, int ResponseLength, bool HitLengthCap);
+internal sealed record LengthRecord(long Story, int[] PromptIds, int ResponseLength, bool HitLengthCap);

@@ -6,7 +6,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace TimeBill.Predictors.ResponseLength;
 
 /// <summary>The self-probe RLP's head: a two-hidden-layer GELU MLP from standardised hidden-state features to bucket logits.</summary>
-public sealed class ProbeMlpNet : nn.Module<Tensor, Tensor>
+internal sealed class ProbeMlpNet : nn.Module<Tensor, Tensor>
 {
     private readonly Linear input;
     private readonly Linear hidden;

@@ -6,7 +6,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// The small transformer's input: the last <c>window</c> tokens of each prompt, right-aligned and left-padded with
 /// id = vocab, their absolute positions, and two length features (length / context, ln(length) / ln(context)).
 /// </summary>
-public static class PromptWindow
+internal static class PromptWindow
 {
     /// <summary>Builds ids <c>[N, W]</c> (int64), positions <c>[N, W]</c> (int64) and length features <c>[N, 2]</c>.</summary>
     public static (Tensor Ids, Tensor Positions, Tensor LengthFeatures) Build(IReadOnlyList<int[]> prompts, int window, int vocab, int maxPositions)

@@ -10,7 +10,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// one layer, plus the prompt-length features). Inside a generation the features come for free from the prefill
 /// through <see cref="CreateProbe"/>, so the prediction costs one small MLP; <see cref="Predict"/> alone runs a prefill.
 /// </summary>
-public sealed class SelfProbeLengthPredictor : IPrefillProbingLengthPredictor, IDisposable
+internal sealed class SelfProbeLengthPredictor : IPrefillProbingLengthPredictor, IDisposable
 {
     internal const string KindName = "self-probe";
     private readonly ProbeMlpNet _net;

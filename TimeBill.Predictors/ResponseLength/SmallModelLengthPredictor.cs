@@ -9,7 +9,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// The paper's RLP: a compact transformer classifier over the prompt tokens, independent of the target model, so it
 /// can run concurrently with the target's prefill. N̂ is the chosen quantile of its bucket distribution.
 /// </summary>
-public sealed class SmallModelLengthPredictor : IResponseLengthPredictor, IDisposable
+internal sealed class SmallModelLengthPredictor : IResponseLengthPredictor, IDisposable
 {
     internal const string KindName = "small-transformer";
     private readonly PromptTransformerNet _net;

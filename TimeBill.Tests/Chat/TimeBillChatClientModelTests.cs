@@ -18,7 +18,7 @@ namespace TimeBill.Tests.Chat;
 public sealed class ChatModelFixture : IDisposable
 {
     /// <summary>Prefill 2 ms, a step 0.3 ms + 0.001 ms per entry.</summary>
-    public static readonly ExecutionTimeEstimator Estimator = new(new ExecutionTimeCoefficients(
+    internal static readonly ExecutionTimeEstimator Estimator = new(new ExecutionTimeCoefficients(
         new PrefillCost(0, 0, 2), new DecodeStepCost(0.001, 0.3), new LayeredDecodeStepCost(0.0002, 0.06, 0, 5)));
 
     public ChatModelFixture()

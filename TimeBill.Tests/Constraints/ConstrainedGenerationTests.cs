@@ -54,7 +54,7 @@ public sealed class ConstrainedGenerationTests(ModelFixture models)
         var tokenizer = SharedTokenizers.Get("tiny-random-qwen3");
         using var generator = new TextGenerator(models.Get("tiny-random-qwen3"), tokenizer);
         string[] choices = ["turn left", "turn right", "stop"];
-        var constraint = new ConstrainedDecoding(OutputConstraint.OneOf(choices).For(tokenizer), generator.Engine.DefaultStopTokenIds(tokenizer));
+        var constraint = OutputConstraint.OneOf(choices).CreateProcessor(tokenizer, generator.Engine.DefaultStopTokenIds(tokenizer));
         var result = await generator.GenerateAsync("Which way?", new GenerationOptions { MaxNewTokens = 16, LogitsProcessors = [constraint] });
         Assert.Contains(result.Text, choices);
         Assert.Equal(StopReason.StopToken, result.StopReason);

@@ -23,7 +23,7 @@ public sealed class ModelFixture : IDisposable
     }
 
     /// <summary>The float32 decode kernels of <see cref="Get"/>'s model, built on first use.</summary>
-    public KernelDecoder Kernels(string name)
+    internal KernelDecoder Kernels(string name)
     {
         var model = Get(name);
         lock (_gate)

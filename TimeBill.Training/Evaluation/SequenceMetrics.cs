@@ -1,7 +1,7 @@
 namespace TimeBill.Predictors.Evaluation;
 
 /// <summary>Token-sequence similarity used by every quality study (eviction, exit, the TimeBill evaluation).</summary>
-public static class SequenceMetrics
+internal static class SequenceMetrics
 {
     /// <summary>Share of positions of <paramref name="reference"/> where <paramref name="candidate"/> holds the same token.</summary>
     public static double TokenAgreement(IReadOnlyList<int> reference, IReadOnlyList<int> candidate)

@@ -11,7 +11,7 @@ namespace TimeBill.Predictors.Exit;
 /// layer and its next-token log-probabilities (the teacher), from one full-depth forward pass per sequence.
 /// Owns its tensors.
 /// </summary>
-public sealed class ExitDistillationSet : IDisposable
+internal sealed class ExitDistillationSet : IDisposable
 {
     private ExitDistillationSet(Tensor[] hidden, Tensor teacherLogProbs, float[] previousConfidence, int sequences)
     {

@@ -7,7 +7,7 @@ using TimeBill.Core.Sampling;
 namespace TimeBill.Predictors.Exit;
 
 /// <summary>Settings of an exit comparison.</summary>
-public sealed record ExitEvaluationOptions
+internal sealed record ExitEvaluationOptions
 {
     /// <summary>Decoded tokens per prompt (stop tokens do not end a run, so every run is equally long).</summary>
     public int Steps { get; init; } = 128;
@@ -34,7 +34,7 @@ public sealed record ExitEvaluationOptions
 /// <param name="RougeL">Mean ROUGE-L F1 (token LCS) against the full model's tokens.</param>
 /// <param name="Perplexity">The full model's perplexity of the generated tokens.</param>
 /// <param name="Tokens">Generated tokens scored (the first of each run comes from the prefill).</param>
-public sealed record ExitEvaluationRow(
+internal sealed record ExitEvaluationRow(
     string Decoding, string Method, double Threshold, double LayersPerToken, double HeadsPerToken, double TokensPerSecond,
     double Speedup, double MeanTokensPerSecond, double TokenAgreement, double RougeL, double Perplexity, int Tokens);
 
@@ -44,7 +44,7 @@ public sealed record ExitEvaluationRow(
 /// timed on its own, so machine load (other processes) hits them alike; absolute tokens/s are still only as steady as
 /// the machine.
 /// </summary>
-public static class ExitEvaluation
+internal static class ExitEvaluation
 {
     /// <summary>Runs the comparison; <paramref name="progress"/> gets (done, total) runs.</summary>
     /// <exception cref="ArgumentException">No prompts, or a non-positive step count.</exception>

@@ -1,7 +1,7 @@
 namespace TimeBill.Predictors.Exit;
 
 /// <summary>Story openings for TinyStories-style models: one set to distil exit heads from, a disjoint one to evaluate on.</summary>
-public static class ExitPrompts
+internal static class ExitPrompts
 {
     /// <summary>Openings the distillation stories are sampled from.</summary>
     public static IReadOnlyList<string> Training { get; } =

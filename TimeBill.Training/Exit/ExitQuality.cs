@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace TimeBill.Predictors.Exit;
 
 /// <summary>Quality of an exiting generation measured against the full model.</summary>
-public static class ExitQuality
+internal static class ExitQuality
 {
     /// <summary>
     /// Summed negative log-likelihood (nats) the full model assigns to <paramref name="generated"/> after

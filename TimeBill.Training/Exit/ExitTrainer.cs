@@ -9,7 +9,7 @@ using F = TorchSharp.torch.nn.functional;
 namespace TimeBill.Predictors.Exit;
 
 /// <summary>Hyper-parameters of exit-head and exit-predictor training.</summary>
-public sealed record ExitTrainingOptions
+internal sealed record ExitTrainingOptions
 {
     /// <summary>Rank of each layer's residual adapter.</summary>
     public int Rank { get; init; } = 16;
@@ -61,7 +61,7 @@ public sealed record ExitTrainingOptions
 /// <param name="TrainTokens">Training token positions.</param>
 /// <param name="HeldOutTokens">Held-out token positions.</param>
 /// <param name="Elapsed">Training time.</param>
-public sealed record ExitTrainingReport(
+internal sealed record ExitTrainingReport(
     IReadOnlyList<int> ExitLayers,
     IReadOnlyList<double> KlBefore,
     IReadOnlyList<double> KlAfter,
@@ -80,7 +80,7 @@ public sealed record ExitTrainingReport(
 /// over heads, Adam on the adapters only), then the exit-layer predictor (binary cross-entropy against each head's
 /// measured top-1 probability), then measures the calibration on held-out tokens.
 /// </summary>
-public static class ExitTrainer
+internal static class ExitTrainer
 {
     /// <summary>Trains heads for every layer below the last, the predictor and the calibration.</summary>
     /// <exception cref="ArgumentException">Data of another model's shape, or a predictor layer without heads above it.</exception>

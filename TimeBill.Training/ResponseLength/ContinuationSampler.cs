@@ -8,7 +8,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// Samples the model's continuation of a prompt until a stop token or the length cap, on a generation engine of its
 /// own (one per worker thread), without detokenising.
 /// </summary>
-public sealed class ContinuationSampler : IDisposable
+internal sealed class ContinuationSampler : IDisposable
 {
     private readonly GenerationEngine _engine;
     private readonly int _maxTotal;

@@ -1,7 +1,7 @@
 namespace TimeBill.Predictors.ResponseLength;
 
 /// <summary>Which part of the dataset a story belongs to.</summary>
-public enum DatasetSplit
+internal enum DatasetSplit
 {
     /// <summary>Fits the weights.</summary>
     Train,

@@ -10,7 +10,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// prompt i and its one record is the sampled response to it. Several workers, each with its own model copy,
 /// sample stories in parallel; stories are written in index order so the file stays resumable.
 /// </summary>
-public sealed class DistillationBuilder
+internal sealed class DistillationBuilder
 {
     private readonly Func<CausalLanguageModel> _loadModel;
 

@@ -8,7 +8,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <see cref="DistilledStory"/> per line in story order. A run that was stopped is resumed by reading the complete
 /// lines, cutting off a partly written last line, and continuing with the next story.
 /// </summary>
-public sealed class DistillationDatasetFile : IDisposable
+internal sealed class DistillationDatasetFile : IDisposable
 {
     private readonly FileStream _stream;
 

@@ -5,4 +5,4 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <param name="Prompts">Prompts written.</param>
 /// <param name="TargetPrompts">Prompts asked for.</param>
 /// <param name="GeneratedTokens">Tokens sampled in this run (not counting resumed stories).</param>
-public readonly record struct DistillationProgress(int Stories, int Prompts, int TargetPrompts, long GeneratedTokens);
+internal readonly record struct DistillationProgress(int Stories, int Prompts, int TargetPrompts, long GeneratedTokens);

@@ -6,7 +6,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// How a distillation dataset is sampled. Stored as the dataset file's header so a resumed run continues with
 /// the same settings (and refuses different ones).
 /// </summary>
-public sealed record DistillationSettings
+internal sealed record DistillationSettings
 {
     /// <summary>Identity of the target model (<c>CausalLanguageModel.Identity</c>).</summary>
     public string ModelIdentity { get; init; } = "";

@@ -9,7 +9,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <param name="Ids">The whole sequence, BOS first, stop token excluded.</param>
 /// <param name="HitLengthCap">True when the sequence filled the context instead of ending with a stop token.</param>
 /// <param name="Prefixes">Prompt lengths (tokens, BOS included) cut from this story.</param>
-public sealed record DistilledStory(long Story, int[] Ids, bool HitLengthCap, int[] Prefixes)
+internal sealed record DistilledStory(long Story, int[] Ids, bool HitLengthCap, int[] Prefixes)
 {
     /// <summary>The records this story yields, one per prefix.</summary>
     public IEnumerable<LengthRecord> Records() =>

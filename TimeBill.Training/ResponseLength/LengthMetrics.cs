@@ -13,7 +13,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <param name="R2">Coefficient of determination.</param>
 /// <param name="BucketAccuracy">Share with the predicted bucket equal to the actual one.</param>
 /// <param name="Exceedance">(k, share of actual &gt; k·N̂) pairs.</param>
-public sealed record LengthMetrics(int Count, double Mae, double Rmse, double R2, double BucketAccuracy, IReadOnlyList<(double K, double Share)> Exceedance)
+internal sealed record LengthMetrics(int Count, double Mae, double Rmse, double R2, double BucketAccuracy, IReadOnlyList<(double K, double Share)> Exceedance)
 {
     /// <summary>The pessimism factors reported by default.</summary>
     public static readonly double[] DefaultKs = [1, 1.5, 2, 3, 5];

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace TimeBill.Predictors.ResponseLength;
 
 /// <summary>Trains the response-length predictors the runtime loads (<see cref="LengthPredictorFile"/>).</summary>
-public static class LengthPredictorTrainer
+internal static class LengthPredictorTrainer
 {
     /// <summary>Trains a self-probe's head on features from <see cref="SelfProbeLengthPredictor.ExtractFeatures"/> (standardised with the training set's statistics).</summary>
     public static (SelfProbeLengthPredictor Predictor, RlpTrainingReport Report) TrainSelfProbe(CausalLanguageModel model, int layer,

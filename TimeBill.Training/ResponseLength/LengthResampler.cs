@@ -8,7 +8,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// Re-samples test prompts several times with fresh seeds (same settings) and appends the lengths to a JSONL file,
 /// one prompt per line; a stopped run resumes by skipping the prompts already in the file.
 /// </summary>
-public static class LengthResampler
+internal static class LengthResampler
 {
     /// <summary>
     /// Picks up to <paramref name="count"/> test records: each (story, prefix) is kept when a seeded hash falls below

@@ -5,7 +5,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <param name="Prefix">The prompt's length (it is the story's first <paramref name="Prefix"/> tokens).</param>
 /// <param name="Lengths">Response lengths of independent samples.</param>
 /// <param name="HitLengthCaps">How many of them were cut by the context.</param>
-public sealed record ResampledPrompt(long Story, int Prefix, int[] Lengths, int HitLengthCaps)
+internal sealed record ResampledPrompt(long Story, int Prefix, int[] Lengths, int HitLengthCaps)
 {
     /// <summary>The median of <see cref="Lengths"/> (mean of the two middle values for an even count): the oracle's prediction.</summary>
     public double Median

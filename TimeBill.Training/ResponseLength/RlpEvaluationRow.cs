@@ -9,5 +9,5 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <param name="LatencyMicroseconds">Median time of one prediction for one prompt (self-probe: the head after the shared prefill).</param>
 /// <param name="Predicted">N̂ per scored prompt (for the plot).</param>
 /// <param name="Actual">Actual length per scored prompt.</param>
-public sealed record RlpEvaluationRow(string Name, string Description, int Buckets, LengthMetrics Metrics, double SubsetMae, double LatencyMicroseconds,
+internal sealed record RlpEvaluationRow(string Name, string Description, int Buckets, LengthMetrics Metrics, double SubsetMae, double LatencyMicroseconds,
     double[] Predicted, int[] Actual);

@@ -9,7 +9,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// predictor (training mean and median) and the oracle (each re-sampled prompt's own median length, scored against
 /// the dataset's independent sample of that prompt). Bucket accuracy is taken on 16-token buckets for every row.
 /// </summary>
-public static class RlpEvaluator
+internal static class RlpEvaluator
 {
     /// <summary>Bucket width of the bucket-accuracy column.</summary>
     public const int AccuracyBucketWidth = 16;

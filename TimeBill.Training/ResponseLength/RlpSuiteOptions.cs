@@ -1,7 +1,7 @@
 namespace TimeBill.Predictors.ResponseLength;
 
 /// <summary>Which predictors <see cref="RlpSuiteTrainer"/> trains and how.</summary>
-public sealed record RlpSuiteOptions
+internal sealed record RlpSuiteOptions
 {
     /// <summary>Bucket widths B of the fine-grained classifiers.</summary>
     public IReadOnlyList<int> BucketWidths { get; init; } = [4, 8, 16];

@@ -6,7 +6,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// Trains the RLP line-up on a distilled dataset and writes one predictor file per entry to a folder:
 /// small-b{B} and probe-b{B} for each bucket width, and the baselines small-regression, small-coarse5, small-coarse10.
 /// </summary>
-public static class RlpSuiteTrainer
+internal static class RlpSuiteTrainer
 {
     /// <summary>File extension of predictor files.</summary>
     public const string Extension = ".rlp";

@@ -10,7 +10,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// targets (or MSE on length / max length for the regression head), validation MAE of the point prediction after
 /// every epoch, early stopping with the best epoch's weights restored.
 /// </summary>
-public static class RlpTrainer
+internal static class RlpTrainer
 {
     /// <summary>Trains <paramref name="module"/>; <paramref name="forward"/> maps (split, example indices) to outputs.</summary>
     /// <param name="module">The network (its parameters are optimised; train/eval mode is switched here).</param>

@@ -1,7 +1,7 @@
 namespace TimeBill.Predictors.ResponseLength;
 
 /// <summary>Hyper-parameters of RLP training (shared by both predictor kinds).</summary>
-public sealed record RlpTrainingOptions
+internal sealed record RlpTrainingOptions
 {
     /// <summary>Upper bound on passes over the training set.</summary>
     public int MaxEpochs { get; init; } = 30;

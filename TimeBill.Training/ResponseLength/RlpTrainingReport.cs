@@ -5,4 +5,4 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <param name="BestEpoch">1-based epoch whose weights were kept.</param>
 /// <param name="BestValidationMae">Validation MAE (tokens) of the kept weights.</param>
 /// <param name="Seconds">Training wall time.</param>
-public sealed record RlpTrainingReport(int Epochs, int BestEpoch, double BestValidationMae, double Seconds);
+internal sealed record RlpTrainingReport(int Epochs, int BestEpoch, double BestValidationMae, double Seconds);

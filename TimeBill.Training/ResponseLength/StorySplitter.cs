@@ -8,7 +8,7 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <param name="ValidationShare">Share of stories in validation.</param>
 /// <param name="TestShare">Share of stories in test.</param>
 /// <param name="Seed">Seed of the hash.</param>
-public sealed record StorySplitter(double ValidationShare = 0.15, double TestShare = 0.15, int Seed = 7)
+internal sealed record StorySplitter(double ValidationShare = 0.15, double TestShare = 0.15, int Seed = 7)
 {
     /// <summary>The split of <paramref name="story"/>.</summary>
     /// <exception cref="ArgumentException">Shares negative or summing to 1 or more.</exception>

@@ -5,4 +5,4 @@ namespace TimeBill.Predictors.ResponseLength;
 /// <param name="Path">The predictor file.</param>
 /// <param name="Head">Its output head.</param>
 /// <param name="Report">How training went.</param>
-public sealed record TrainedPredictorInfo(string Name, string Path, LengthHeadSpec Head, RlpTrainingReport Report);
+internal sealed record TrainedPredictorInfo(string Name, string Path, LengthHeadSpec Head, RlpTrainingReport Report);

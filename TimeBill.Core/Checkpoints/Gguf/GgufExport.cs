@@ -11,14 +11,14 @@ namespace TimeBill.Core.Checkpoints.Gguf;
 /// <param name="Path">The file written.</param>
 /// <param name="Bytes">Its length.</param>
 /// <param name="MatrixTypes">How many matrices got each type (a matrix whose rows do not fit the asked block falls back).</param>
-public sealed record GgufExportReport(string Path, long Bytes, IReadOnlyDictionary<string, int> MatrixTypes);
+internal sealed record GgufExportReport(string Path, long Bytes, IReadOnlyDictionary<string, int> MatrixTypes);
 
 /// <summary>
 /// Writes a model (and the tokenizer of its folder) as a GGUF file llama.cpp loads: the shape under <c>{arch}.*</c>,
 /// the tokenizer under <c>tokenizer.ggml.*</c>, the chat template, and every weight matrix in the asked type (norms and
 /// biases stay F32), with llama's q/k rows permuted as llama.cpp's converter does.
 /// </summary>
-public static class GgufExport
+internal static class GgufExport
 {
     /// <summary>The weight types <see cref="Write"/> takes, by their lower-case names.</summary>
     public static IReadOnlyList<string> Types { get; } = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_k", "q5_k", "q6_k"];

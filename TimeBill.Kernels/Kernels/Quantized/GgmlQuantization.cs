@@ -7,7 +7,7 @@ namespace TimeBill.Kernels.Quantized;
 /// float32 rows to and from ggml's on-disk block formats (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q8_K), byte
 /// for byte as llama.cpp's ggml lays them out: little-endian, blocks packed with no padding.
 /// </summary>
-public static class GgmlQuantization
+internal static class GgmlQuantization
 {
     /// <summary>Encodes <paramref name="source"/> (a whole number of blocks) into <paramref name="destination"/>, ggml's reference quantizer way.</summary>
     /// <exception cref="ArgumentException">The type is unsupported, the length is not whole blocks, or the destination's size is not exactly the row's bytes.</exception>

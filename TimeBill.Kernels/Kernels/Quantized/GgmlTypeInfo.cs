@@ -9,7 +9,7 @@ namespace TimeBill.Kernels.Quantized;
 /// <param name="BlockSize">Elements per block (1 for element types).</param>
 /// <param name="BlockBytes">Bytes per block.</param>
 /// <param name="IsSupported">Whether <see cref="GgmlQuantization"/> handles the type.</param>
-public sealed record GgmlTypeInfo(GgmlType Type, string Name, int BlockSize, int BlockBytes, bool IsSupported)
+internal sealed record GgmlTypeInfo(GgmlType Type, string Name, int BlockSize, int BlockBytes, bool IsSupported)
 {
     private static readonly Dictionary<GgmlType, GgmlTypeInfo> Table = new GgmlTypeInfo[]
     {

@@ -12,7 +12,7 @@ namespace TimeBill.Kernels.Quantized;
 /// columns of 8 rows against 4 broadcast activation bytes) with per-row scales s and offsets o (w = s·u − o), and then
 /// multiplied with every token. Groups are split across threads; the scratch is native and freed before returning.
 /// </summary>
-public static unsafe class QuantizedMatMul
+internal static unsafe class QuantizedMatMul
 {
     // Per 32 columns of a group: 8 rows × 32 levels, then scales and offsets of elements 0–15 and 16–31 (8 floats each).
     private const int GroupBlockBytes = 256 + 4 * 32;

@@ -11,7 +11,7 @@ namespace TimeBill.Kernels.Quantized;
 /// decodes each weight block to float32 on the fly against the float x (the accurate path). Rows are split across
 /// threads like <see cref="MatVec"/>; nothing allocates.
 /// </summary>
-public static unsafe class QuantizedMatVec
+internal static unsafe class QuantizedMatVec
 {
     /// <summary>
     /// The variant used when no tuning table says otherwise: integer dot products on AVX-VNNI where the processor has it
