@@ -69,7 +69,7 @@ internal static class RlpEvaluator
                     case SelfProbeLengthPredictor probe:
                         head = probe.Head;
                         if (!features.TryGetValue(probe.ProbeLayer, out var x))
-                            features[probe.ProbeLayer] = x = SelfProbeLengthPredictor.ExtractFeaturesByStory(model, test, probe.ProbeLayer,
+                            features[probe.ProbeLayer] = x = StoryFeatures.Extract(model, test, probe.ProbeLayer,
                                 i => onStatus?.Invoke($"eval {name}: prefill features {i}/{prompts.Count}", f / (double)predictorFiles.Count), cancellationToken);
                         predictions = probe.PredictFromFeatures(x);
                         latency = MedianMicroseconds(x.Take(50), v => probe.PredictFromFeatures([v]));

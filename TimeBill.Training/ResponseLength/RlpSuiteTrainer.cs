@@ -42,9 +42,9 @@ internal static class RlpSuiteTrainer
         if (jobs.Any(j => j.Probe))
         {
             int total = train.Count + validation.Count;
-            trainFeatures = SelfProbeLengthPredictor.ExtractFeaturesByStory(model, train, layer,
+            trainFeatures = StoryFeatures.Extract(model, train, layer,
                 i => onStatus?.Invoke($"self-probe features {i}/{total}", 0), cancellationToken);
-            validationFeatures = SelfProbeLengthPredictor.ExtractFeaturesByStory(model, validation, layer,
+            validationFeatures = StoryFeatures.Extract(model, validation, layer,
                 i => onStatus?.Invoke($"self-probe features {train.Count + i}/{total}", 0), cancellationToken);
         }
         int[] trainLengths = train.Select(r => r.ResponseLength).ToArray();
