@@ -149,9 +149,9 @@ internal static class ProfileCommand
         void Row(string curve, string coefficients, FitQuality q) => table.AddRow(curve, coefficients,
             $"{q.HeldOutMapePercent:F2}%", $"{q.FitMapePercent:F2}%", $"{q.RSquared:F5}", $"{q.FitPoints}/{q.HeldOutPoints}");
         if (k.Prefill.QueryBlock > 0)
-            Row($"prefill a·Nx² + b·Nx + c + d·⌈Nx/{k.Prefill.QueryBlock}⌉", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4} d={k.Prefill.D:G4}", profile.Fit.Prefill);
+            Row($"prefill a·Nx² + b·Nx + c{Calls(k.Prefill.Chunk)} + d·⌈Nx/{k.Prefill.QueryBlock}⌉", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4} d={k.Prefill.D:G4}", profile.Fit.Prefill);
         else
-            Row("prefill a·Nx² + b·Nx + c", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4}", profile.Fit.Prefill);
+            Row($"prefill a·Nx² + b·Nx + c{Calls(k.Prefill.Chunk)}", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4}", profile.Fit.Prefill);
         if (profile.Fit.CachedPrefill is { } warm)
         {
             if (k.Prefill.G is { } g && k.Prefill.H is { } h)
@@ -164,6 +164,9 @@ internal static class ProfileCommand
         console.Write(table);
         console.MarkupLineInterpolated($"profiled in {seconds:F1} s ({profile.Measurements.StepsPerSample} steps per decode sample); profile: {profilePath}; plot: {plotPath}");
     }
+
+    /// <summary>How often the prefill constant counts: once per chunk of a chunked prefill.</summary>
+    private static string Calls(int chunk) => chunk > 0 ? $"·⌈Nx/{chunk}⌉" : "";
 
     private static string JsonSummary(ExecutionTimeProfile profile, string profilePath, string plotPath, double seconds)
     {

@@ -15,13 +15,14 @@ internal static class ExecutionTimePlot
         multiplot.Layout = new ScottPlot.MultiplotLayouts.Columns();
 
         var prefill = multiplot.GetPlot(0);
-        var pre = profile.Measurements.Prefill;
+        var pre = profile.Measurements.Prefill.Where(m => m.CachedLength == 0).ToList(); // the cold curve's points
         AddPoints(prefill, pre.Where(m => !m.HeldOut).Select(m => ((double)m.PromptLength, m.Milliseconds)), "measured (fit)", Colors.Blue, MarkerShape.FilledCircle);
         AddPoints(prefill, pre.Where(m => m.HeldOut).Select(m => ((double)m.PromptLength, m.Milliseconds)), "measured (held out)", Colors.Red, MarkerShape.OpenSquare);
         double maxNx = pre.Max(m => m.PromptLength);
         var nx = Enumerable.Range(0, (int)maxNx + 1).Select(n => (double)n).ToArray(); // every length: the block term steps
         var fitLine = prefill.Add.ScatterLine(nx, nx.Select(n => k.Prefill.Milliseconds(n)).ToArray(), Colors.Black);
         fitLine.LegendText = $"fit {k.Prefill.A:G3}·Nx² + {k.Prefill.B:G3}·Nx + {k.Prefill.C:G3}"
+            + (k.Prefill.Chunk > 0 ? $"·ceil(Nx/{k.Prefill.Chunk})" : "")
             + (k.Prefill.QueryBlock > 0 ? $" + {k.Prefill.D:G3}·ceil(Nx/{k.Prefill.QueryBlock})" : "");
         prefill.Title($"Prefill (held-out MAPE {profile.Fit.Prefill.HeldOutMapePercent:F2}%, R² {profile.Fit.Prefill.RSquared:F4})");
         prefill.XLabel("prompt length Nx (tokens)");

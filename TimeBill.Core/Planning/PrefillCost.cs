@@ -7,10 +7,12 @@ namespace TimeBill.Core.Planning;
 /// and every block pays a fixed cost of its own (its operator launches in every layer): <c>D</c> is that cost, a step
 /// wherever the prompt spills into one more block. It is a few percent of a 128-token slope on a 135M model but a third
 /// of a small model's (stories260K: about 2 ms per block against 6 ms per call), where a plain quadratic leaves a
-/// ±6 % saw-tooth. <c>QueryBlock = 0</c> leaves the term out (the plain quadratic).
+/// ±6 % saw-tooth. <c>QueryBlock = 0</c> leaves the term out (the plain quadratic). A prefill in chunks of
+/// <c>Chunk</c> tokens is one forward call per chunk: each pays <c>C</c>, and each runs its own blocks, so <c>C</c> counts
+/// ⌈Nx / Chunk⌉ times and the blocks are counted per chunk (<see cref="Calls"/>, <see cref="Blocks(double)"/>).
 /// <para>
 /// A prompt whose first <c>Nc</c> tokens come from the prefix cache prefills only the other <c>Nn</c>:
-/// <c>t(Nc, Nn) = A·Nn² + E·Nc·Nn + G·Nn + H + D·⌈Nn / QueryBlock⌉ + F·Nc</c>. <c>E</c> is the new queries' attention
+/// <c>t(Nc, Nn) = A·Nn² + E·Nc·Nn + G·Nn + H + D·⌈Nn / QueryBlock⌉ + F·Nc</c> (the chunks counted over the <c>Nn</c> new tokens). <c>E</c> is the new queries' attention
 /// over the cached keys, <c>F</c> the copy of the cached entries into the job's cache, <c>G</c> and <c>H</c> the per-token
 /// and fixed cost of a prefill that continues a cache, which need not be a cold prefill's <c>B</c> and <c>C</c> (a cold
 /// prefill also sets the cache up). Without profiled warm prefills <c>E</c> is <c>2A</c> (a cached key costs a new query
@@ -26,8 +28,9 @@ namespace TimeBill.Core.Planning;
 /// <param name="F">Milliseconds per cached token restored (≥ 0).</param>
 /// <param name="G">Milliseconds per new token after a cached prefix (≥ 0); null: <paramref name="B"/>.</param>
 /// <param name="H">Fixed milliseconds of a prefill after a cached prefix (≥ 0); null: <paramref name="C"/>.</param>
+/// <param name="Chunk">Tokens per forward call of a chunked prefill (the engine's prefill chunk); 0: one call.</param>
 public sealed record PrefillCost(double A, double B, double C, double D = 0, int QueryBlock = 0, double? E = null, double F = 0,
-    double? G = null, double? H = null)
+    double? G = null, double? H = null, int Chunk = 0)
 {
     /// <summary>Predicted prefill time in milliseconds of <paramref name="newLength"/> tokens after <paramref name="cachedLength"/> restored from the prefix cache.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative length.</exception>
@@ -52,15 +55,23 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
     /// cost: the cold curve with <c>B</c> and <c>C</c>, the new tokens after a cached prefix with <c>G</c> and <c>H</c>.
     /// </summary>
     private double Curve(double tokens, double perToken, double fixedMilliseconds) =>
-        (A * tokens + perToken) * tokens + fixedMilliseconds + D * Blocks(tokens, QueryBlock);
+        (A * tokens + perToken) * tokens + fixedMilliseconds * Calls(tokens) + D * Blocks(tokens);
 
     /// <summary>This cost with every coefficient multiplied by <paramref name="factor"/> (a uniformly slower or faster machine).</summary>
     public PrefillCost Scaled(double factor) => this with { A = A * factor, B = B * factor, C = C * factor, D = D * factor, E = E * factor, F = F * factor, G = G * factor, H = H * factor };
 
+    /// <summary>The forward calls of a prefill of <paramref name="tokens"/> tokens: ⌈tokens / Chunk⌉, at least one: the feature of <c>C</c>.</summary>
+    public double Calls(double tokens) => Chunk > 0 && tokens > Chunk ? Math.Ceiling(tokens / Chunk) : 1;
+
     /// <summary>
-    /// <c>⌈promptLength / queryBlock⌉</c>, the attention blocks of a prefill (0 when <paramref name="queryBlock"/> is 0):
-    /// the feature of the <c>D</c> term.
+    /// The attention blocks of a prefill of <paramref name="tokens"/> tokens, each chunk in blocks of its own (0 when
+    /// <see cref="QueryBlock"/> is 0): the feature of <c>D</c>.
     /// </summary>
-    public static double Blocks(double promptLength, int queryBlock) =>
-        queryBlock > 0 ? Math.Ceiling(promptLength / queryBlock) : 0;
+    public double Blocks(double tokens)
+    {
+        if (QueryBlock <= 0) return 0;
+        if (Chunk <= 0 || tokens <= Chunk) return Math.Ceiling(tokens / QueryBlock);
+        double whole = Math.Floor(tokens / Chunk);
+        return whole * Math.Ceiling((double)Chunk / QueryBlock) + Math.Ceiling((tokens - whole * Chunk) / QueryBlock);
+    }
 }

@@ -6,7 +6,8 @@ namespace TimeBill.Predictors.ExecutionTime;
 /// <summary>
 /// Fits the latency model to profiled points by non-negative least squares:
 /// <c>t_prefill = a·Nx² + b·Nx + c</c> (plus <c>d·⌈Nx / block⌉</c> when the prefill runs attention in blocks,
-/// <see cref="ExecutionTimeMeasurements.PrefillQueryBlock"/>), the full-depth <c>t_step = p·Nkv + q</c> (on the steps that ran every layer) and
+/// <see cref="ExecutionTimeMeasurements.PrefillQueryBlock"/>; <c>c</c> once per forward call when it runs in chunks,
+/// <see cref="ExecutionTimeMeasurements.PrefillChunk"/>), the full-depth <c>t_step = p·Nkv + q</c> (on the steps that ran every layer) and
 /// the layer-aware <c>t_step = ℓ·(p1·Nkv + q1) + h</c> (on every step). Every coefficient is constrained to be ≥ 0:
 /// negative work does not exist, and a negative intercept would predict negative times for short inputs.
 /// <para>
@@ -26,11 +27,13 @@ internal static class ExecutionTimeFitter
         if (measurements.LayerCount < 1)
             throw new ArgumentException($"The layer count must be ≥ 1, not {measurements.LayerCount}.", nameof(measurements));
 
-        int block = measurements.PrefillQueryBlock;
+        int block = measurements.PrefillQueryBlock, chunk = measurements.PrefillChunk;
         if (block < 0) throw new ArgumentException($"The prefill query block must be ≥ 0, not {block}.", nameof(measurements));
+        if (chunk < 0) throw new ArgumentException($"The prefill chunk must be ≥ 0, not {chunk}.", nameof(measurements));
+        var shape = new PrefillCost(0, 0, 0, QueryBlock: block, Chunk: chunk);
         var prefill = measurements.Prefill.Where(m => m.CachedLength == 0).Select(m => new Point(block > 0
-            ? [(double)m.PromptLength * m.PromptLength, m.PromptLength, 1, PrefillCost.Blocks(m.PromptLength, block)]
-            : [(double)m.PromptLength * m.PromptLength, m.PromptLength, 1], m.Milliseconds, m.HeldOut)).ToList();
+            ? [(double)m.PromptLength * m.PromptLength, m.PromptLength, shape.Calls(m.PromptLength), shape.Blocks(m.PromptLength)]
+            : [(double)m.PromptLength * m.PromptLength, m.PromptLength, shape.Calls(m.PromptLength)], m.Milliseconds, m.HeldOut)).ToList();
         var (pre, preQuality) = FitCurve(prefill, "prefill", minFitPoints: block > 0 ? 4 : 3);
 
         var full = measurements.DecodeSteps.Where(m => m.Layers == measurements.LayerCount)
@@ -55,7 +58,7 @@ internal static class ExecutionTimeFitter
             layeredQuality = stepQuality;
         }
 
-        var cold = new PrefillCost(pre[0], pre[1], pre[2], block > 0 ? pre[3] : 0, block);
+        var cold = new PrefillCost(pre[0], pre[1], pre[2], block > 0 ? pre[3] : 0, block, Chunk: chunk);
         var (prefillCost, warmQuality) = FitCachedPrefill(cold, measurements.Prefill.Where(m => m.CachedLength > 0).ToList());
         var coefficients = new ExecutionTimeCoefficients(prefillCost, new DecodeStepCost(step[0], step[1]), layered);
         return new ExecutionTimeFit(coefficients, preQuality, stepQuality, layeredQuality, warmQuality);
@@ -74,7 +77,7 @@ internal static class ExecutionTimeFitter
         if (fitting >= 6)
         {
             var attentionAndBlocks = cold with { B = 0, C = 0 };
-            var own = warm.Select(m => new Point([m.PromptLength, 1, (double)m.CachedLength * m.PromptLength, m.CachedLength], m.Milliseconds,
+            var own = warm.Select(m => new Point([m.PromptLength, cold.Calls(m.PromptLength), (double)m.CachedLength * m.PromptLength, m.CachedLength], m.Milliseconds,
                 m.HeldOut, Offset: attentionAndBlocks.Milliseconds(m.PromptLength))).ToList();
             var (w, q) = FitCurve(own, "cached-prefill", minFitPoints: 6);
             return (cold with { G = w[0], H = w[1], E = w[2], F = w[3] }, q);

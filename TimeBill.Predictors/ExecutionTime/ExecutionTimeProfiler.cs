@@ -58,6 +58,7 @@ internal sealed class ExecutionTimeProfiler
         if (target.MaxContext < 2) throw new ArgumentException($"The target's context length must be ≥ 2, not {target.MaxContext}.", nameof(target));
         if (target.LayerCount < 1) throw new ArgumentException($"The target's layer count must be ≥ 1, not {target.LayerCount}.", nameof(target));
         if (target.PrefillQueryBlock < 0) throw new ArgumentException($"The target's prefill query block must be ≥ 0, not {target.PrefillQueryBlock}.", nameof(target));
+        if (target.PrefillChunk < 0) throw new ArgumentException($"The target's prefill chunk must be ≥ 0, not {target.PrefillChunk}.", nameof(target));
 
         long started = _clock.GetTimestamp();
         int maxPrompt = Math.Min(options.MaxPromptLength ?? 2048, target.MaxContext);
@@ -135,7 +136,8 @@ internal sealed class ExecutionTimeProfiler
                 IsHeldOut(p.Index, kvs.Length, options.HeldOutEvery))).ToList(),
             options.Statistic,
             batch,
-            target.PrefillQueryBlock);
+            target.PrefillQueryBlock,
+            target.PrefillChunk);
 
         progress?.Report(new ProfilingProgress(ProfilingPhase.Fitting, done, total, "fitting"));
         var fit = ExecutionTimeFitter.Fit(measurements);

@@ -29,6 +29,12 @@ internal interface IProfilingTarget
     /// </summary>
     int PrefillQueryBlock => 0;
 
+    /// <summary>
+    /// Tokens per forward call when the target prefills in chunks, each call paying the fixed cost; 0 (default) for one
+    /// call. A positive value counts the prefill fit's constant once per chunk.
+    /// </summary>
+    int PrefillChunk => 0;
+
     /// <summary>Runs a prefill of <paramref name="promptLength"/> tokens into a fresh, empty KV cache.</summary>
     void Prefill(int promptLength);
 

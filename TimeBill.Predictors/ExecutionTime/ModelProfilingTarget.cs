@@ -110,6 +110,9 @@ internal sealed class ModelProfilingTarget : IProfilingTarget, IDisposable
     public int PrefillQueryBlock => CausalLanguageModel.PrefillQueryBlock;
 
     /// <inheritdoc />
+    public int PrefillChunk => _engine.Options.PrefillChunkSize;
+
+    /// <inheritdoc />
     public void Prefill(int promptLength)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -16,6 +16,8 @@ internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 10
     /// <summary>A fixed cost per block of <see cref="Block"/> prompt tokens (none while <see cref="Block"/> is 0).</summary>
     public double D;
     public int Block;
+    /// <summary>Tokens per forward call (none while 0): each call pays <see cref="C"/> (warm: <see cref="WarmFixed"/>) and its own blocks.</summary>
+    public int Chunk;
     public readonly List<(string Kind, int Length, int Layers)> Calls = [];
     public Action? OnCall;
 
@@ -25,11 +27,22 @@ internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 10
     public int MaxContext => maxContext;
     public int LayerCount => layers;
     public int PrefillQueryBlock => Block;
+    public int PrefillChunk => Chunk;
+
+    /// <summary>The fixed and per-block cost of prefilling <paramref name="tokens"/> tokens, call by call as an engine runs them.</summary>
+    private double PerCall(int tokens, double fixedCost)
+    {
+        double total = 0;
+        int chunk = Chunk > 0 ? Chunk : Math.Max(tokens, 1);
+        for (int start = 0; start < Math.Max(tokens, 1); start += chunk)
+            total += fixedCost + (Block > 0 ? D * Math.Ceiling(Math.Min(chunk, tokens - start) / (double)Block) : 0);
+        return total;
+    }
 
     public void Prefill(int promptLength)
     {
         Calls.Add(("prefill", promptLength, layers));
-        clock.Advance(A * promptLength * promptLength + B * promptLength + C + (Block > 0 ? D * Math.Ceiling(promptLength / (double)Block) : 0));
+        clock.Advance(A * promptLength * promptLength + B * promptLength + PerCall(promptLength, C));
         OnCall?.Invoke();
     }
 
@@ -45,7 +58,7 @@ internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 10
     {
         if (!PreparedPrefixes.Contains(cachedLength)) throw new InvalidOperationException($"the {cachedLength}-token prefix was not prepared");
         Calls.Add(("warm prefill", newLength, cachedLength));
-        clock.Advance(A * newLength * newLength + WarmPerToken * newLength + WarmFixed + (Block > 0 ? D * Math.Ceiling(newLength / (double)Block) : 0)
+        clock.Advance(A * newLength * newLength + WarmPerToken * newLength + PerCall(newLength, WarmFixed)
             + E * cachedLength * newLength + F * cachedLength);
         OnCall?.Invoke();
     }

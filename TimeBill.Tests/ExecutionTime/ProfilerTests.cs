@@ -280,6 +280,31 @@ public class ProfilerTests
     }
 
     [Fact]
+    public void AChunkedPrefillIsFittedWithItsFixedCostPerChunk()
+    {
+        var clock = new ManualClock();
+        var target = new FakeProfilingTarget(clock) { D = 0.8, Block = 128, C = 3, Chunk = 192 };
+        var profile = new ExecutionTimeProfiler(clock).Run(target, Small);
+        var pre = profile.Coefficients.Prefill;
+        Assert.Equal(192, profile.Measurements.PrefillChunk);
+        Assert.Equal(192, pre.Chunk);
+        Assert.Equal(target.A, pre.A, 1e-9);
+        Assert.Equal(target.B, pre.B, 1e-6);
+        Assert.Equal(target.C, pre.C, 1e-4);
+        Assert.Equal(target.D, pre.D, 1e-4);
+        Assert.True(profile.Fit.Prefill.HeldOutMapePercent < 1e-3);
+
+        // Counted once, the constant cannot follow the step at every chunk.
+        var once = ExecutionTimeFitter.Fit(profile.Measurements with { PrefillChunk = 0 });
+        Assert.True(once.Prefill.FitMapePercent > 0.5, $"{once.Prefill.FitMapePercent}%");
+
+        var broken = new FakeProfilingTarget(clock) { Chunk = -1 };
+        var error = Assert.Throws<ArgumentException>(() => new ExecutionTimeProfiler(clock).Run(broken, Small));
+        Assert.Contains("prefill chunk", error.Message);
+        Assert.Empty(broken.Calls);
+    }
+
+    [Fact]
     public void GridsAreDistinctSortedAndCoverTheRange()
     {
         var g = ExecutionTimeProfiler.Grid(8, 2048, 16);

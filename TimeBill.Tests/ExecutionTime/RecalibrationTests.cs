@@ -71,9 +71,9 @@ public class RecalibrationTests
     }
 
     [Fact]
-    public void APrefillBlockTermIsRecalibratedWithTheRest()
+    public void APrefillsBlockAndChunkTermsAreRecalibratedWithTheRest()
     {
-        var blocked = Profiled with { Prefill = new PrefillCost(2e-5, 0.15, 1.2, 4, 128) };
+        var blocked = Profiled with { Prefill = new PrefillCost(2e-5, 0.15, 1.2, 4, 128, Chunk: 256) };
         var clock = new ManualClock();
         var estimator = new RecalibratingExecutionTimeEstimator(blocked, clock: clock);
         var random = new Random(3);
@@ -83,7 +83,8 @@ public class RecalibrationTests
             using (estimator.TimePrefill(n)) clock.Advance(1.3 * blocked.Prefill.Milliseconds(n));
         }
         Assert.Equal(128, estimator.Coefficients.Prefill.QueryBlock);
-        foreach (int n in new[] { 16, 128, 129, 700, 2048 })
+        Assert.Equal(256, estimator.Coefficients.Prefill.Chunk);
+        foreach (int n in new[] { 16, 128, 129, 257, 700, 2048 })
             Assert.InRange(estimator.PrefillMilliseconds(n) / (1.3 * blocked.Prefill.Milliseconds(n)), 0.97, 1.03);
     }
 
