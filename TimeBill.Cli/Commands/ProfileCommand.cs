@@ -146,8 +146,9 @@ internal static class ProfileCommand
         var k = profile.Coefficients;
         console.MarkupLineInterpolated($"[bold]{profile.Key.ModelIdentity}[/] {profile.Key.DataType}, {profile.Key.Threads} threads, {profile.Key.Machine.CpuModel} ({profile.Key.Machine.LogicalCores} cores)");
         var table = new Table().AddColumns("curve (ms)", "coefficients", "held-out MAPE", "fit MAPE", "R²", "points (fit/held out)");
+        static string Percent(double value) => double.IsNaN(value) ? "—" : $"{value:F2}%"; // NaN: no points held out
         void Row(string curve, string coefficients, FitQuality q) => table.AddRow(curve, coefficients,
-            $"{q.HeldOutMapePercent:F2}%", $"{q.FitMapePercent:F2}%", $"{q.RSquared:F5}", $"{q.FitPoints}/{q.HeldOutPoints}");
+            Percent(q.HeldOutMapePercent), Percent(q.FitMapePercent), $"{q.RSquared:F5}", $"{q.FitPoints}/{q.HeldOutPoints}");
         if (k.Prefill.QueryBlock > 0)
             Row($"prefill a·Nx² + b·Nx + c{Calls(k.Prefill.Chunk)} + d·⌈Nx/{k.Prefill.QueryBlock}⌉", $"a={k.Prefill.A:G4} b={k.Prefill.B:G4} c={k.Prefill.C:G4} d={k.Prefill.D:G4}", profile.Fit.Prefill);
         else
