@@ -7,6 +7,7 @@ using TimeBill.Core.Checkpoints;
 using TimeBill.Core.Generation;
 using TimeBill.Core.Model;
 using TimeBill.Core.Native;
+using TimeBill.Core.Planning;
 using TimeBill.Predictors.ExecutionTime;
 
 namespace TimeBill.Cli.Commands;
@@ -156,7 +157,7 @@ internal static class ProfileCommand
         if (profile.Fit.CachedPrefill is { } warm)
         {
             if (k.Prefill.G is { } g && k.Prefill.H is { } h)
-                Row("warm prefill a·Nn² + g·Nn + h + e·Nc·Nn + f·Nc", $"g={g:G4} h={h:G4} e={k.Prefill.E:G4} f={k.Prefill.F:G4}", warm);
+                Row($"warm prefill a·Nn² + g·Nn + h + k·min(Nn,{PrefillCost.ShortTokens}) + e·Nc·Nn + f·Nc", $"g={g:G4} h={h:G4} k={k.Prefill.K:G4} e={k.Prefill.E:G4} f={k.Prefill.F:G4}", warm);
             else
                 Row("warm prefill t(Nn) + e·Nc·Nn + f·Nc", $"e={k.Prefill.E:G4} f={k.Prefill.F:G4}", warm);
         }

@@ -12,11 +12,14 @@ namespace TimeBill.Core.Planning;
 /// ⌈Nx / Chunk⌉ times and the blocks are counted per chunk (<see cref="Calls"/>, <see cref="Blocks(double)"/>).
 /// <para>
 /// A prompt whose first <c>Nc</c> tokens come from the prefix cache prefills only the other <c>Nn</c>:
-/// <c>t(Nc, Nn) = A·Nn² + E·Nc·Nn + G·Nn + H + D·⌈Nn / QueryBlock⌉ + F·Nc</c> (the chunks counted over the <c>Nn</c> new tokens). <c>E</c> is the new queries' attention
+/// <c>t(Nc, Nn) = A·Nn² + E·Nc·Nn + G·Nn + H + K·min(Nn, ShortTokens) + D·⌈Nn / QueryBlock⌉ + F·Nc</c> (the chunks
+/// counted over the <c>Nn</c> new tokens). <c>E</c> is the new queries' attention
 /// over the cached keys, <c>F</c> the copy of the cached entries into the job's cache, <c>G</c> and <c>H</c> the per-token
 /// and fixed cost of a prefill that continues a cache, which need not be a cold prefill's <c>B</c> and <c>C</c> (a cold
-/// prefill also sets the cache up). Without profiled warm prefills <c>E</c> is <c>2A</c> (a cached key costs a new query
-/// what a new key does), <c>F</c> is 0, <c>G</c> is <c>B</c> and <c>H</c> is <c>C</c>.
+/// prefill also sets the cache up). <c>K</c> is what each of the first <see cref="ShortTokens"/> new tokens costs beyond
+/// <c>G</c>: a matrix product over a few dozen rows does less work per row than a longer one, and the observations
+/// of one tick are that short. Without profiled warm prefills <c>E</c> is <c>2A</c> (a cached key costs a new query
+/// what a new key does), <c>F</c> and <c>K</c> are 0, <c>G</c> is <c>B</c> and <c>H</c> is <c>C</c>.
 /// </para>
 /// </summary>
 /// <param name="A">Milliseconds per squared prompt token (≥ 0).</param>
@@ -29,9 +32,13 @@ namespace TimeBill.Core.Planning;
 /// <param name="G">Milliseconds per new token after a cached prefix (≥ 0); null: <paramref name="B"/>.</param>
 /// <param name="H">Fixed milliseconds of a prefill after a cached prefix (≥ 0); null: <paramref name="C"/>.</param>
 /// <param name="Chunk">Tokens per forward call of a chunked prefill (the engine's prefill chunk); 0: one call.</param>
+/// <param name="K">Milliseconds beyond <paramref name="G"/> per new token, for the first <see cref="ShortTokens"/> new tokens after a cached prefix (≥ 0).</param>
 public sealed record PrefillCost(double A, double B, double C, double D = 0, int QueryBlock = 0, double? E = null, double F = 0,
-    double? G = null, double? H = null, int Chunk = 0)
+    double? G = null, double? H = null, int Chunk = 0, double K = 0)
 {
+    /// <summary>The new tokens after a cached prefix that <see cref="K"/> applies to.</summary>
+    public const int ShortTokens = 64;
+
     /// <summary>Predicted prefill time in milliseconds of <paramref name="newLength"/> tokens after <paramref name="cachedLength"/> restored from the prefix cache.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A negative length.</exception>
     public double Milliseconds(double cachedLength, double newLength)
@@ -39,7 +46,7 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
         ArgumentOutOfRangeException.ThrowIfNegative(cachedLength);
         ArgumentOutOfRangeException.ThrowIfNegative(newLength);
         if (cachedLength == 0) return Milliseconds(newLength);
-        return Curve(newLength, G ?? B, H ?? C) + ((E ?? 2 * A) * newLength + F) * cachedLength;
+        return Curve(newLength, G ?? B, H ?? C) + K * Math.Min(newLength, ShortTokens) + ((E ?? 2 * A) * newLength + F) * cachedLength;
     }
 
     /// <summary>Predicted prefill time in milliseconds for a prompt of <paramref name="promptLength"/> tokens.</summary>
@@ -58,7 +65,7 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
         (A * tokens + perToken) * tokens + fixedMilliseconds * Calls(tokens) + D * Blocks(tokens);
 
     /// <summary>This cost with every coefficient multiplied by <paramref name="factor"/> (a uniformly slower or faster machine).</summary>
-    public PrefillCost Scaled(double factor) => this with { A = A * factor, B = B * factor, C = C * factor, D = D * factor, E = E * factor, F = F * factor, G = G * factor, H = H * factor };
+    public PrefillCost Scaled(double factor) => this with { A = A * factor, B = B * factor, C = C * factor, D = D * factor, E = E * factor, F = F * factor, G = G * factor, H = H * factor, K = K * factor };
 
     /// <summary>The forward calls of a prefill of <paramref name="tokens"/> tokens: ⌈tokens / Chunk⌉, at least one: the feature of <c>C</c>.</summary>
     public double Calls(double tokens) => Chunk > 0 && tokens > Chunk ? Math.Ceiling(tokens / Chunk) : 1;

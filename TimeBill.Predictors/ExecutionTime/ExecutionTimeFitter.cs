@@ -66,21 +66,22 @@ internal static class ExecutionTimeFitter
 
     /// <summary>
     /// The warm terms on the warm points, the cold curve's attention and block terms held fixed (relative residuals,
-    /// non-negative): <c>G</c>, <c>H</c>, <c>E</c> and <c>F</c> of <c>t(Nc, Nn) = A·Nn² + D·⌈Nn / block⌉ + G·Nn + H +
-    /// E·Nc·Nn + F·Nc</c> from six fitting points on, only <c>E</c> and <c>F</c> (the cold curve's <c>B</c> and <c>C</c>)
-    /// from two; the cold cost unchanged with fewer.
+    /// non-negative): <c>G</c>, <c>H</c>, <c>K</c>, <c>E</c> and <c>F</c> of <c>t(Nc, Nn) = A·Nn² + D·⌈Nn / block⌉ + G·Nn
+    /// + H + K·min(Nn, 64) + E·Nc·Nn + F·Nc</c> (<see cref="PrefillCost"/>) from seven fitting points on, only <c>E</c> and
+    /// <c>F</c> (the cold curve's <c>B</c> and <c>C</c>) from two; the cold cost unchanged with fewer.
     /// </summary>
     private static (PrefillCost Cost, FitQuality? Quality) FitCachedPrefill(PrefillCost cold, List<PrefillMeasurement> warm)
     {
         int fitting = warm.Count(m => !m.HeldOut);
         if (fitting < 2) return (cold, null);
-        if (fitting >= 6)
+        if (fitting >= 7)
         {
             var attentionAndBlocks = cold with { B = 0, C = 0 };
-            var own = warm.Select(m => new Point([m.PromptLength, cold.Calls(m.PromptLength), (double)m.CachedLength * m.PromptLength, m.CachedLength], m.Milliseconds,
+            var own = warm.Select(m => new Point([m.PromptLength, cold.Calls(m.PromptLength), (double)m.CachedLength * m.PromptLength, m.CachedLength,
+                    Math.Min(m.PromptLength, PrefillCost.ShortTokens)], m.Milliseconds,
                 m.HeldOut, Offset: attentionAndBlocks.Milliseconds(m.PromptLength))).ToList();
-            var (w, q) = FitCurve(own, "cached-prefill", minFitPoints: 6);
-            return (cold with { G = w[0], H = w[1], E = w[2], F = w[3] }, q);
+            var (w, q) = FitCurve(own, "cached-prefill", minFitPoints: 7);
+            return (cold with { G = w[0], H = w[1], E = w[2], F = w[3], K = w[4] }, q);
         }
         var points = warm.Select(m => new Point([(double)m.CachedLength * m.PromptLength, m.CachedLength], m.Milliseconds, m.HeldOut,
             Offset: cold.Milliseconds(m.PromptLength))).ToList();

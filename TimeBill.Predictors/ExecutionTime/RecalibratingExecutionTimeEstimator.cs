@@ -142,7 +142,8 @@ internal sealed class RecalibratingExecutionTimeEstimator : IExecutionTimeEstima
         _current = new ExecutionTimeCoefficients(
             new PrefillCost(pre[0], pre[1], pre[2], pre[3], b.QueryBlock,
                 // The warm-prefill terms follow the corrections of the terms they are made of: attention, per-token and fixed work.
-                Follow(b.E, b.A, pre[0]), Follow(b.F, b.B, pre[1])!.Value, Follow(b.G, b.B, pre[1]), Follow(b.H, b.C, pre[2]), b.Chunk),
+                Follow(b.E, b.A, pre[0]), Follow(b.F, b.B, pre[1])!.Value, Follow(b.G, b.B, pre[1]), Follow(b.H, b.C, pre[2]), b.Chunk,
+                Follow(b.K, b.B, pre[1])!.Value),
             new DecodeStepCost(step[0], step[1]),
             new LayeredDecodeStepCost(lay[0], lay[1], lay[2], Baseline.LayeredStep.LayerCount));
         Interlocked.Increment(ref _observations);

@@ -4,7 +4,7 @@ using TimeBill.Predictors.ExecutionTime;
 namespace TimeBill.Tests.ExecutionTime;
 
 /// <summary>
-/// The prefill of new tokens after a cached prefix: <c>t(Nc, Nn) = A·Nn² + G·Nn + H + D·⌈Nn / block⌉ + E·Nc·Nn + F·Nc</c>,
+/// The prefill of new tokens after a cached prefix: <c>t(Nc, Nn) = A·Nn² + G·Nn + H + K·min(Nn, 64) + D·⌈Nn / block⌉ + E·Nc·Nn + F·Nc</c>,
 /// its closed form, its fit from profiled warm prefills and the profiler that measures them.
 /// </summary>
 public sealed class CachedPrefillCostTests
@@ -24,6 +24,12 @@ public sealed class CachedPrefillCostTests
         Assert.Equal(1e-4 * 50 * 50 + 0.1 * 50 + 1 + 1.5 + 3e-4 * 1000 * 50 + 0.01 * 1000, own.Milliseconds(1000, 50), 9);
         Assert.Equal(cost.Milliseconds(300), own.Milliseconds(0, 300), 12);
         Assert.Equal(own.Milliseconds(1000, 50) * 2, own.Scaled(2).Milliseconds(1000, 50), 9);
+        // The first 64 new tokens cost K more each; a cold prefill never pays it.
+        var short64 = own with { K = 0.05 };
+        Assert.Equal(own.Milliseconds(1000, 50) + 0.05 * 50, short64.Milliseconds(1000, 50), 9);
+        Assert.Equal(own.Milliseconds(1000, 200) + 0.05 * 64, short64.Milliseconds(1000, 200), 9);
+        Assert.Equal(cost.Milliseconds(300), short64.Milliseconds(0, 300), 12);
+        Assert.Equal(short64.Milliseconds(1000, 50) * 2, short64.Scaled(2).Milliseconds(1000, 50), 9);
         Assert.Throws<ArgumentOutOfRangeException>(() => cost.Milliseconds(-1, 5));
     }
 
@@ -32,7 +38,7 @@ public sealed class CachedPrefillCostTests
     {
         // Warm prefills cheaper per new token and in their fixed part than cold ones of the same length: the fit must not
         // hold them to the cold curve.
-        var truth = new PrefillCost(2e-5, 0.15, 1.2, E: 5e-5, F: 2e-3, G: 0.12, H: 0.5);
+        var truth = new PrefillCost(2e-5, 0.15, 1.2, E: 5e-5, F: 2e-3, G: 0.12, H: 0.5, K: 0.03);
         var cold = new[] { 8, 64, 128, 256, 400, 512 }.Select((n, i) => new PrefillMeasurement(n, truth.Milliseconds(n), [truth.Milliseconds(n)], HeldOut: i == 2)).ToList();
         var warm = (from c in new[] { 16, 192, 384 } from n in new[] { 16, 64, 128 }
                     select new PrefillMeasurement(n, truth.Milliseconds(c, n), [truth.Milliseconds(c, n)], HeldOut: c == 192 && n == 64, CachedLength: c)).ToList();
@@ -47,6 +53,7 @@ public sealed class CachedPrefillCostTests
         Assert.Equal(2e-3, k.F, 1e-7);
         Assert.Equal(0.12, k.G!.Value, 1e-6);
         Assert.Equal(0.5, k.H!.Value, 1e-5);
+        Assert.Equal(0.03, k.K, 1e-6);
         var quality = Assert.IsType<FitQuality>(fit.CachedPrefill);
         Assert.Equal(1, quality.HeldOutPoints);
         Assert.True(quality.HeldOutMapePercent < 1e-3);
