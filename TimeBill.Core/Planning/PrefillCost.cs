@@ -68,7 +68,7 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
     public PrefillCost Scaled(double factor) => this with { A = A * factor, B = B * factor, C = C * factor, D = D * factor, E = E * factor, F = F * factor, G = G * factor, H = H * factor, K = K * factor };
 
     /// <summary>The forward calls of a prefill of <paramref name="tokens"/> tokens: ⌈tokens / Chunk⌉, at least one: the feature of <c>C</c>.</summary>
-    public double Calls(double tokens) => Chunk > 0 && tokens > Chunk ? Math.Ceiling(tokens / Chunk) : 1;
+    public double Calls(double tokens) => Chunk > 0 ? Math.Max(1, Math.Ceiling(tokens / Chunk)) : 1;
 
     /// <summary>
     /// The attention blocks of a prefill of <paramref name="tokens"/> tokens, each chunk in blocks of its own (0 when
@@ -77,7 +77,7 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
     public double Blocks(double tokens)
     {
         if (QueryBlock <= 0) return 0;
-        if (Chunk <= 0 || tokens <= Chunk) return Math.Ceiling(tokens / QueryBlock);
+        if (Chunk <= 0) return Math.Ceiling(tokens / QueryBlock);
         double whole = Math.Floor(tokens / Chunk);
         return whole * Math.Ceiling((double)Chunk / QueryBlock) + Math.Ceiling((tokens - whole * Chunk) / QueryBlock);
     }

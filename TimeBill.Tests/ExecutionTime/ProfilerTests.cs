@@ -262,11 +262,7 @@ public class ProfilerTests
         var pre = profile.Coefficients.Prefill;
         Assert.Equal(128, profile.Measurements.PrefillQueryBlock);
         Assert.Equal(128, pre.QueryBlock);
-        Assert.Equal(target.A, pre.A, 1e-9);
-        Assert.Equal(target.B, pre.B, 1e-6);
-        Assert.Equal(target.C, pre.C, 1e-4);
-        Assert.Equal(target.D, pre.D, 1e-4);
-        Assert.True(profile.Fit.Prefill.HeldOutMapePercent < 1e-3);
+        AssertPrefillRecovered(target, profile);
 
         // The plain quadratic cannot follow the steps: the same data without the block term misses by percents.
         var plain = ExecutionTimeFitter.Fit(profile.Measurements with { PrefillQueryBlock = 0 });
@@ -279,6 +275,17 @@ public class ProfilerTests
         Assert.Empty(broken.Calls); // refused before any work
     }
 
+    /// <summary>The fit gives back the fake's prefill coefficients, and its held-out points are exact.</summary>
+    private static void AssertPrefillRecovered(FakeProfilingTarget target, ExecutionTimeProfile profile)
+    {
+        var pre = profile.Coefficients.Prefill;
+        Assert.Equal(target.A, pre.A, 1e-9);
+        Assert.Equal(target.B, pre.B, 1e-6);
+        Assert.Equal(target.C, pre.C, 1e-4);
+        Assert.Equal(target.D, pre.D, 1e-4);
+        Assert.True(profile.Fit.Prefill.HeldOutMapePercent < 1e-3);
+    }
+
     [Fact]
     public void AChunkedPrefillIsFittedWithItsFixedCostPerChunk()
     {
@@ -288,11 +295,7 @@ public class ProfilerTests
         var pre = profile.Coefficients.Prefill;
         Assert.Equal(192, profile.Measurements.PrefillChunk);
         Assert.Equal(192, pre.Chunk);
-        Assert.Equal(target.A, pre.A, 1e-9);
-        Assert.Equal(target.B, pre.B, 1e-6);
-        Assert.Equal(target.C, pre.C, 1e-4);
-        Assert.Equal(target.D, pre.D, 1e-4);
-        Assert.True(profile.Fit.Prefill.HeldOutMapePercent < 1e-3);
+        AssertPrefillRecovered(target, profile);
 
         // Counted once, the constant cannot follow the step at every chunk.
         var once = ExecutionTimeFitter.Fit(profile.Measurements with { PrefillChunk = 0 });
