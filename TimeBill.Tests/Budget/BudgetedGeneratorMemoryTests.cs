@@ -100,7 +100,7 @@ public sealed class BudgetedGeneratorMemoryTests
         seen.Clear();
         cancelled = evicted = 0;
 
-        // The C heap is read right around the requests: the measuring calls above and below move it by megabytes.
+        // The C heap is read right around the requests, nothing else between.
         long? nativeBefore = NativeHeap.InUseBytes();
         await Run(2000, 2000);
         GC.Collect();
