@@ -188,8 +188,8 @@ public sealed class GenerationEngine : IDisposable
     }
 
     /// <summary>
-    /// Runs <paramref name="tokens"/> through the model into <paramref name="cache"/> in chunks of
-    /// <see cref="EngineOptions.PrefillChunkSize"/>, writing the last position's logits to <paramref name="lastLogits"/>
+    /// Runs <paramref name="tokens"/> through the model into <paramref name="cache"/> in the fewest chunks of at most
+    /// <see cref="EngineOptions.PrefillChunkSize"/>, of equal size (within one token), writing the last position's logits to <paramref name="lastLogits"/>
     /// [vocab]. <paramref name="hooks"/> may stop it before a chunk: then false, and the cache holds the chunks run.
     /// Runs on the calling thread: use it only where no job of this engine uses <paramref name="cache"/>.
     /// </summary>
@@ -208,14 +208,20 @@ public sealed class GenerationEngine : IDisposable
     {
         if (lastLogits.Length != Model.Config.VocabSize)
             throw new ArgumentException($"the logits buffer holds {lastLogits.Length} elements; the vocabulary has {Model.Config.VocabSize}.", nameof(lastLogits));
-        int chunk = Options.PrefillChunkSize;
-        for (int done = from; done < tokens.Length; done += chunk)
+        // Equal chunks: a short last chunk would cost nearly a whole one (a product over a few rows still reads every weight).
+        int rest = tokens.Length - from, chunks = (rest + Options.PrefillChunkSize - 1) / Options.PrefillChunkSize;
+        for (int i = 0, done = from; i < chunks; i++)
         {
-            int count = Math.Min(chunk, tokens.Length - done);
+            int count = rest / chunks + (i < rest % chunks ? 1 : 0);
             if (hooks?.BeforePrefillChunk(done, count) == false) return false;
             cancellationToken.ThrowIfCancellationRequested();
-            using var logits = Model.Forward(tokens.Slice(done, count), cache, allLogits: false, observer);
-            if (done + count == tokens.Length) logits.data<float>().CopyTo(lastLogits);
+            if (i < chunks - 1) Model.Append(tokens.Slice(done, count), cache, observer);
+            else
+            {
+                using var logits = Model.Forward(tokens.Slice(done, count), cache, allLogits: false, observer);
+                logits.data<float>().CopyTo(lastLogits);
+            }
+            done += count;
         }
         return true;
     }

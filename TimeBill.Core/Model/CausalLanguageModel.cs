@@ -205,6 +205,27 @@ public sealed class CausalLanguageModel : IDisposable
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
+        var hidden = Layers(tokens, cache, observer);
+        if (!allLogits) hidden = hidden.narrow(0, hidden.shape[0] - 1, 1);
+        return Head(hidden).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// <see cref="Forward"/> without the head: appends the keys and values of <paramref name="tokens"/> to
+    /// <paramref name="cache"/> and returns nothing (a prefill chunk before the last, whose logits nobody reads).
+    /// </summary>
+    /// <exception cref="ArgumentException">No tokens, or a token id outside the vocabulary.</exception>
+    /// <exception cref="InvalidOperationException">The cache would overflow or the context would be exceeded.</exception>
+    public void Append(ReadOnlySpan<int> tokens, KvCache cache, IForwardObserver? observer = null)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        Layers(tokens, cache, observer);
+    }
+
+    // The embedding and every layer, the cache advanced; the last hidden states [T, hidden] in the caller's scope.
+    private Tensor Layers(ReadOnlySpan<int> tokens, KvCache cache, IForwardObserver? observer)
+    {
         var hidden = Embed(tokens, cache);
         for (int layer = 0; layer < Config.LayerCount; layer++)
         {
@@ -216,8 +237,7 @@ public sealed class CausalLanguageModel : IDisposable
             hidden = next.MoveToOuterDisposeScope();
         }
         cache.Advance(tokens.Length);
-        if (!allLogits) hidden = hidden.narrow(0, hidden.shape[0] - 1, 1);
-        return Head(hidden).MoveToOuterDisposeScope();
+        return hidden;
     }
 
     /// <summary>

@@ -7,9 +7,9 @@ namespace TimeBill.Core.Planning;
 /// and every block pays a fixed cost of its own (its operator launches in every layer): <c>D</c> is that cost, a step
 /// wherever the prompt spills into one more block. It is a few percent of a 128-token slope on a 135M model but a third
 /// of a small model's (stories260K: about 2 ms per block against 6 ms per call), where a plain quadratic leaves a
-/// ±6 % saw-tooth. <c>QueryBlock = 0</c> leaves the term out (the plain quadratic). A prefill in chunks of
-/// <c>Chunk</c> tokens is one forward call per chunk: each pays <c>C</c>, and each runs its own blocks, so <c>C</c> counts
-/// ⌈Nx / Chunk⌉ times and the blocks are counted per chunk (<see cref="Calls"/>, <see cref="Blocks(double)"/>).
+/// ±6 % saw-tooth. <c>QueryBlock = 0</c> leaves the term out (the plain quadratic). A prefill in chunks of at most
+/// <c>Chunk</c> tokens runs ⌈Nx / Chunk⌉ forward calls of equal size (within one token): each pays <c>C</c> and runs its
+/// own blocks (<see cref="Calls"/>, <see cref="Blocks(double)"/>).
 /// <para>
 /// A prompt whose first <c>Nc</c> tokens come from the prefix cache prefills only the other <c>Nn</c>:
 /// <c>t(Nc, Nn) = A·Nn² + E·Nc·Nn + G·Nn + H + K·min(Nn, ShortTokens) + D·⌈Nn / QueryBlock⌉ + F·Nc</c> (the chunks
@@ -71,14 +71,14 @@ public sealed record PrefillCost(double A, double B, double C, double D = 0, int
     public double Calls(double tokens) => Chunk > 0 ? Math.Max(1, Math.Ceiling(tokens / Chunk)) : 1;
 
     /// <summary>
-    /// The attention blocks of a prefill of <paramref name="tokens"/> tokens, each chunk in blocks of its own (0 when
+    /// The attention blocks of a prefill of <paramref name="tokens"/> tokens in equal chunks, each in blocks of its own (0 when
     /// <see cref="QueryBlock"/> is 0): the feature of <c>D</c>.
     /// </summary>
     public double Blocks(double tokens)
     {
         if (QueryBlock <= 0) return 0;
         if (Chunk <= 0) return Math.Ceiling(tokens / QueryBlock);
-        double whole = Math.Floor(tokens / Chunk);
-        return whole * Math.Ceiling((double)Chunk / QueryBlock) + Math.Ceiling((tokens - whole * Chunk) / QueryBlock);
+        double calls = Calls(tokens), small = Math.Floor(tokens / calls), large = tokens - small * calls;
+        return large * Math.Ceiling((small + 1) / QueryBlock) + (calls - large) * Math.Ceiling(small / QueryBlock);
     }
 }

@@ -77,22 +77,19 @@ public class ClosedFormTests
     }
 
     [Fact]
-    public void PrefillInChunksPaysCOncePerChunkAndEachChunkItsOwnBlocks()
+    public void PrefillInEqualChunksPaysCOncePerChunkAndEachChunkItsOwnBlocks()
     {
         var chunked = new PrefillCost(2e-5, 0.3, 4, D: 1.5, QueryBlock: 128, Chunk: 192);
         foreach (int n in new[] { 0, 1, 128, 191, 192, 193, 320, 384, 385, 1000 })
         {
-            int calls = 0, blocks = 0;
-            for (int start = 0; start < Math.Max(n, 1); start += 192) // the engine's loop over chunks, each in query blocks
-            {
-                calls++;
-                for (int b = 0; b < Math.Min(192, n - start); b += 128) blocks++;
-            }
+            int calls = Math.Max(1, (n + 191) / 192), blocks = 0;
+            for (int i = 0; i < calls; i++) // the engine's equal chunks, each in query blocks
+                for (int b = 0; b < n / calls + (i < n % calls ? 1 : 0); b += 128) blocks++;
             Assert.Equal(2e-5 * n * n + 0.3 * n + 4 * calls + 1.5 * blocks, chunked.Milliseconds(n), 1e-9);
         }
-        // After a cached prefix the chunks are those of the new tokens.
+        // After a cached prefix the chunks are those of the new tokens: 134 + 133 + 133, two blocks each.
         var warm = chunked with { G = 0.2, H = 2, E = 1e-4, F = 0.01 };
-        Assert.Equal(2e-5 * 400 * 400 + 0.2 * 400 + 2 * 3 + 1.5 * 5 + (1e-4 * 400 + 0.01) * 100, warm.Milliseconds(100, 400), 1e-9);
+        Assert.Equal(2e-5 * 400 * 400 + 0.2 * 400 + 2 * 3 + 1.5 * 6 + (1e-4 * 400 + 0.01) * 100, warm.Milliseconds(100, 400), 1e-9);
         Assert.Equal(192, chunked.Scaled(1.3).Chunk);
         Assert.Equal(1.3 * chunked.Milliseconds(500), chunked.Scaled(1.3).Milliseconds(500), 1e-9);
     }

@@ -29,13 +29,13 @@ internal sealed class FakeProfilingTarget(ManualClock clock, int maxContext = 10
     public int PrefillQueryBlock => Block;
     public int PrefillChunk => Chunk;
 
-    /// <summary>The fixed and per-block cost of prefilling <paramref name="tokens"/> tokens, call by call as an engine runs them.</summary>
+    /// <summary>The fixed and per-block cost of prefilling <paramref name="tokens"/> tokens, call by call as an engine runs them (equal chunks).</summary>
     private double PerCall(int tokens, double fixedCost)
     {
         double total = 0;
-        int chunk = Chunk > 0 ? Chunk : Math.Max(tokens, 1);
-        for (int start = 0; start < Math.Max(tokens, 1); start += chunk)
-            total += fixedCost + (Block > 0 ? D * Math.Ceiling(Math.Min(chunk, tokens - start) / (double)Block) : 0);
+        int calls = Chunk > 0 ? Math.Max(1, (tokens + Chunk - 1) / Chunk) : 1;
+        for (int i = 0; i < calls; i++)
+            total += fixedCost + (Block > 0 ? D * Math.Ceiling((tokens / calls + (i < tokens % calls ? 1 : 0)) / (double)Block) : 0);
         return total;
     }
 

@@ -73,6 +73,30 @@ public sealed class GenerationEngineTests(ModelFixture models)
         }
     }
 
+    [Theory]
+    [InlineData(7, 7, new[] { 7 })]
+    [InlineData(15, 7, new[] { 5, 5, 5 })]
+    [InlineData(16, 7, new[] { 6, 5, 5 })]
+    [InlineData(29, 14, new[] { 10, 10, 9 })]
+    public void APrefillRunsTheFewestChunksOfEqualSize(int tokens, int chunk, int[] expected)
+    {
+        int[] prompt = [.. Enumerable.Range(0, tokens).Select(i => 1 + i % 100)];
+        using var engine = new GenerationEngine(Stories, new EngineOptions { PrefillChunkSize = chunk });
+        using var cache = Stories.CreateCache(tokens);
+        var chunks = new ChunkRecorder();
+        Assert.True(engine.Prefill(prompt, cache, new float[Stories.Config.VocabSize], hooks: chunks));
+        Assert.Equal(expected, chunks.Counts);
+        Assert.Equal(expected.Select((_, i) => expected.Take(i).Sum()), chunks.Offsets);
+        Assert.Equal(tokens, cache.NextPosition);
+    }
+
+    private sealed class ChunkRecorder : GenerationHooks
+    {
+        public List<int> Counts { get; } = [];
+        public List<int> Offsets { get; } = [];
+        public override bool BeforePrefillChunk(int done, int count) { Offsets.Add(done); Counts.Add(count); return true; }
+    }
+
     /// <summary>Counts the logits the loop asked for: one per sampled token.</summary>
     private sealed class SampleCounter : ILogitsProcessor
     {
