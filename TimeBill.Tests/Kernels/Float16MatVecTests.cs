@@ -37,6 +37,15 @@ public class Float16MatVecTests
         }
     }
 
+    [Fact]
+    public void A_single_value_widens_exactly_for_every_bit_pattern()
+    {
+        foreach (ushort bits in AllBits) AssertWidened(bits, HalfBits.ToSingle(bits), "scalar");
+        var bytes = new byte[2 * AllBits.Length];
+        Buffer.BlockCopy(AllBits, 0, bytes, 0, bytes.Length);
+        for (int i = 0; i < AllBits.Length; i++) AssertWidened(AllBits[i], HalfBits.Read(bytes.AsSpan(2 * i)), "read");
+    }
+
     [Theory]
     [InlineData(0, 65536)]
     [InlineData(3, 17)]
