@@ -138,8 +138,12 @@ public sealed class QuantizedMatVecSpec : KernelSpec<QuantizedMatVecCase>
     [
         .. from width in AcceleratedWidths
            from threads in ThreadCounts
-           select new KernelVariant(_floatPath ? KernelVariant.DequantizedFloat : KernelVariant.Int8Dot, width, Threads: threads),
+           from prefetch in _floatPath ? [0] : PrefetchDistances
+           select new KernelVariant(_floatPath ? KernelVariant.DequantizedFloat : KernelVariant.Int8Dot, width, Threads: threads, PrefetchDistance: prefetch),
     ];
+
+    /// <summary>Bytes ahead of each row the integer path may prefetch (0: none).</summary>
+    public static IReadOnlyList<int> PrefetchDistances { get; } = [0, 1024, QuantizedMatVec.DefaultPrefetchDistance, 16384];
 
     /// <inheritdoc />
     public override KernelCase CreateCase(KernelShape shape, int seed) => new QuantizedMatVecCase(_info.Type, shape, seed);

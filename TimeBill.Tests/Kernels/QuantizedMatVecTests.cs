@@ -45,10 +45,10 @@ public class QuantizedMatVecTests
             var xq = new float[cols];
             GgmlQuantization.Dequantize(QuantizedMatVec.ActivationType(type), quantized, xq);
             foreach (var isa in engines)
-                foreach (int threads in new[] { 1, 2 })
+                foreach (var (threads, prefetch) in new[] { (1, 0), (2, 0), (2, QuantizedMatVec.DefaultPrefetchDistance) })
                 {
                     var y = Enumerable.Repeat(float.NaN, rows).ToArray();
-                    QuantizedMatVec.MultiplyInt8(type, weights, rows, cols, quantized, y, isa, threads);
+                    QuantizedMatVec.MultiplyInt8(type, weights, rows, cols, quantized, y, isa, threads, prefetch);
                     for (int r = 0; r < rows; r++)
                     {
                         double exact = 0, magnitude = 0, unquantized = 0, activationBound = 0;

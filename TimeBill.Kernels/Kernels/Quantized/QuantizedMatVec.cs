@@ -15,9 +15,17 @@ internal static unsafe class QuantizedMatVec
 {
     /// <summary>
     /// The variant used when no tuning table says otherwise: integer dot products on AVX-VNNI where the processor has it
-    /// (one vpdpbusd per 32 columns beats AVX-512BW's vpmaddubsw + vpmaddwd pair), else at the widest width.
+    /// (one vpdpbusd per 32 columns beats AVX-512BW's vpmaddubsw + vpmaddwd pair), else at the widest width, each row
+    /// asking for the lines <see cref="DefaultPrefetchDistance"/> bytes on.
     /// </summary>
-    public static KernelVariant DefaultVariant => new(KernelVariant.Int8Dot, AvxVnniDot.IsSupported ? 256 : KernelVariant.WidestAcceleratedWidth);
+    public static KernelVariant DefaultVariant => new(KernelVariant.Int8Dot, AvxVnniDot.IsSupported ? 256 : KernelVariant.WidestAcceleratedWidth,
+        PrefetchDistance: DefaultPrefetchDistance);
+
+    /// <summary>
+    /// Bytes ahead of a row that the integer products prefetch: the hardware prefetcher alone left the block products
+    /// at half the speed from memory that they reach from L2.
+    /// </summary>
+    public const int DefaultPrefetchDistance = 4096;
 
     /// <summary>The block formats with a quantized product here (and in <see cref="QuantizedMatMul"/>).</summary>
     public static IReadOnlyList<GgmlType> Formats { get; } = [GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q5_K, GgmlType.Q6_K];
@@ -71,7 +79,7 @@ internal static unsafe class QuantizedMatVec
         Span<float> y, KernelVariant? variant = null)
     {
         var v = variant ?? DefaultVariant;
-        MultiplyInt8(type, weights, rows, cols, quantizedX, y, IsaFor(v.VectorWidth), v.Threads);
+        MultiplyInt8(type, weights, rows, cols, quantizedX, y, IsaFor(v.VectorWidth), v.Threads, v.PrefetchDistance);
     }
 
     /// <summary>The integer engine a width selects on this machine: 512 AVX-512BW, 256 AVX-VNNI or AVX2, else portable.</summary>
@@ -99,10 +107,15 @@ internal static unsafe class QuantizedMatVec
         public float* Y;
         public int RowBytes;
         public int Blocks;
+        public int PrefetchBytes;
     }
 
+    /// <summary>
+    /// y = W x̂ on <paramref name="isa"/>; with <paramref name="prefetchBytes"/> above 0 each row first prefetches its own
+    /// span that many bytes on (rows are contiguous, so that is the stream ahead; the four-row Q4_0 kernel prefetches its own).
+    /// </summary>
     internal static void MultiplyInt8(GgmlType type, ReadOnlySpan<byte> weights, int rows, int cols, ReadOnlySpan<byte> quantizedX,
-        Span<float> y, Int8Isa isa, int threads)
+        Span<float> y, Int8Isa isa, int threads, int prefetchBytes = 0)
     {
         var info = CheckShapes(type, weights.Length, rows, cols, y.Length);
         int activation = ActivationBytes(type, cols);
@@ -121,7 +134,7 @@ internal static unsafe class QuantizedMatVec
         fixed (byte* w = weights, x = quantizedX)
         fixed (float* py = y)
         {
-            var args = new Args { W = w, X = x, Y = py, RowBytes = info.RowBytes(cols), Blocks = info.Blocks(cols) };
+            var args = new Args { W = w, X = x, Y = py, RowBytes = info.RowBytes(cols), Blocks = info.Blocks(cols), PrefetchBytes = Math.Max(0, prefetchBytes) };
             KernelThreads.For(rows, threads, body, &args);
         }
     }
@@ -183,7 +196,12 @@ internal static unsafe class QuantizedMatVec
     {
         ref Args args = ref Unsafe.AsRef<Args>(state);
         for (int r = start; r < end; r++)
-            args.Y[r] = TF.DotInt8<TE, TAcc>(args.W + (nint)r * args.RowBytes, (byte*)args.X, args.Blocks);
+        {
+            byte* w = args.W + (nint)r * args.RowBytes;
+            if (args.PrefetchBytes > 0 && Sse.IsSupported)
+                for (int line = 0; line < args.RowBytes; line += 64) Sse.Prefetch0(w + args.PrefetchBytes + line);
+            args.Y[r] = TF.DotInt8<TE, TAcc>(w, (byte*)args.X, args.Blocks);
+        }
     }
 
     /// <summary>Each weight block is decoded into a stack buffer (L1-resident) and multiplied with x at TL's width.</summary>
