@@ -6,19 +6,12 @@ namespace TimeBill.Kernels.Quantized;
 /// <summary>IEEE float16 stored as raw bits, as ggml's <c>ggml_half</c>; single values and spans widen by <see cref="HalfWidening"/>'s arithmetic.</summary>
 internal static class HalfBits
 {
-    private const float Rebias = 5.192297e33f; // 2^112
-    private const uint Fields = 0x8FFF_E000;
-
     /// <summary>
     /// One value, exactly, with no table: a lookup per block scale into a 256 KiB table missed the cache whenever the
     /// weights streamed past it, and made the block products several times slower from memory than from L2.
     /// </summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public static float ToSingle(ushort bits)
-    {
-        float f = BitConverter.UInt32BitsToSingle((uint)((short)bits << 13) & Fields) * Rebias;
-        return Math.Abs(f) >= 65536f ? BitConverter.UInt32BitsToSingle(BitConverter.SingleToUInt32Bits(f) | 0x7F80_0000) : f;
-    }
+    public static float ToSingle(ushort bits) => HalfWidening.Widen((short)bits);
 
     /// <summary>Rounds to the nearest float16, ties to even (ggml's GGML_FP32_TO_FP16).</summary>
     public static ushort FromSingle(float value) => BitConverter.HalfToUInt16Bits((Half)value);
